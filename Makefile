@@ -1,0 +1,46 @@
+# The two commands of the README. Each installs what it needs on a fresh machine.
+#   make demo   the dashboard on the bundled sample environment
+#   make test   lint, types, import contracts and the whole test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+TOOLS := .tools
+UV_VERSION := 0.13.8
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+UV = $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
+COMPOSE_BIN = $(shell $(VENV)/bin/python -c 'import importlib.resources as r; print(r.files("compose") / "docker-compose")')
+
+.PHONY: help setup engine demo test lint unit bench clean
+
+help:
+	@echo "make demo    install everything and open the dashboard on the sample environment"
+	@echo "make test    install everything and run lint, types and the whole test suite"
+
+$(TOOLS)/bin/uv:
+	@command -v uv >/dev/null || { python3 -m venv $(TOOLS) && $(TOOLS)/bin/pip install -q "uv==$(UV_VERSION)"; }
+
+# uv.lock pins every version; --frozen refuses to drift from it.
+setup: $(TOOLS)/bin/uv
+	@$(UV) sync --frozen --quiet
+
+engine: setup
+	@COMPOSE_BIN="$(COMPOSE_BIN)" bash scripts/ensure-engine.sh
+
+demo: engine
+	@$(VENV)/bin/envdeck demo
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+test: lint engine
+	$(VENV)/bin/pytest
+
+bench: engine
+	$(VENV)/bin/python bench/run.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS)

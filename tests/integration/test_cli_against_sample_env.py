@@ -1,0 +1,139 @@
+"""The CLI commands against the real engine and the running sample environment."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import redis
+
+from tests.conftest import REPO, SampleEnv
+
+
+def envdeck(*args: str, cwd: Path = REPO, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_status_json_reports_every_service_healthy(sample_env: SampleEnv) -> None:
+    result = envdeck("status", "--json")
+    assert result.returncode == 0, result.stderr + result.stdout
+    document: dict[str, Any] = json.loads(result.stdout)
+    assert document["project"] == "envdeck-sample"
+    assert document["engine"]["connected"] is True
+    services = {service["name"]: service for service in document["services"]}
+    assert set(services) == {"mock-api", "postgres", "qdrant", "redis"}
+    for service in services.values():
+        assert (service["state"], service["health"]) == ("running", "healthy"), service
+        assert service["mem_bytes"] > 0
+        assert service["cpu_percent"] is not None
+        assert service["ports"], service
+        for port in service["ports"]:
+            assert port["host_ip"] == "127.0.0.1", "test services bind to loopback only"
+
+
+def test_status_text_and_wait(sample_env: SampleEnv) -> None:
+    result = envdeck("status", "--wait", "--timeout", "30")
+    assert result.returncode == 0, result.stderr
+    assert "4/4 ready" in result.stdout
+
+
+def test_status_is_2_when_no_engine_answers() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tui", "status", "--json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**__import__("os").environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"},
+    )
+    assert result.returncode == 2, result.stderr
+    assert json.loads(result.stdout)["engine"] == {"connected": False, "version": None}
+
+
+def test_status_is_2_for_a_broken_compose_file(tmp_path: Path) -> None:
+    broken = tmp_path / "compose.yaml"
+    broken.write_text("services:\n  web:\n    image: [unclosed\n")
+    result = envdeck("-f", str(broken), "status", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("envdeck: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_doctor_reports_engine_compose_and_file(sample_env: SampleEnv) -> None:
+    result = envdeck("doctor")
+    assert result.returncode == 0, result.stdout
+    assert "[ok  ] engine: Docker" in result.stdout
+    assert "[ok  ] compose: Compose 2." in result.stdout
+    assert "project 'envdeck-sample': 4 services" in result.stdout
+
+
+def test_doctor_says_how_to_fix_a_missing_engine() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tui", "doctor"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**__import__("os").environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"},
+    )
+    assert result.returncode == 1
+    assert "[FAIL] engine:" in result.stdout
+    assert "fix: start Docker" in result.stdout
+
+
+def test_up_on_a_healthy_environment_is_quick_and_changes_nothing(sample_env: SampleEnv) -> None:
+    before = {c.id for c in sample_env.gateway.project_containers(sample_env.project)}
+    result = envdeck("up")
+    assert result.returncode == 0, result.stderr
+    assert "envdeck-sample is up" in result.stderr
+    after = {c.id for c in sample_env.gateway.project_containers(sample_env.project)}
+    assert after == before
+
+
+def test_the_seeded_data_is_there(sample_env: SampleEnv) -> None:
+    with psycopg.connect(
+        host="127.0.0.1",
+        port=sample_env.port("postgres", 5432),
+        dbname="test_crawl4ai",
+        user="test_user",
+        password="test_password",
+        connect_timeout=5,
+    ) as connection:
+        rows = connection.execute("SELECT count(*) FROM documents").fetchone()
+        assert rows is not None
+        assert rows[0] >= 3
+    client = redis.Redis(port=sample_env.port("redis", 6379), socket_timeout=5)
+    assert client.config_get("maxmemory") == {"maxmemory": str(256 * 1024 * 1024)}
+    assert client.config_get("maxmemory-policy") == {"maxmemory-policy": "allkeys-lru"}
+
+
+def test_compose_files_are_valid_and_publish_only_on_loopback() -> None:
+    for files in (["compose.yaml"], ["compose.yaml", "compose.offline.yaml"]):
+        argv = ["docker", "compose"]
+        for file in files:
+            argv += ["-f", str(REPO / "compose" / file)]
+        result = subprocess.run(
+            [*argv, "config", "--format", "json"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        for name, service in json.loads(result.stdout)["services"].items():
+            assert "healthcheck" in service, f"{name} has no healthcheck"
+            for port in service.get("ports", []):
+                assert port["host_ip"] == "127.0.0.1", f"{name} publishes beyond loopback"

@@ -1,0 +1,66 @@
+"""Dashboard layout (SVG snapshots) and behaviour on fixed data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from tests.ui.fixed_monitor import FixedMonitor
+from tui.config.settings import load_settings
+from tui.core.engine import DockerGateway, EngineInfo
+from tui.core.status import EnvironmentStatus
+from tui.ui.app import EnvdeckApp, make_app
+from tui.ui.widgets.services_table import ServicesTable
+
+
+def fixed_app(monitor: FixedMonitor | None = None) -> EnvdeckApp:
+    settings = load_settings(Path(__file__).parent)
+    return make_app(
+        settings, DockerGateway(base_url="unix:///nonexistent"), monitor or FixedMonitor()
+    )
+
+
+async def wait_for_rows(pilot: Pilot[Any]) -> None:
+    await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+
+
+def test_dashboard_snapshot(snap_compare: Any) -> None:
+    assert snap_compare(fixed_app(), terminal_size=(120, 16), run_before=wait_for_rows)
+
+
+def test_dashboard_snapshot_engine_gone(snap_compare: Any) -> None:
+    gone = EnvironmentStatus(
+        "shop", EngineInfo(False, None, None, "no Docker engine: the connection was refused"), ()
+    )
+    assert snap_compare(
+        fixed_app(FixedMonitor(gone)), terminal_size=(100, 8), run_before=wait_for_rows
+    )
+
+
+async def test_container_text_is_never_markup_or_control_sequences() -> None:
+    app = fixed_app()
+    async with app.run_test(size=(120, 16)) as pilot:
+        await wait_for_rows(pilot)
+        table = app.screen.query_one(ServicesTable)
+        assert table.row_count == 6
+        cell = table.get_cell("shop-worker-1", "service")
+        assert str(cell) == "worker␛]0;pwned␇[bold]"
+
+
+async def test_cursor_keeps_its_row_across_updates() -> None:
+    app = fixed_app()
+    async with app.run_test(size=(120, 16)) as pilot:
+        await wait_for_rows(pilot)
+        table = app.screen.query_one(ServicesTable)
+        await pilot.press("j", "j")
+        selected = table.selected
+        assert selected is not None
+        assert selected.name == "postgres"
+        table.update_services(list(reversed(FixedMonitor().status.services)))
+        await pilot.pause()
+        assert table.selected is not None
+        assert table.selected.name == "postgres"

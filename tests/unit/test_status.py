@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tui.core.engine import EngineInfo
+from tui.core.status import (
+    EnvironmentStatus,
+    ServiceStatus,
+    cpu_percent,
+    memory_bytes,
+    missing_service,
+    service_status_from_inspect,
+)
+
+ENGINE = EngineInfo(True, "20.10.24", "1.41")
+
+
+def inspect_doc(
+    status: str, health: str | None = None, exit_code: int = 0, restarts: int = 0
+) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "Status": status,
+        "ExitCode": exit_code,
+        "StartedAt": "2026-11-22T03:07:37.355949644Z",
+    }
+    if health:
+        state["Health"] = {"Status": health, "Log": []}
+    return {
+        "Name": "/shop-db-1",
+        "State": state,
+        "RestartCount": restarts,
+        "Config": {"Image": "postgres:15"},
+        "NetworkSettings": {
+            "Ports": {
+                "5432/tcp": [{"HostIp": "127.0.0.1", "HostPort": "15432"}],
+                "9999/udp": None,
+            }
+        },
+    }
+
+
+def test_a_running_healthy_container() -> None:
+    status = service_status_from_inspect("db", inspect_doc("running", "healthy"))
+    assert (status.container, status.state, status.health) == ("shop-db-1", "running", "healthy")
+    assert status.exit_code is None
+    assert status.started_at == "2026-11-22T03:07:37.355949644Z"
+    assert [(p.host_ip, p.host_port, p.container_port, p.protocol) for p in status.ports] == [
+        ("127.0.0.1", 15432, 5432, "tcp")
+    ]
+    assert status.is_ready
+
+
+def test_a_stopped_container_reports_its_exit_code_and_no_stale_health() -> None:
+    status = service_status_from_inspect("db", inspect_doc("exited", "unhealthy", exit_code=137))
+    assert (status.state, status.health, status.exit_code) == ("exited", "none", 137)
+    assert status.started_at is None
+    assert not status.is_ready
+
+
+@pytest.mark.parametrize(
+    ("doc", "ready"),
+    [
+        (inspect_doc("running", "starting"), False),
+        (inspect_doc("running", "unhealthy"), False),
+        (inspect_doc("running"), True),  # no healthcheck: running is all we can know
+        (inspect_doc("exited", exit_code=0), True),  # a one-shot init/migration that finished
+        (inspect_doc("exited", exit_code=0, restarts=3), False),  # a crash loop exiting 0
+        (inspect_doc("restarting"), False),
+    ],
+)
+def test_readiness(doc: dict[str, Any], ready: bool) -> None:
+    assert service_status_from_inspect("db", doc).is_ready is ready
+
+
+def test_exit_codes_follow_the_contract() -> None:
+    healthy = service_status_from_inspect("db", inspect_doc("running", "healthy"))
+    assert EnvironmentStatus("p", ENGINE, (healthy,)).exit_code == 0
+    assert EnvironmentStatus("p", ENGINE, (healthy, missing_service("x", None))).exit_code == 1
+    assert EnvironmentStatus("p", ENGINE, ()).exit_code == 1
+    offline = EngineInfo(False, None, None, "no engine")
+    assert EnvironmentStatus("p", offline, ()).exit_code == 2
+
+
+def test_json_has_exactly_the_contract_fields() -> None:
+    status = service_status_from_inspect("db", inspect_doc("running", "healthy"))
+    document = EnvironmentStatus("p", ENGINE, (status,)).to_json()
+    assert set(document) == {"project", "engine", "services"}
+    assert document["engine"] == {"connected": True, "version": "20.10.24"}
+    assert set(document["services"][0]) == {
+        "name",
+        "container",
+        "state",
+        "health",
+        "exit_code",
+        "restarts",
+        "started_at",
+        "image",
+        "ports",
+        "cpu_percent",
+        "mem_bytes",
+    }
+    assert set(document["services"][0]["ports"][0]) == {
+        "host_ip",
+        "host_port",
+        "container_port",
+        "protocol",
+    }
+
+
+def sample(total: int, system: int) -> dict[str, Any]:
+    return {
+        "cpu_stats": {
+            "cpu_usage": {"total_usage": total},
+            "system_cpu_usage": system,
+            "online_cpus": 2,
+        }
+    }
+
+
+def test_cpu_percent_is_the_rate_between_two_samples() -> None:
+    # 50 ms of CPU over 200 ms of (2-core) system time: a quarter of the machine = 50% of a core.
+    assert cpu_percent(sample(0, 0), sample(50, 200)) == 50.0
+    assert cpu_percent(sample(0, 100), sample(0, 100)) == 0.0
+    assert cpu_percent({}, sample(1, 1)) is None
+
+
+def test_memory_excludes_the_page_cache() -> None:
+    assert memory_bytes({"memory_stats": {"usage": 1000, "stats": {"inactive_file": 300}}}) == 700
+    assert memory_bytes({"memory_stats": {}}) is None
+
+
+def test_missing_service_shape() -> None:
+    assert missing_service("x", "img") == ServiceStatus(
+        "x", None, "missing", "none", None, 0, None, "img", ()
+    )

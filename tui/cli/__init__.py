@@ -1,0 +1,72 @@
+"""The `envdeck` command line. Textual is imported only by the commands that open the UI."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tui import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="envdeck",
+        description="A terminal dashboard for local Docker Compose integration environments.",
+    )
+    parser.add_argument("--version", action="version", version=f"envdeck {__version__}")
+    parser.add_argument(
+        "-f",
+        "--file",
+        dest="files",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="compose file (repeatable), like `docker compose -f`",
+    )
+    parser.add_argument("-p", "--project-name", metavar="NAME", help="compose project name")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    commands.add_parser("demo", help="bring up the bundled sample environment and open it")
+
+    up = commands.add_parser("up", help="bring the project up and wait until it is healthy")
+    up.add_argument("services", nargs="*", metavar="SERVICE")
+
+    down = commands.add_parser("down", help="stop and remove the project's containers")
+    down.add_argument("-v", "--volumes", action="store_true", help="remove its volumes too")
+
+    status = commands.add_parser(
+        "status", help="state of every service (exit 0 healthy, 1 not, 2 cannot tell)"
+    )
+    status.add_argument("--json", action="store_true", help="one JSON object")
+    status.add_argument("--wait", action="store_true", help="wait until every service is ready")
+    status.add_argument("--timeout", type=float, default=120.0, metavar="S", help="for --wait")
+
+    commands.add_parser("doctor", help="check engine, compose and config; say how to fix")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Imported here so `envdeck --version` and `--help` stay instant.
+    from tui.cli import commands
+    from tui.config.settings import ConfigError, load_settings
+    from tui.core.compose_cli import ComposeError
+
+    try:
+        settings = load_settings(
+            compose_files=[Path(file).resolve() for file in args.files],
+            project_name=args.project_name,
+        )
+        handler = commands.HANDLERS[args.command or "dashboard"]
+        return handler(settings, args)
+    except (ConfigError, ComposeError) as error:
+        print(f"envdeck: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""The command handlers: each takes the settings and parsed arguments, returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+
+from tui.config.settings import EnvdeckSettings
+from tui.core.compose_cli import ComposeError
+from tui.core.doctor import Verdict, run_checks
+from tui.core.engine import DockerGateway
+from tui.core.environment import bring_down, bring_up, sample_settings
+from tui.core.monitor import DockerEnvironmentMonitor
+from tui.core.status import EXIT_UNKNOWN, EnvironmentStatus
+
+Handler = Callable[[EnvdeckSettings, argparse.Namespace], int]
+
+
+def say(message: str) -> None:
+    print(f"envdeck: {message}", file=sys.stderr, flush=True)
+
+
+def gateway_for(settings: EnvdeckSettings) -> DockerGateway:
+    return DockerGateway(timeout=settings.engine_timeout)
+
+
+def run_dashboard(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
+    from tui.ui.app import make_app  # Textual only when the UI opens
+
+    app = make_app(settings, gateway_for(settings))
+    return app.run() or 0
+
+
+def run_demo(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
+    settings = sample_settings(settings)
+    gateway = gateway_for(settings)
+    if not gateway.info().connected:
+        say("no Docker engine answers: start one (`make engine` in a checkout), then retry")
+        return EXIT_UNKNOWN
+    say("bringing up the sample environment")
+    bring_up(settings, gateway, report=say)
+    return run_dashboard(settings, args)
+
+
+def run_up(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
+    gateway = gateway_for(settings)
+    started = time.monotonic()
+    environment = bring_up(settings, gateway, args.services, report=say)
+    mode = " (offline images)" if environment.offline else ""
+    say(f"{environment.project.name} is up{mode} in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def run_down(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
+    return bring_down(settings, gateway_for(settings), volumes=args.volumes)
+
+
+def run_status(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
+    gateway = gateway_for(settings)
+    deadline = time.monotonic() + args.timeout
+    monitor = DockerEnvironmentMonitor(settings, gateway)
+    status = monitor.snapshot(stats=not args.wait)
+    while args.wait and status.exit_code != 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        status = monitor.snapshot()
+    if args.json:
+        print(json.dumps(status.to_json(), indent=2))
+    else:
+        print(format_status(status))
+    return status.exit_code
+
+
+def format_status(status: EnvironmentStatus) -> str:
+    from tui.presentation.status_text import status_table
+
+    return status_table(status)
+
+
+def run_doctor(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
+    checks = run_checks(settings, gateway_for(settings))
+    marks = {Verdict.OK: "ok  ", Verdict.WARN: "warn", Verdict.FAIL: "FAIL"}
+    for check in checks:
+        print(f"[{marks[check.verdict]}] {check.name}: {check.detail}")
+        if check.fix and check.verdict is not Verdict.OK:
+            print(f"       fix: {check.fix}")
+    return 1 if any(check.verdict is Verdict.FAIL for check in checks) else 0
+
+
+HANDLERS: dict[str, Handler] = {
+    "dashboard": run_dashboard,
+    "demo": run_demo,
+    "up": run_up,
+    "down": run_down,
+    "status": run_status,
+    "doctor": run_doctor,
+}
+
+__all__ = ["HANDLERS", "ComposeError"]

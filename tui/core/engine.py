@@ -1,0 +1,132 @@
+"""Access to the Docker engine, limited to one compose project's containers.
+
+Everything that lists or acts on containers filters by the compose project label, so
+envdeck never sees or touches another project's containers.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+from docker.models.containers import Container
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+ONEOFF_LABEL = "com.docker.compose.oneoff"
+
+# Failures that mean "the engine is not there", as opposed to a refused request.
+ENGINE_GONE = (
+    docker.errors.DockerException,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    ConnectionError,
+    OSError,
+)
+
+
+class EngineUnavailable(Exception):
+    """No Docker engine answers; the message says where envdeck looked."""
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    connected: bool
+    version: str | None
+    api_version: str | None
+    error: str | None = None
+
+
+class DockerGateway:
+    """A lazily connected docker-py client, reconnecting after the engine comes back."""
+
+    def __init__(self, base_url: str | None = None, timeout: float = 10.0) -> None:
+        self._base_url = base_url
+        self._timeout = timeout
+        self._client: docker.DockerClient | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> docker.DockerClient:
+        with self._lock:
+            if self._client is None:
+                self._client = self._connect()
+            return self._client
+
+    def _connect(self) -> docker.DockerClient:
+        try:
+            if self._base_url:
+                return docker.DockerClient(
+                    base_url=self._base_url, version="auto", timeout=int(self._timeout)
+                )
+            return docker.DockerClient.from_env(version="auto", timeout=int(self._timeout))
+        except ENGINE_GONE as error:
+            raise EngineUnavailable(describe_engine_error(error)) from None
+
+    def reset(self) -> None:
+        """Forget the connection, so the next call reconnects."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def info(self) -> EngineInfo:
+        try:
+            version = self.client.version()
+        except EngineUnavailable as error:
+            return EngineInfo(False, None, None, str(error))
+        except ENGINE_GONE as error:
+            self.reset()
+            return EngineInfo(False, None, None, describe_engine_error(error))
+        return EngineInfo(True, version.get("Version"), version.get("ApiVersion"))
+
+    def project_containers(self, project: str) -> list[Container]:
+        """Every container of `project` (running or not), one-off `run` containers excluded."""
+        try:
+            containers = self.client.containers.list(
+                all=True, filters={"label": f"{PROJECT_LABEL}={project}"}
+            )
+        except docker.errors.NotFound:
+            # A container vanished between list and inspect: list again.
+            containers = self.client.containers.list(
+                all=True, filters={"label": f"{PROJECT_LABEL}={project}"}
+            )
+        except ENGINE_GONE as error:
+            self.reset()
+            raise EngineUnavailable(describe_engine_error(error)) from None
+        return [
+            container
+            for container in containers
+            if container.labels.get(PROJECT_LABEL) == project
+            and container.labels.get(ONEOFF_LABEL, "False") != "True"
+        ]
+
+    def image_exists(self, reference: str) -> bool:
+        try:
+            self.client.images.get(reference)
+        except docker.errors.ImageNotFound:
+            return False
+        except ENGINE_GONE as error:
+            raise EngineUnavailable(describe_engine_error(error)) from None
+        return True
+
+    def container_stats(self, container: Container) -> dict[str, Any]:
+        """One stats sample without docker's 1-2 s wait for a second cycle."""
+        stats = container.stats(stream=False, one_shot=True)
+        assert isinstance(stats, dict)  # stream=False: one decoded document
+        return stats
+
+
+def describe_engine_error(error: BaseException) -> str:
+    text = str(error)
+    if "FileNotFoundError" in text or "No such file" in text:
+        return "no Docker engine: the socket does not exist (is dockerd running?)"
+    if "Connection refused" in text:
+        return "no Docker engine: the connection was refused (is dockerd running?)"
+    if "Permission denied" in text:
+        return "the Docker socket refused us: permission denied (are you in the docker group?)"
+    return f"no Docker engine answers: {text}"

@@ -1,0 +1,153 @@
+"""Which compose files are in effect, and bringing the project up or down.
+
+Offline selection: the configured offline override files are layered over the compose
+files when ENVDECK_OFFLINE=1, or when an upstream image is missing locally and pulling it
+fails. Read-only commands never pull: they pick offline when an upstream image is missing.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tui.config.settings import EnvdeckSettings
+from tui.core.compose_cli import ComposeCommand, ComposeError, find_compose_binary
+from tui.core.compose_model import ComposeProject, load_project
+from tui.core.engine import DockerGateway, EngineUnavailable
+
+Report = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The resolved project and the compose command that reaches it."""
+
+    compose: ComposeCommand
+    project: ComposeProject
+    offline: bool
+
+
+def compose_command(settings: EnvdeckSettings) -> ComposeCommand:
+    return ComposeCommand(
+        binary=tuple(find_compose_binary(settings.compose_binary)),
+        files=tuple(settings.compose_files),
+        project_name=settings.project_name,
+        project_dir=settings.project_dir,
+        cwd=settings.config_dir,
+    )
+
+
+def missing_images(project: ComposeProject, gateway: DockerGateway) -> list[str]:
+    images = sorted({spec.image for spec in project.services.values() if spec.image})
+    return [image for image in images if not gateway.image_exists(image)]
+
+
+def resolve_environment(
+    settings: EnvdeckSettings,
+    gateway: DockerGateway | None,
+    *,
+    allow_pull: bool = False,
+    report: Report = _quiet,
+) -> Environment:
+    """The environment as it runs here; ComposeError for broken files."""
+    compose = compose_command(settings)
+    project = load_project(compose)
+    if not settings.offline_compose_files or settings.offline is False:
+        return Environment(compose, project, offline=False)
+    if settings.offline is not True:
+        if gateway is None:
+            return Environment(compose, project, offline=False)
+        try:
+            missing = missing_images(project, gateway)
+        except EngineUnavailable:
+            return Environment(compose, project, offline=False)
+        if not missing:
+            return Environment(compose, project, offline=False)
+        if allow_pull and _pull(compose, project, missing, report):
+            return Environment(compose, project, offline=False)
+    offline = compose.with_files(settings.offline_compose_files)
+    return Environment(offline, load_project(offline), offline=True)
+
+
+def _pull(
+    compose: ComposeCommand, project: ComposeProject, missing: Sequence[str], report: Report
+) -> bool:
+    services = [name for name, spec in project.services.items() if spec.image in missing]
+    report(f"pulling {', '.join(missing)}")
+    try:
+        compose.run("pull", "--quiet", *services, timeout=600)
+    except ComposeError as error:
+        reason = str(error).strip().splitlines()[-1] if str(error).strip() else "no reason"
+        report(f"cannot pull ({reason[:160]}): using the offline images instead")
+        return False
+    return True
+
+
+def prepare_offline(settings: EnvdeckSettings, report: Report) -> None:
+    """Run the configured offline setup (e.g. build the base image when it is missing)."""
+    if not settings.offline_setup:
+        return
+    result = subprocess.run(settings.offline_setup, cwd=settings.config_dir, check=False)
+    if result.returncode != 0:
+        raise ComposeError(
+            f"offline setup `{' '.join(settings.offline_setup)}` failed (exit {result.returncode})"
+        )
+
+
+def bring_up(
+    settings: EnvdeckSettings,
+    gateway: DockerGateway,
+    services: Sequence[str] = (),
+    *,
+    report: Report = _quiet,
+    attached: bool = True,
+) -> Environment:
+    """`compose up -d --wait` with the right files; ComposeError when it fails."""
+    environment = resolve_environment(settings, gateway, allow_pull=True, report=report)
+    if environment.offline:
+        prepare_offline(settings, report)
+    args = ["up", "-d", "--wait", "--wait-timeout", str(int(settings.up_timeout)), *services]
+    if attached:
+        code = environment.compose.run_attached(*args)
+        if code != 0:
+            raise ComposeError(f"`compose up` failed (exit {code})")
+    else:
+        environment.compose.run(*args, timeout=settings.up_timeout + 60)
+    return environment
+
+
+def bring_down(settings: EnvdeckSettings, gateway: DockerGateway, *, volumes: bool = False) -> int:
+    """`compose down` (removing volumes only when asked); compose's exit code."""
+    environment = resolve_environment(settings, gateway)
+    args = ["down", "--remove-orphans", *(["--volumes"] if volumes else [])]
+    return environment.compose.run_attached(*args)
+
+
+def sample_environment_dir() -> Path:
+    """The bundled sample environment: in the wheel, or beside tui/ in a checkout."""
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "sample_env", package.parent / "compose"):
+        if (candidate / "compose.yaml").is_file():
+            return candidate
+    raise ComposeError("the bundled sample environment is missing from this installation")
+
+
+def sample_settings(base: EnvdeckSettings) -> EnvdeckSettings:
+    """Settings that point at the bundled sample environment."""
+    folder = sample_environment_dir()
+    return base.model_copy(
+        update={
+            "compose_files": [folder / "compose.yaml"],
+            "offline_compose_files": [folder / "compose.offline.yaml"],
+            "offline_setup": ["bash", str(folder / "images" / "build-base.sh")],
+            "project_dir": None,
+            "config_dir": folder,
+            "project_name": None,
+        }
+    )

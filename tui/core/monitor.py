@@ -1,0 +1,59 @@
+"""What the dashboard asks of the environment, behind a small interface.
+
+The real monitor talks to Docker and compose; snapshot tests give the app a fixed one.
+Every method blocks, so the UI calls them from worker threads only.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from tui.config.settings import EnvdeckSettings
+from tui.core.compose_cli import ComposeError
+from tui.core.engine import DockerGateway, EngineInfo, EngineUnavailable
+from tui.core.environment import Environment, resolve_environment
+from tui.core.status import EnvironmentStatus, build_statuses, with_resource_usage
+
+
+class EnvironmentMonitor(Protocol):
+    def snapshot(self, *, stats: bool = False) -> EnvironmentStatus:
+        """The state of every service now (blocking)."""
+        ...
+
+
+class DockerEnvironmentMonitor:
+    """Status of one compose project from the real engine."""
+
+    def __init__(self, settings: EnvdeckSettings, gateway: DockerGateway) -> None:
+        self.settings = settings
+        self.gateway = gateway
+        self._environment: Environment | None = None
+
+    def environment(self, engine_connected: bool) -> Environment:
+        if self._environment is None:
+            self._environment = resolve_environment(
+                self.settings, self.gateway if engine_connected else None
+            )
+        return self._environment
+
+    def snapshot(self, *, stats: bool = False) -> EnvironmentStatus:
+        engine = self.gateway.info()
+        try:
+            environment = self.environment(engine.connected)
+        except ComposeError as error:
+            return EnvironmentStatus(
+                "?",
+                EngineInfo(engine.connected, engine.version, engine.api_version, str(error)),
+                (),
+            )
+        name = environment.project.name
+        if not engine.connected:
+            return EnvironmentStatus(name, engine, ())
+        try:
+            containers = self.gateway.project_containers(name)
+        except EngineUnavailable:
+            return EnvironmentStatus(name, self.gateway.info(), ())
+        statuses = build_statuses(environment.project, containers)
+        if stats:
+            statuses = with_resource_usage(self.gateway, containers, statuses)
+        return EnvironmentStatus(name, engine, statuses)

@@ -1,0 +1,104 @@
+"""The services table: one row per container (or missing service), updated in place."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.coordinate import Coordinate
+from textual.message import Message
+from textual.widgets import DataTable
+
+from tui.core.status import ServiceStatus
+from tui.core.text import safe_text
+from tui.presentation.status_text import (
+    bytes_label,
+    cpu_label,
+    health_label,
+    ports_label,
+    state_class,
+    state_label,
+    uptime_label,
+)
+
+COLUMNS = ("service", "state", "health", "uptime", "restarts", "cpu", "memory", "ports")
+# Theme colours for the state classes of status_text.state_class.
+STATE_STYLES = {
+    "-ok": "bold $success",
+    "-done": "$success",
+    "-pending": "$warning",
+    "-paused": "$secondary",
+    "-bad": "bold $error",
+}
+
+
+def row_key(status: ServiceStatus) -> str:
+    return status.container or f"service:{status.name}"
+
+
+class ServicesTable(DataTable[Text | str]):
+    """Services of the project; the cursor stays on its row across updates."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False, id="services.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="services.up"),
+        Binding("g", "scroll_top", "Top", show=False, id="services.top"),
+        Binding("G", "scroll_bottom", "Bottom", show=False, id="services.bottom"),
+    ]
+
+    class ServiceSelected(Message):
+        def __init__(self, status: ServiceStatus) -> None:
+            super().__init__()
+            self.status = status
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self.statuses: dict[str, ServiceStatus] = {}
+
+    def on_mount(self) -> None:
+        for column in COLUMNS:
+            self.add_column(column.upper(), key=column)
+
+    def update_services(self, statuses: Sequence[ServiceStatus]) -> None:
+        """Apply a snapshot as a keyed diff, so the cursor never jumps."""
+        wanted = {row_key(status): status for status in statuses}
+        with self.app.batch_update():
+            for key in list(self.statuses):
+                if key not in wanted:
+                    self.remove_row(key)
+                    del self.statuses[key]
+            for key, status in wanted.items():
+                cells = self._cells(status)
+                if key in self.statuses:
+                    for column, cell in zip(COLUMNS, cells, strict=True):
+                        self.update_cell(key, column, cell)
+                else:
+                    self.add_row(*cells, key=key)
+                self.statuses[key] = status
+
+    def _cells(self, status: ServiceStatus) -> tuple[Text | str, ...]:
+        style = self.app.theme_variables.get(STATE_STYLES[state_class(status)].split("$")[-1], "")
+        emphasis = "bold " if STATE_STYLES[state_class(status)].startswith("bold") else ""
+        return (
+            Text(safe_text(status.name)),  # container-supplied: never markup
+            Text(state_label(status), style=f"{emphasis}{style}".strip()),
+            health_label(status),
+            uptime_label(status.started_at),
+            str(status.restarts),
+            cpu_label(status.cpu_percent),
+            bytes_label(status.mem_bytes),
+            ports_label(status.ports),
+        )
+
+    @property
+    def selected(self) -> ServiceStatus | None:
+        if not self.statuses or self.cursor_row < 0:
+            return None
+        key = self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value
+        return self.statuses.get(key or "")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        status = self.statuses.get(event.row_key.value or "")
+        if status is not None:
+            self.post_message(self.ServiceSelected(status))
