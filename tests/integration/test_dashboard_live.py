@@ -32,3 +32,28 @@ async def test_dashboard_lists_the_sample_services_healthy(sample_env: SampleEnv
         await pilot.press("q")
         await asyncio.wait_for(pilot.pause(), 5)
     assert app.return_code in (0, None)
+
+
+async def test_restart_key_restarts_the_selected_service(sample_env: SampleEnv) -> None:
+    app = make_app(sample_env.settings, sample_env.gateway)
+    (redis_before,) = [
+        c for c in sample_env.gateway.project_containers(sample_env.project)
+        if c.labels["com.docker.compose.service"] == "redis"
+    ]
+    started_before = redis_before.attrs["State"]["StartedAt"]
+    async with app.run_test(size=(140, 30)) as pilot:
+        table = app.screen.query_one(ServicesTable)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and table.row_count < 4:
+            await pilot.pause(0.05)
+        while table.selected is not None and table.selected.name != "redis":
+            await pilot.press("j")
+        await pilot.press("r")
+        assert table.pending == {"redis": "restarting…"}  # progress shows at once
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and table.pending:
+            await pilot.pause(0.1)
+        assert not table.pending, "the restart did not finish"
+    redis_before.reload()
+    assert redis_before.attrs["State"]["StartedAt"] != started_before
+    assert redis_before.status == "running"

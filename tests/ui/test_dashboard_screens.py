@@ -64,3 +64,35 @@ async def test_cursor_keeps_its_row_across_updates() -> None:
         await pilot.pause()
         assert table.selected is not None
         assert table.selected.name == "postgres"
+
+
+async def test_down_asks_first_and_escape_cancels() -> None:
+    from tui.ui.screens.confirm import ConfirmScreen
+
+    calls: list[str] = []
+
+    class RecordingActions:
+        def down(self, *, volumes: bool) -> None:
+            calls.append(f"down volumes={volumes}")
+
+    app = fixed_app()
+    app.actions = lambda: RecordingActions()  # type: ignore[assignment,return-value]
+    async with app.run_test(size=(120, 24)) as pilot:
+        await wait_for_rows(pilot)
+        await pilot.press("D")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "shop-postgres-1" in app.screen.body  # it lists what will be removed
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+    assert calls == []
+
+
+def test_down_dialog_snapshot(snap_compare: Any) -> None:
+    async def open_dialog(pilot: Pilot[Any]) -> None:
+        await wait_for_rows(pilot)
+        await pilot.press("D")
+        await pilot.pause()
+
+    assert snap_compare(fixed_app(), terminal_size=(100, 24), run_before=open_dialog)

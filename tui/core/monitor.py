@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from tui.config.settings import EnvdeckSettings
+from tui.core.actions import ServiceActions
 from tui.core.compose_cli import ComposeError
 from tui.core.engine import DockerGateway, EngineInfo, EngineUnavailable
 from tui.core.environment import Environment, resolve_environment
@@ -35,6 +36,10 @@ class DockerEnvironmentMonitor:
                 self.settings, self.gateway if engine_connected else None
             )
         return self._environment
+
+    def actions(self) -> ServiceActions:
+        """Actions on this project (blocking: resolves the project on first use)."""
+        return ServiceActions(self.gateway, self.environment(engine_connected=True))
 
     def snapshot(self, *, stats: bool = False) -> EnvironmentStatus:
         engine = self.gateway.info()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.app import App
 from textual.binding import Binding
 
 from tui.config.settings import EnvdeckSettings
+from tui.core.actions import ServiceActions
 from tui.core.engine import DockerGateway
 from tui.core.monitor import DockerEnvironmentMonitor, EnvironmentMonitor
 from tui.ui.screens.dashboard import DashboardScreen
@@ -21,13 +24,19 @@ class EnvdeckApp(App[int]):
         Binding("colon", "command_palette", "Commands", show=False, id="app.palette"),
     ]
 
-    def __init__(self, settings: EnvdeckSettings, monitor: EnvironmentMonitor) -> None:
+    def __init__(
+        self,
+        settings: EnvdeckSettings,
+        monitor: EnvironmentMonitor,
+        actions: Callable[[], ServiceActions] | None = None,
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.monitor = monitor
+        self.actions = actions
 
     def on_mount(self) -> None:
-        self.push_screen(DashboardScreen(self.monitor))
+        self.push_screen(DashboardScreen(self.monitor, self.actions))
 
 
 def make_app(
@@ -36,4 +45,7 @@ def make_app(
     monitor: EnvironmentMonitor | None = None,
 ) -> EnvdeckApp:
     """The app exactly as users run it; tests pass a fixed monitor for snapshots."""
-    return EnvdeckApp(settings, monitor or DockerEnvironmentMonitor(settings, gateway))
+    if monitor is not None:
+        return EnvdeckApp(settings, monitor)
+    docker_monitor = DockerEnvironmentMonitor(settings, gateway)
+    return EnvdeckApp(settings, docker_monitor, docker_monitor.actions)

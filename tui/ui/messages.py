@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from tui.core.actions import ActionResult
 from tui.core.status import EnvironmentStatus
 
 
@@ -18,3 +19,12 @@ class StatusUpdated(Message):
     def can_replace(self, message: Message) -> bool:
         # Only the newest snapshot matters: an older one still queued can go.
         return isinstance(message, StatusUpdated)
+
+
+@dataclass
+class ActionFinished(Message):
+    """A service action ended: with a result, or with an error to show."""
+
+    service: str | None
+    result: ActionResult | None
+    error: str | None

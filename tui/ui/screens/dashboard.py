@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -9,10 +11,12 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from tui.core.actions import ActionFailed, ActionResult, ServiceActions
 from tui.core.monitor import EnvironmentMonitor
 from tui.core.status import EnvironmentStatus
 from tui.core.text import safe_text
-from tui.ui.messages import StatusUpdated
+from tui.ui.messages import ActionFinished, StatusUpdated
+from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.widgets.services_table import ServicesTable
 
 REFRESH_SECONDS = 2.0
@@ -35,11 +39,22 @@ class DashboardScreen(Screen[None]):
     CSS_PATH = "dashboard.tcss"
     BINDINGS = [
         Binding("tab", "app.focus_next", "Next pane", show=False, id="dashboard.next_pane"),
+        Binding("r", "restart_service", "Restart", id="dashboard.restart"),
+        Binding("s", "stop_service", "Stop", id="dashboard.stop"),
+        Binding("S", "start_service", "Start", id="dashboard.start"),
+        Binding("u", "up_service", "Up", id="dashboard.up"),
+        Binding("U", "up_project", "Up all", show=False, id="dashboard.up_all"),
+        Binding("D", "down_project", "Down", show=False, id="dashboard.down"),
     ]
 
-    def __init__(self, monitor: EnvironmentMonitor) -> None:
+    def __init__(
+        self,
+        monitor: EnvironmentMonitor,
+        actions: Callable[[], ServiceActions] | None = None,
+    ) -> None:
         super().__init__()
         self.monitor = monitor
+        self.actions = actions
         self.status: EnvironmentStatus | None = None
 
     def compose(self) -> ComposeResult:
@@ -64,3 +79,89 @@ class DashboardScreen(Screen[None]):
         self.query_one(ServicesTable).update_services(message.status.services)
         # The next poll is scheduled only after this one finished (no pile-up).
         self.set_timer(REFRESH_SECONDS, self.refresh_status)
+
+    # ------------------------------------------------------------------ actions
+
+    def _selected_service(self) -> str | None:
+        selected = self.query_one(ServicesTable).selected
+        if selected is None:
+            self.notify("No service selected", severity="warning")
+        return selected.name if selected else None
+
+    def action_restart_service(self) -> None:
+        if service := self._selected_service():
+            self._run_action(service, "restarting…", lambda a: a.restart(service))
+
+    def action_stop_service(self) -> None:
+        if service := self._selected_service():
+            self._run_action(service, "stopping…", lambda a: a.stop(service))
+
+    def action_start_service(self) -> None:
+        if service := self._selected_service():
+            self._run_action(service, "starting…", lambda a: a.start(service))
+
+    def action_up_service(self) -> None:
+        if service := self._selected_service():
+            self._run_action(service, "going up…", lambda a: a.up([service]))
+
+    def action_up_project(self) -> None:
+        self._run_action(None, "going up…", lambda a: a.up())
+
+    def action_down_project(self) -> None:
+        project = self.status.project if self.status else "the project"
+        containers = (
+            [s.container for s in self.status.services if s.container] if self.status else []
+        )
+        body = (
+            f"Stop and remove the {len(containers)} containers of {project}:\n  "
+            + ("\n  ".join(containers) or "(none)")
+            + "\n\nRemoving volumes also deletes their data."
+        )
+
+        def chosen(choice: str | None) -> None:
+            if choice in ("down", "down-volumes"):
+                volumes = choice == "down-volumes"
+                self._run_action(None, "going down…", lambda a: a.down(volumes=volumes))
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Down {project}?",
+                body,
+                [("down", "Down"), ("down-volumes", "Down and remove volumes")],
+            ),
+            chosen,
+        )
+
+    def _run_action(
+        self, service: str | None, progress: str, action: Callable[[ServiceActions], ActionResult]
+    ) -> None:
+        if self.actions is None:
+            self.notify("Actions are not available here", severity="warning")
+            return
+        table = self.query_one(ServicesTable)
+        for name in [service] if service else [s.name for s in table.statuses.values()]:
+            table.set_pending(name, progress)
+        self._action_worker(service, action)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _action_worker(
+        self, service: str | None, action: Callable[[ServiceActions], ActionResult]
+    ) -> None:
+        assert self.actions is not None
+        try:
+            result = action(self.actions())
+        except ActionFailed as error:
+            self.post_message(ActionFinished(service, None, str(error)))
+            return
+        self.post_message(ActionFinished(service, result, None))
+
+    def on_action_finished(self, message: ActionFinished) -> None:
+        table = self.query_one(ServicesTable)
+        names = [message.service] if message.service else [s.name for s in table.statuses.values()]
+        for name in names:
+            table.set_pending(name, None)
+        if message.error:
+            self.notify(message.error, title="Action failed", severity="error", markup=False)
+        elif message.result:
+            self.notify(f"{message.result.action}: {message.result.service}", markup=False)
+        self.refresh_status()

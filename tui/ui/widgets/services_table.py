@@ -55,6 +55,7 @@ class ServicesTable(DataTable[Text | str]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.statuses: dict[str, ServiceStatus] = {}
+        self.pending: dict[str, str] = {}  # service -> what is being done to it
 
     def on_mount(self) -> None:
         for column in COLUMNS:
@@ -77,12 +78,29 @@ class ServicesTable(DataTable[Text | str]):
                     self.add_row(*cells, key=key)
                 self.statuses[key] = status
 
+    def set_pending(self, service: str, label: str | None) -> None:
+        """Show an action in progress in the service's state cell (None: done)."""
+        if label is None:
+            self.pending.pop(service, None)
+        else:
+            self.pending[service] = label
+        for key, status in self.statuses.items():
+            if status.name == service:
+                self.update_cell(key, "state", self._state_cell(status))
+
+    def _state_cell(self, status: ServiceStatus) -> Text:
+        if status.name in self.pending:
+            warning = self.app.theme_variables.get("warning", "")
+            return Text(self.pending[status.name], style=f"italic {warning}".strip())
+        spec = STATE_STYLES[state_class(status)]
+        colour = self.app.theme_variables.get(spec.split("$")[-1], "")
+        emphasis = "bold " if spec.startswith("bold") else ""
+        return Text(state_label(status), style=f"{emphasis}{colour}".strip())
+
     def _cells(self, status: ServiceStatus) -> tuple[Text | str, ...]:
-        style = self.app.theme_variables.get(STATE_STYLES[state_class(status)].split("$")[-1], "")
-        emphasis = "bold " if STATE_STYLES[state_class(status)].startswith("bold") else ""
         return (
             Text(safe_text(status.name)),  # container-supplied: never markup
-            Text(state_label(status), style=f"{emphasis}{style}".strip()),
+            self._state_cell(status),
             health_label(status),
             uptime_label(status.started_at),
             str(status.restarts),
