@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from tui.core.details import ServiceDetails, details_from_inspect
 from tui.core.engine import EngineInfo
 from tui.core.status import EnvironmentStatus, PortBinding, ServiceStatus
 
@@ -60,9 +63,43 @@ SERVICES = (
 )
 
 
+DETAILS_ATTRS: dict[str, Any] = {
+    "Config": {
+        "Image": "redis:7",
+        "Cmd": ["redis-server", "--requirepass", "hunter2"],
+        "Env": ["REDIS_PASSWORD=hunter2", "REDIS_URL=redis://:hunter2@cache:6379/0", "TZ=UTC"],
+        "Healthcheck": {"Test": ["CMD", "redis-cli", "ping"]},
+    },
+    "State": {
+        "Status": "running",
+        "Health": {
+            "Status": "unhealthy",
+            "FailingStreak": 2,
+            "Log": [
+                {
+                    "Start": "2026-11-22T03:00:00.1Z",
+                    "ExitCode": 1,
+                    "Output": "Could not connect to Redis at 127.0.0.1:6379: Connection refused",
+                },
+                {
+                    "Start": "2026-11-22T03:00:01.1Z",
+                    "ExitCode": 1,
+                    "Output": "Could not connect to Redis at 127.0.0.1:6379: Connection refused",
+                },
+            ],
+        },
+    },
+}
+
+
 class FixedMonitor:
     def __init__(self, status: EnvironmentStatus | None = None) -> None:
         self.status = status or EnvironmentStatus("shop", ENGINE, SERVICES)
 
     def snapshot(self, *, stats: bool = False) -> EnvironmentStatus:
         return self.status
+
+    def details(self, status: ServiceStatus) -> ServiceDetails | None:
+        if status.container is None:
+            return None
+        return details_from_inspect(status.name, DETAILS_ATTRS | {"Name": status.container})

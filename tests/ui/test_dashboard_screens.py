@@ -6,12 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 
 from tests.ui.fixed_monitor import FixedMonitor
 from tui.config.settings import load_settings
 from tui.core.engine import DockerGateway, EngineInfo
 from tui.core.status import EnvironmentStatus
 from tui.ui.app import EnvdeckApp, make_app
+from tui.ui.widgets.service_details import ServiceDetailsPanel
 from tui.ui.widgets.services_table import ServicesTable
 
 
@@ -76,7 +78,7 @@ async def test_down_asks_first_and_escape_cancels() -> None:
             calls.append(f"down volumes={volumes}")
 
     app = fixed_app()
-    app.actions = lambda: RecordingActions()  # type: ignore[assignment,return-value]
+    app.actions = RecordingActions  # type: ignore[assignment]
     async with app.run_test(size=(120, 24)) as pilot:
         await wait_for_rows(pilot)
         await pilot.press("D")
@@ -96,3 +98,44 @@ def test_down_dialog_snapshot(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(fixed_app(), terminal_size=(100, 24), run_before=open_dialog)
+
+
+def test_env_tab_snapshot_masks_secrets(snap_compare: Any) -> None:
+    async def open_env(pilot: Pilot[Any]) -> None:
+        await wait_for_rows(pilot)
+        await pilot.press("j", "j", "j", "j")  # redis
+        app = pilot.app
+        app.screen.query_one("#details-pane", ServiceDetailsPanel).active = "tab-env"
+        await pilot.pause(0.2)
+
+    assert snap_compare(fixed_app(), terminal_size=(110, 24), run_before=open_env)
+
+
+def test_health_tab_snapshot_shows_why_unhealthy(snap_compare: Any) -> None:
+    async def open_health(pilot: Pilot[Any]) -> None:
+        await wait_for_rows(pilot)
+        await pilot.press("j", "j", "j", "j")
+        pilot.app.screen.query_one("#details-pane", ServiceDetailsPanel).active = "tab-health"
+        await pilot.pause(0.2)
+
+    assert snap_compare(fixed_app(), terminal_size=(110, 24), run_before=open_health)
+
+
+async def test_secrets_are_revealed_only_on_the_explicit_key() -> None:
+    app = fixed_app()
+    async with app.run_test(size=(110, 24)) as pilot:
+        await wait_for_rows(pilot)
+        await pilot.press("j", "j", "j", "j")
+        panel = app.screen.query_one("#details-pane", ServiceDetailsPanel)
+        panel.active = "tab-env"
+        await pilot.pause(0.2)
+        env_table = panel.query_one("#env-table", DataTable)
+
+        def shown() -> str:
+            return " ".join(str(env_table.get_row_at(row)[1]) for row in range(env_table.row_count))
+
+        assert "hunter2" not in shown()
+        env_table.focus()
+        await pilot.press("v")
+        await pilot.pause()
+        assert "hunter2" in shown()

@@ -11,14 +11,25 @@ from typing import Protocol
 from tui.config.settings import EnvdeckSettings
 from tui.core.actions import ServiceActions
 from tui.core.compose_cli import ComposeError
-from tui.core.engine import DockerGateway, EngineInfo, EngineUnavailable
+from tui.core.details import ServiceDetails, details_from_inspect
+from tui.core.engine import (
+    ENGINE_GONE,
+    PROJECT_LABEL,
+    DockerGateway,
+    EngineInfo,
+    EngineUnavailable,
+)
 from tui.core.environment import Environment, resolve_environment
-from tui.core.status import EnvironmentStatus, build_statuses, with_resource_usage
+from tui.core.status import EnvironmentStatus, ServiceStatus, build_statuses, with_resource_usage
 
 
 class EnvironmentMonitor(Protocol):
     def snapshot(self, *, stats: bool = False) -> EnvironmentStatus:
         """The state of every service now (blocking)."""
+        ...
+
+    def details(self, status: ServiceStatus) -> ServiceDetails | None:
+        """Environment, command and health history of a service's container (blocking)."""
         ...
 
 
@@ -62,3 +73,15 @@ class DockerEnvironmentMonitor:
         if stats:
             statuses = with_resource_usage(self.gateway, containers, statuses)
         return EnvironmentStatus(name, engine, statuses)
+
+    def details(self, status: ServiceStatus) -> ServiceDetails | None:
+        if status.container is None:
+            return None
+        try:
+            container = self.gateway.client.containers.get(status.container)
+        except (EngineUnavailable, *ENGINE_GONE):
+            return None
+        project = self._environment.project.name if self._environment else None
+        if container.labels.get(PROJECT_LABEL) != project:
+            return None  # a name reused by another project's container: not ours to show
+        return details_from_inspect(status.name, container.attrs)

@@ -31,8 +31,12 @@ def state_class(status: ServiceStatus) -> str:
 def health_label(status: ServiceStatus) -> str:
     if status.state != "running":
         return "-"
+    return health_word(status.health)
+
+
+def health_word(health: str) -> str:
     return {"healthy": "✔ healthy", "unhealthy": "✘ unhealthy", "starting": "… starting"}.get(
-        status.health, "no check"
+        health, "no check"
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from tui.core.actions import ActionResult
+from tui.core.details import ServiceDetails
 from tui.core.status import EnvironmentStatus
 
 
@@ -28,3 +29,9 @@ class ActionFinished(Message):
     service: str | None
     result: ActionResult | None
     error: str | None
+
+
+@dataclass
+class DetailsLoaded(Message):
+    service: str
+    details: ServiceDetails | None

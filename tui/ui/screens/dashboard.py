@@ -13,10 +13,11 @@ from textual.widgets import Footer, Static
 
 from tui.core.actions import ActionFailed, ActionResult, ServiceActions
 from tui.core.monitor import EnvironmentMonitor
-from tui.core.status import EnvironmentStatus
+from tui.core.status import EnvironmentStatus, ServiceStatus
 from tui.core.text import safe_text
-from tui.ui.messages import ActionFinished, StatusUpdated
+from tui.ui.messages import ActionFinished, DetailsLoaded, StatusUpdated
 from tui.ui.screens.confirm import ConfirmScreen
+from tui.ui.widgets.service_details import ServiceDetailsPanel
 from tui.ui.widgets.services_table import ServicesTable
 
 REFRESH_SECONDS = 2.0
@@ -61,6 +62,7 @@ class DashboardScreen(Screen[None]):
         yield Static(summary_line(None), id="summary", markup=False)
         with Vertical(id="services-pane"):
             yield ServicesTable(id="services")
+        yield ServiceDetailsPanel(id="details-pane")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -76,9 +78,24 @@ class DashboardScreen(Screen[None]):
         summary = self.query_one("#summary", Static)
         summary.update(summary_line(message.status))
         summary.set_class(not message.status.engine.connected, "-disconnected")
-        self.query_one(ServicesTable).update_services(message.status.services)
+        table = self.query_one(ServicesTable)
+        table.update_services(message.status.services)
+        if table.selected is not None:
+            self.load_details(table.selected)
         # The next poll is scheduled only after this one finished (no pile-up).
         self.set_timer(REFRESH_SECONDS, self.refresh_status)
+
+    def on_services_table_service_selected(self, message: ServicesTable.ServiceSelected) -> None:
+        self.load_details(message.status)
+
+    @work(thread=True, exclusive=True, group="details", exit_on_error=False)
+    def load_details(self, status: ServiceStatus) -> None:
+        self.post_message(DetailsLoaded(status.name, self.monitor.details(status)))
+
+    def on_details_loaded(self, message: DetailsLoaded) -> None:
+        selected = self.query_one(ServicesTable).selected
+        if selected is not None and selected.name == message.service:
+            self.query_one(ServiceDetailsPanel).details = message.details
 
     # ------------------------------------------------------------------ actions
 

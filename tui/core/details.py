@@ -1,0 +1,78 @@
+"""What the details panel shows of one container: environment, command, health history."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tui.core.secrets import mask_env_value, mask_inline_secrets, split_env
+from tui.core.text import safe_text
+
+
+@dataclass(frozen=True)
+class HealthProbe:
+    """One run of the healthcheck, with its own output: the answer to "why unhealthy"."""
+
+    started: str
+    exit_code: int
+    output: str
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    value: str
+    masked: str  # what is shown until the user reveals secrets
+
+    @property
+    def is_masked(self) -> bool:
+        return self.masked != self.value
+
+
+@dataclass(frozen=True)
+class ServiceDetails:
+    service: str
+    container: str
+    image: str
+    command: str
+    command_masked: str
+    env: tuple[EnvVar, ...]
+    health_status: str
+    health_test: str
+    failing_streak: int
+    health_log: tuple[HealthProbe, ...]
+
+
+def details_from_inspect(service: str, attrs: Mapping[str, Any]) -> ServiceDetails:
+    """Everything made display-safe here: no control character leaves this function."""
+    config = attrs.get("Config") or {}
+    state = attrs.get("State") or {}
+    health = state.get("Health") or {}
+    argv = [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
+    command = safe_text(shlex.join(str(part) for part in argv))
+    env = tuple(
+        EnvVar(safe_text(name), safe_text(value), safe_text(mask_env_value(name, value)))
+        for name, value in split_env(list(config.get("Env") or []))
+    )
+    test = (config.get("Healthcheck") or {}).get("Test") or []
+    return ServiceDetails(
+        service=safe_text(service),
+        container=safe_text(str(attrs.get("Name", "")).lstrip("/")),
+        image=safe_text(str(config.get("Image", ""))),
+        command=command,
+        command_masked=mask_inline_secrets(command),
+        env=env,
+        health_status=str(health.get("Status") or "none"),
+        health_test=safe_text(" ".join(str(part) for part in test[1:]) if test else ""),
+        failing_streak=int(health.get("FailingStreak") or 0),
+        health_log=tuple(
+            HealthProbe(
+                started=str(entry.get("Start", "")),
+                exit_code=int(entry.get("ExitCode", -1)),
+                output=safe_text(str(entry.get("Output", "")).strip()),
+            )
+            for entry in reversed(health.get("Log") or [])  # newest first
+        ),
+    )

@@ -1,0 +1,95 @@
+"""The selected service's details: logs, environment (secrets masked), health history."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.widgets import DataTable, Log, Static, TabbedContent, TabPane
+
+from tui.core.details import ServiceDetails
+from tui.presentation.status_text import health_word
+
+
+class ServiceDetailsPanel(Vertical):
+    """Attributes down: the screen sets `details`; the panel only renders."""
+
+    BINDINGS = [
+        Binding("v", "toggle_secrets", "Reveal secrets", id="details.reveal"),
+    ]
+
+    details: reactive[ServiceDetails | None] = reactive(None, always_update=True)
+    reveal_secrets: reactive[bool] = reactive(False)
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(id="details-tabs"):
+            with TabPane("Logs", id="tab-logs"):
+                yield Log(id="log-view", max_lines=10_000, highlight=False)
+            with TabPane("Env", id="tab-env"):
+                yield DataTable[Text](id="env-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Health", id="tab-health"):
+                yield Static("", id="health-view", markup=False)
+
+    @property
+    def active(self) -> str:
+        return self.query_one(TabbedContent).active
+
+    @active.setter
+    def active(self, tab_id: str) -> None:
+        self.query_one(TabbedContent).active = tab_id
+
+    def on_mount(self) -> None:
+        table = self.query_one("#env-table", DataTable)
+        table.add_column("NAME", key="name")
+        table.add_column("VALUE", key="value")
+
+    def action_toggle_secrets(self) -> None:
+        self.reveal_secrets = not self.reveal_secrets
+        self.notify("Secrets shown" if self.reveal_secrets else "Secrets masked")
+
+    def watch_reveal_secrets(self) -> None:
+        self._render_env()
+
+    def watch_details(self) -> None:
+        self._render_env()
+        self._render_health()
+
+    def _render_env(self) -> None:
+        if not self.is_mounted:
+            return
+        table = self.query_one("#env-table", DataTable)
+        table.clear()
+        if self.details is None:
+            return
+        command = self.details.command if self.reveal_secrets else self.details.command_masked
+        table.add_row(Text("(command)", style="italic"), Text(command))
+        for var in self.details.env:
+            value = var.value if self.reveal_secrets else var.masked
+            table.add_row(Text(var.name), Text(value, style="dim" if var.is_masked else ""))
+
+    def _render_health(self) -> None:
+        if not self.is_mounted:
+            return
+        view = self.query_one("#health-view", Static)
+        details = self.details
+        if details is None:
+            view.update("No container.")
+            return
+        if not details.health_test:
+            view.update(Text(f"{details.service} has no healthcheck."))
+            return
+        text = Text()
+        text.append(f"{health_word(details.health_status)}", style="bold")
+        if details.failing_streak:
+            text.append(f" · {details.failing_streak} failing in a row")
+        text.append(f"\ncheck: {details.health_test}\n")
+        for probe in details.health_log:
+            mark = "✔" if probe.exit_code == 0 else f"✘ exit {probe.exit_code}"
+            text.append(
+                f"\n{probe.started[:19]}  {mark}\n", style="bold" if probe.exit_code else ""
+            )
+            if probe.output:
+                text.append(f"  {probe.output}\n")  # already safe: plain Text, no markup
+        view.update(text)
