@@ -139,3 +139,43 @@ async def test_secrets_are_revealed_only_on_the_explicit_key() -> None:
         await pilot.press("v")
         await pilot.pause()
         assert "hunter2" in shown()
+
+
+async def test_help_lists_every_key_with_its_id() -> None:
+    from tui.ui.screens.help import HelpScreen
+
+    app = fixed_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for_rows(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        ids = {binding_id for row in app.screen.rows for binding_id in row[2].split(", ")}
+        assert {"dashboard.restart", "dashboard.stop", "dashboard.start", "dashboard.down",
+                "dashboard.shell", "app.quit"} <= ids
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_keys_can_be_remapped_by_id() -> None:
+    app = fixed_app()
+    app.settings = app.settings.model_copy(update={"keymap": {"dashboard.down": "ctrl+d"}})
+    async with app.run_test(size=(120, 24)) as pilot:
+        from tui.ui.screens.confirm import ConfirmScreen
+
+        await wait_for_rows(pilot)
+        await pilot.press("D")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        await pilot.press("ctrl+d")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+
+
+async def test_actions_are_in_the_command_palette() -> None:
+    app = fixed_app()
+    async with app.run_test(size=(120, 24)) as pilot:
+        await wait_for_rows(pilot)
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+        assert {"Restart", "Stop", "Start", "Down", "Shell", "Up all"} <= titles

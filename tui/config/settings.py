@@ -66,6 +66,11 @@ class EnvdeckSettings(BaseSettings):
     up_timeout: float = Field(
         default=180.0, gt=0, description="Seconds `up` waits for every service to be healthy."
     )
+    keymap: dict[str, str] = Field(
+        default_factory=dict,
+        description='Key remapping by binding id, e.g. {"dashboard.restart" = "R"} '
+        "(ids are listed in the help screen).",
+    )
     engine_timeout: float = Field(
         default=10.0, gt=0, description="Seconds a single Docker engine call may take."
     )

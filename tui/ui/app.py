@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 
 from tui.config.settings import EnvdeckSettings
 from tui.core.actions import ServiceActions
 from tui.core.engine import DockerGateway
 from tui.core.monitor import DockerEnvironmentMonitor, EnvironmentMonitor
 from tui.ui.screens.dashboard import DashboardScreen
+from tui.ui.screens.help import HelpScreen, key_rows
 
 
 class EnvdeckApp(App[int]):
@@ -20,7 +24,7 @@ class EnvdeckApp(App[int]):
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, id="app.quit_ctrl_q", priority=True),
         Binding("ctrl+c", "quit", "Quit", show=False, id="app.quit_ctrl_c", priority=True),
-        Binding("question_mark,f1", "show_help_panel", "Help", id="app.help"),
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
         Binding("colon", "command_palette", "Commands", show=False, id="app.palette"),
     ]
 
@@ -36,7 +40,29 @@ class EnvdeckApp(App[int]):
         self.actions = actions
 
     def on_mount(self) -> None:
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
         self.push_screen(DashboardScreen(self.monitor, self.actions))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(key_rows(self.screen)))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Every action with a key is also in the command palette."""
+        yield from super().get_system_commands(screen)
+        seen = {"quit", "command_palette", "help"}
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if binding.action in seen or not binding.description:
+                continue
+            seen.add(binding.action)
+            key = self.get_key_display(binding)
+            yield SystemCommand(
+                binding.description,
+                f"{binding.description} (key: {key})",
+                partial(self.run_action, binding.action, active.node),
+            )
 
 
 def make_app(

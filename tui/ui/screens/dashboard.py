@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 
 from textual import work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
@@ -13,6 +14,7 @@ from textual.widgets import Footer, Static
 
 from tui.core.actions import ActionFailed, ActionResult, ServiceActions
 from tui.core.monitor import EnvironmentMonitor
+from tui.core.shell import shell_argv
 from tui.core.status import EnvironmentStatus, ServiceStatus
 from tui.core.text import safe_text
 from tui.ui.messages import ActionFinished, DetailsLoaded, StatusUpdated
@@ -46,6 +48,7 @@ class DashboardScreen(Screen[None]):
         Binding("u", "up_service", "Up", id="dashboard.up"),
         Binding("U", "up_project", "Up all", show=False, id="dashboard.up_all"),
         Binding("D", "down_project", "Down", show=False, id="dashboard.down"),
+        Binding("E", "shell", "Shell", show=False, id="dashboard.shell"),
     ]
 
     def __init__(
@@ -120,6 +123,21 @@ class DashboardScreen(Screen[None]):
     def action_up_service(self) -> None:
         if service := self._selected_service():
             self._run_action(service, "going up…", lambda a: a.up([service]))
+
+    def action_shell(self) -> None:
+        selected = self.query_one(ServicesTable).selected
+        if selected is None or selected.container is None or selected.state != "running":
+            self.notify("The selected service has no running container", severity="warning")
+            return
+        try:
+            with self.app.suspend():
+                # The user's terminal belongs to the shell until it exits.
+                code = subprocess.call(shell_argv(selected.container))
+        except SuspendNotSupported:
+            self.notify("This terminal cannot hand over to a shell", severity="error")
+            return
+        if code not in (0, 130):
+            self.notify(f"The shell ended with exit code {code}", severity="warning")
 
     def action_up_project(self) -> None:
         self._run_action(None, "going up…", lambda a: a.up())

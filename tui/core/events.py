@@ -1,0 +1,405 @@
+"""Live state of one compose project, from the Docker events stream rather than polling.
+
+`ProjectWatcher` runs two threads. The reader only follows the events stream and hands
+each relevant event off: the daemon drops events for a client that does not drain them
+quickly, so it never waits on the engine for anything else. The delivery thread
+re-inspects the container and makes every callback, in order.
+
+docker-py ends an events stream silently when the engine goes away, so every end of the
+stream is treated as a possible disconnect: the engine is pinged at once, reconnection
+backs off exponentially, and each (re)connect re-lists the project (a "resync") so that
+nothing missed during the gap stays wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import docker.errors
+from docker.types import CancellableStream
+
+from tui.core.engine import (
+    ENGINE_GONE,
+    ONEOFF_LABEL,
+    PROJECT_LABEL,
+    SERVICE_LABEL,
+    DockerGateway,
+    EngineUnavailable,
+    describe_engine_error,
+)
+from tui.core.status import ServiceStatus, service_status_from_inspect
+from tui.core.text import safe_text
+
+log = logging.getLogger(__name__)
+
+ChangeKind = Literal[
+    "created",
+    "started",
+    "restarted",
+    "died",
+    "stopped",
+    "killed",
+    "oom",
+    "destroyed",
+    "paused",
+    "unpaused",
+    "health",
+    "renamed",
+]
+
+# Docker's event action -> our kind. `health_status` arrives as "health_status: unhealthy".
+_KINDS: dict[str, ChangeKind] = {
+    "create": "created",
+    "start": "started",
+    "restart": "restarted",
+    "die": "died",
+    "stop": "stopped",
+    "kill": "killed",
+    "oom": "oom",
+    "destroy": "destroyed",
+    "pause": "paused",
+    "unpause": "unpaused",
+    "health_status": "health",
+    "rename": "renamed",
+}
+
+HEALTH_LOG_ENTRIES = 3
+HEALTH_OUTPUT_LIMIT = 1000  # characters per entry; Docker itself keeps up to 4 KiB
+STABLE_STREAM_SECONDS = 1.0  # a stream that lived this long ended for a reason, not a fault
+
+
+@dataclass(frozen=True)
+class HealthProbe:
+    """One run of a container's healthcheck, as Docker recorded it."""
+
+    exit_code: int
+    output: str  # made safe to display: control characters are visible escapes
+
+
+@dataclass(frozen=True)
+class ContainerChange:
+    """Something happened to one of the project's containers."""
+
+    container_id: str
+    service: str
+    kind: ChangeKind
+    status: ServiceStatus | None  # None: the container is gone
+    exit_code: int | None  # from the `die` event itself, else from the status
+    event_time: float  # the daemon's clock, seconds since the epoch
+    health_log: tuple[HealthProbe, ...] = ()  # only for kind == "health": newest last
+
+
+@dataclass(frozen=True)
+class EngineState:
+    connected: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ContainerEvent:
+    """The part of a Docker event the watcher acts on."""
+
+    container_id: str
+    service: str
+    kind: ChangeKind
+    exit_code: int | None
+    time: float
+
+
+def change_kind(action: str) -> ChangeKind | None:
+    """Our kind of change for a Docker event action, None for the ones we ignore."""
+    verb, _, _ = action.partition(":")
+    return _KINDS.get(verb.strip())
+
+
+def parse_event(raw: Mapping[str, Any], project: str) -> ContainerEvent | None:
+    """The relevant container event of `project` in a decoded event, or None."""
+    if raw.get("Type", "container") != "container":
+        return None
+    kind = change_kind(str(raw.get("Action") or raw.get("status") or ""))
+    actor = raw.get("Actor") or {}
+    attributes = actor.get("Attributes") or {}
+    container_id = str(actor.get("ID") or raw.get("id") or "")
+    # The daemon filters by label too; checking again keeps other projects out for sure.
+    if kind is None or not container_id or attributes.get(PROJECT_LABEL) != project:
+        return None
+    if attributes.get(ONEOFF_LABEL, "False") == "True":
+        return None  # `compose run` containers are not part of the environment
+    exit_code = attributes.get("exitCode")
+    return ContainerEvent(
+        container_id=container_id,
+        service=str(attributes.get(SERVICE_LABEL, "?")),
+        kind=kind,
+        exit_code=int(exit_code) if exit_code is not None else None,
+        time=_event_time(raw),
+    )
+
+
+def _event_time(raw: Mapping[str, Any]) -> float:
+    if raw.get("timeNano"):
+        return int(raw["timeNano"]) / 1e9
+    return float(raw.get("time") or time.time())
+
+
+def health_log(
+    attrs: Mapping[str, Any], entries: int = HEALTH_LOG_ENTRIES
+) -> tuple[HealthProbe, ...]:
+    """The last `entries` healthcheck runs from an inspect document, oldest first."""
+    health = (attrs.get("State") or {}).get("Health") or {}
+    probes = health.get("Log") or []
+    return tuple(
+        HealthProbe(
+            exit_code=int(probe.get("ExitCode", -1)),
+            output=safe_text(str(probe.get("Output") or "").strip()[:HEALTH_OUTPUT_LIMIT]),
+        )
+        for probe in probes[-entries:]
+    )
+
+
+def backoff_delays(first: float = 0.5, cap: float = 10.0) -> Iterator[float]:
+    """Seconds to wait before each reconnection attempt: doubling, then `cap` for ever."""
+    delay = first
+    while True:
+        yield min(delay, cap)
+        delay *= 2
+
+
+def apply_change(
+    statuses: Mapping[str, ServiceStatus], change: ContainerChange
+) -> dict[str, ServiceStatus]:
+    """`statuses` (by container id, as a resync delivers them) with `change` applied."""
+    updated = dict(statuses)
+    if change.status is None:
+        updated.pop(change.container_id, None)
+    else:
+        updated[change.container_id] = change.status
+    return updated
+
+
+@dataclass(frozen=True)
+class _Resync:
+    """Re-list the project: queued right after the events stream (re)opens."""
+
+
+# Jobs for the delivery thread: ContainerEvent, EngineState, _Resync or _STOP.
+_STOP = object()
+
+ChangeCallback = Callable[[ContainerChange], None]
+ResyncCallback = Callable[[dict[str, ServiceStatus]], None]
+EngineCallback = Callable[[EngineState], None]
+
+
+class ProjectWatcher:
+    """Follows the containers of one compose project and reports every change.
+
+    All callbacks run on the watcher's delivery thread, one at a time and in order:
+    `on_engine` on every change of the engine's reachability (the first call reports the
+    initial state), `on_resync` with every container's status by container id after each
+    (re)connect, and `on_change` per relevant event. A UI posts them on as messages.
+    """
+
+    def __init__(
+        self,
+        gateway: DockerGateway,
+        project: str,
+        on_change: ChangeCallback,
+        *,
+        on_resync: ResyncCallback | None = None,
+        on_engine: EngineCallback | None = None,
+    ) -> None:
+        self._gateway = gateway
+        self._project = project
+        self._on_change = on_change
+        self._on_resync = on_resync
+        self._on_engine = on_engine
+        self._jobs: queue.SimpleQueue[object] = queue.SimpleQueue()  # unbounded: never blocks
+        self._stopping = threading.Event()
+        self._stream: CancellableStream[dict[str, Any]] | None = None
+        self._stream_lock = threading.Lock()
+        self._engine_connected: bool | None = None
+        self._threads = (
+            threading.Thread(target=self._read_events, name="envdeck-events-reader", daemon=True),
+            threading.Thread(target=self._deliver, name="envdeck-events-delivery", daemon=True),
+        )
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 1.0) -> None:
+        """Close the stream and end both threads, waiting at most about `timeout` seconds."""
+        self._stopping.set()
+        self._close_stream()
+        self._jobs.put(_STOP)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+    @property
+    def running(self) -> bool:
+        return any(thread.is_alive() for thread in self._threads)
+
+    def __enter__(self) -> ProjectWatcher:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ reader thread
+
+    def _read_events(self) -> None:
+        delays = backoff_delays()
+        engine_up = self._check_engine()
+        while not self._stopping.is_set():
+            if engine_up:
+                lasted = self._follow_events()
+                if self._stopping.is_set():
+                    return
+                if lasted >= STABLE_STREAM_SECONDS:
+                    delays = backoff_delays()  # the next failure starts over from short waits
+                # docker-py ends the stream silently when the engine goes: ask it at once.
+                engine_up = self._check_engine()
+                if engine_up and lasted >= STABLE_STREAM_SECONDS:
+                    continue  # the daemon dropped us (a slow reader?): reopen now
+            if self._stopping.wait(next(delays)):
+                return
+            engine_up = self._check_engine()
+
+    def _check_engine(self) -> bool:
+        """Ping the engine; report when its reachability changes."""
+        try:
+            self._gateway.client.ping()
+        except EngineUnavailable as error:
+            return self._engine_is(EngineState(False, str(error)))
+        except ENGINE_GONE as error:
+            self._gateway.reset()  # the next attempt builds a fresh client and connections
+            return self._engine_is(EngineState(False, describe_engine_error(error)))
+        return self._engine_is(EngineState(True))
+
+    def _engine_is(self, state: EngineState) -> bool:
+        if state.connected != self._engine_connected:
+            self._engine_connected = state.connected
+            self._jobs.put(state)
+        return state.connected
+
+    def _follow_events(self) -> float:
+        """Read the events stream until it ends; how long it lived, in seconds."""
+        opened = time.monotonic()
+        stream = self._open_stream(since=int(time.time()))
+        if stream is None:
+            return 0.0
+        # Listed after subscribing, so a change between the two arrives as an event.
+        self._jobs.put(_Resync())
+        try:
+            for raw in stream:
+                event = parse_event(raw, self._project)
+                if event is not None:
+                    self._jobs.put(event)
+        except Exception:  # a torn chunk, a half JSON document: the stream is over either way
+            log.debug("events stream broke", exc_info=True)
+        finally:
+            self._close_stream()
+        return time.monotonic() - opened
+
+    def _open_stream(self, since: int) -> CancellableStream[dict[str, Any]] | None:
+        filters = {
+            "type": "container",
+            "label": f"{PROJECT_LABEL}={self._project}",
+            # Less traffic to drain; `health_status` matches "health_status: <verdict>".
+            "event": sorted(_KINDS),
+        }
+        try:
+            stream = self._gateway.client.events(decode=True, filters=filters, since=since)
+        except (EngineUnavailable, *ENGINE_GONE):
+            log.debug("could not open the events stream", exc_info=True)
+            return None
+        with self._stream_lock:
+            if self._stopping.is_set():
+                _close_quietly(stream)  # stop() ran while we were opening it
+                return None
+            self._stream = stream
+        return stream
+
+    def _close_stream(self) -> None:
+        with self._stream_lock:
+            stream, self._stream = self._stream, None
+        if stream is not None:
+            _close_quietly(stream)
+
+    # ---------------------------------------------------------------- delivery thread
+
+    def _deliver(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is _STOP or self._stopping.is_set():
+                return
+            try:
+                self._handle(job)
+            except Exception:  # a failing callback must not end live updates
+                log.exception("event delivery failed")
+
+    def _handle(self, job: object) -> None:
+        if isinstance(job, EngineState):
+            if self._on_engine is not None:
+                self._on_engine(job)
+        elif isinstance(job, _Resync):
+            self._resync()
+        elif isinstance(job, ContainerEvent):
+            change = self._inspect(job)
+            if change is not None:
+                self._on_change(change)
+
+    def _resync(self) -> None:
+        if self._on_resync is None:
+            return
+        try:
+            containers = self._gateway.project_containers(self._project)
+        except EngineUnavailable:
+            return  # the reader notices too, and resyncs after reconnecting
+        self._on_resync(
+            {
+                container.id or "": service_status_from_inspect(
+                    container.labels.get(SERVICE_LABEL, "?"), container.attrs
+                )
+                for container in containers
+            }
+        )
+
+    def _inspect(self, event: ContainerEvent) -> ContainerChange | None:
+        """The change `event` made, with the container's state as it is now."""
+        attrs: Mapping[str, Any] | None = None
+        if event.kind != "destroyed":
+            try:
+                attrs = self._gateway.client.containers.get(event.container_id).attrs
+            except docker.errors.NotFound:
+                attrs = None  # removed since: report it gone
+            except (EngineUnavailable, *ENGINE_GONE):
+                return None  # the resync after reconnecting brings the truth
+        status = service_status_from_inspect(event.service, attrs) if attrs else None
+        exit_code = event.exit_code
+        if exit_code is None and status is not None:
+            exit_code = status.exit_code
+        return ContainerChange(
+            container_id=event.container_id,
+            service=event.service,
+            kind=event.kind,
+            status=status,
+            exit_code=exit_code,
+            event_time=event.time,
+            health_log=health_log(attrs) if attrs and event.kind == "health" else (),
+        )
+
+
+def _close_quietly(stream: CancellableStream[dict[str, Any]]) -> None:
+    try:
+        stream.close()
+    except (AttributeError, OSError, docker.errors.DockerException):
+        pass  # already closed: the response let go of its socket
