@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 from tui.core.details import ServiceDetails, details_from_inspect
 from tui.core.engine import EngineInfo
 from tui.core.status import EnvironmentStatus, PortBinding, ServiceStatus
+from tui.plugins.api import (
+    Action,
+    InspectorError,
+    KeyValues,
+    Match,
+    Problem,
+    ServiceTarget,
+    Table,
+    View,
+    ViewRequest,
+    ViewResult,
+)
+from tui.plugins.session import Inspector, NoInspector
 
 ENGINE = EngineInfo(True, "20.10.24", "1.41")
 
@@ -92,6 +106,39 @@ DETAILS_ATTRS: dict[str, Any] = {
 }
 
 
+class PagedKeysPlugin:
+    """Fixed inspector data: an overview and a key browser of two pages."""
+
+    name: ClassVar[str] = "fake"
+    title: ClassVar[str] = "Fake KV store"
+    requests: ClassVar[list[ViewRequest]] = []
+
+    def matches(self, target: ServiceTarget) -> Match:
+        return Match.IMAGE
+
+    def views(self, target: ServiceTarget) -> Sequence[View]:
+        return (View("overview", "Overview"), View("keys", "Keys", True, "glob pattern"))
+
+    def show(self, target: ServiceTarget, request: ViewRequest) -> ViewResult:
+        self.requests.append(request)
+        if request.view == "overview":
+            return ViewResult((KeyValues("Server", (("version", "7.0.15"), ("clients", "3"))),))
+        page = int(request.cursor or 0)
+        rows = tuple((f"{request.query or '*'}:{page * 3 + i}", "string", "-") for i in range(3))
+        if page == 0:
+            rows += (("evil\x1b]0;pwned\x07[bold]", "string", "60"),)
+        return ViewResult(
+            (Table("Keys", ("key", "type", "ttl"), rows, note="2 pages"),),
+            next_cursor="1" if page == 0 else None,
+        )
+
+    def actions(self, target: ServiceTarget) -> Sequence[Action]:
+        return (Action("flush", "Flush", destructive=True),)
+
+    def run_action(self, target: ServiceTarget, action: str, params: Mapping[str, str]) -> str:
+        raise InspectorError(Problem.ERROR, "read-only fake")
+
+
 class FixedMonitor:
     def __init__(self, status: EnvironmentStatus | None = None) -> None:
         self.status = status or EnvironmentStatus("shop", ENGINE, SERVICES)
@@ -103,3 +150,9 @@ class FixedMonitor:
         if status.container is None:
             return None
         return details_from_inspect(status.name, DETAILS_ATTRS | {"Name": status.container})
+
+    def inspector(self, status: ServiceStatus) -> Inspector:
+        if status.name != "redis":
+            raise NoInspector(f"no plugin serves {status.name!r}")
+        target = ServiceTarget("redis", "redis:7", "127.0.0.1", {6379: 6379}, {})
+        return Inspector(PagedKeysPlugin(), target)

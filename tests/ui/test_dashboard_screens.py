@@ -6,13 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input, Select, Static
 
 from tests.ui.fixed_monitor import FixedMonitor
 from tui.config.settings import load_settings
 from tui.core.engine import DockerGateway, EngineInfo
 from tui.core.status import EnvironmentStatus
+from tui.plugins.api import ViewRequest
 from tui.ui.app import EnvdeckApp, make_app
+from tui.ui.widgets.sections_view import SectionsView
 from tui.ui.widgets.service_details import ServiceDetailsPanel
 from tui.ui.widgets.services_table import ServicesTable
 
@@ -151,8 +153,14 @@ async def test_help_lists_every_key_with_its_id() -> None:
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         ids = {binding_id for row in app.screen.rows for binding_id in row[2].split(", ")}
-        assert {"dashboard.restart", "dashboard.stop", "dashboard.start", "dashboard.down",
-                "dashboard.shell", "app.quit"} <= ids
+        assert {
+            "dashboard.restart",
+            "dashboard.stop",
+            "dashboard.start",
+            "dashboard.down",
+            "dashboard.shell",
+            "app.quit",
+        } <= ids
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)
@@ -179,3 +187,62 @@ async def test_actions_are_in_the_command_palette() -> None:
         await wait_for_rows(pilot)
         titles = {command.title for command in app.get_system_commands(app.screen)}
         assert {"Restart", "Stop", "Start", "Down", "Shell", "Up all"} <= titles
+
+
+async def open_redis_inspector(pilot: Pilot[Any]) -> None:
+    await wait_for_rows(pilot)
+    await pilot.press("j", "j", "j", "j", "i")  # redis, then the Inspect tab
+    await pilot.pause(0.3)
+
+
+async def test_inspector_shows_the_plugin_views_and_pages() -> None:
+    from tests.ui.fixed_monitor import PagedKeysPlugin
+    from tui.ui.widgets.inspector_pane import InspectorPane
+
+    PagedKeysPlugin.requests.clear()
+    app = fixed_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await open_redis_inspector(pilot)
+        pane = app.screen.query_one(InspectorPane)
+        assert pane.service == "redis"
+        assert PagedKeysPlugin.requests[-1].view == "overview"
+        pane.query_one("#inspector-view", Select).value = "keys"
+        await pilot.pause(0.2)
+        assert pane.query_one("#inspector-query", Input).display
+        pane.query_one("#inspector-query", Input).focus()
+        await pilot.press("u", "s", "e", "r", "enter")
+        await pilot.pause(0.2)
+        assert PagedKeysPlugin.requests[-1] == ViewRequest("keys", "user", None, 100)
+        assert pane.next_cursor == "1"
+        pane.query_one(SectionsView).query_one(DataTable).focus()
+        await pilot.press("right_square_bracket")
+        await pilot.pause(0.2)
+        assert PagedKeysPlugin.requests[-1].cursor == "1"
+        assert pane.page == 2
+        assert pane.next_cursor is None
+
+
+async def test_a_service_without_plugin_says_so() -> None:
+    from tui.ui.widgets.inspector_pane import InspectorPane
+
+    app = fixed_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for_rows(pilot)
+        await pilot.press("j", "j", "i")  # postgres: the fixed monitor has no plugin for it
+        await pilot.pause(0.3)
+        pane = app.screen.query_one(InspectorPane)
+        texts = [str(w.render()) for w in pane.query_one(SectionsView).query(Static)]
+        assert any("no plugin serves 'postgres'" in text for text in texts)
+
+
+def test_inspector_snapshot(snap_compare: Any) -> None:
+    async def open_keys(pilot: Pilot[Any]) -> None:
+        await open_redis_inspector(pilot)
+        from tui.ui.widgets.inspector_pane import InspectorPane
+
+        pilot.app.screen.query_one(InspectorPane).query_one(
+            "#inspector-view", Select
+        ).value = "keys"
+        await pilot.pause(0.3)
+
+    assert snap_compare(fixed_app(), terminal_size=(110, 30), run_before=open_keys)

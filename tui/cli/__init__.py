@@ -43,6 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--wait", action="store_true", help="wait until every service is ready")
     status.add_argument("--timeout", type=float, default=120.0, metavar="S", help="for --wait")
 
+    inspect = commands.add_parser("inspect", help="what the service's plugin sees")
+    inspect.add_argument("service", metavar="SERVICE")
+    inspect.add_argument("--json", action="store_true", help="one JSON object")
+    inspect.add_argument("--view", default="overview", help="a view the plugin offers")
+    inspect.add_argument("--query", default="", help="the view's pattern, table or SQL")
+    inspect.add_argument("--limit", type=int, default=100, help="rows per page")
+
     commands.add_parser("doctor", help="check engine, compose and config; say how to fix")
     return parser
 

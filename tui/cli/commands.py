@@ -79,6 +79,58 @@ def format_status(status: EnvironmentStatus) -> str:
     return status_table(status)
 
 
+def run_inspect(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
+    from tui.plugins.api import InspectorError
+    from tui.plugins.registry import PluginLoadError, PluginRegistry
+    from tui.plugins.session import NoInspector, inspector_for, result_to_json
+    from tui.presentation.sections_text import sections_text
+
+    gateway = gateway_for(settings)
+    monitor = DockerEnvironmentMonitor(settings, gateway)
+    status = monitor.snapshot()
+    live = {service.name: service for service in status.services}
+    try:
+        inspector = inspector_for(
+            settings,
+            monitor.environment(status.engine.connected),
+            PluginRegistry(),
+            args.service,
+            live.get(args.service),
+        )
+        views = {view.id for view in inspector.views()}
+        if args.view not in views:
+            say(f"{inspector.plugin.name} has no view {args.view!r}: {', '.join(sorted(views))}")
+            return 2
+        result = inspector.show(args.view, args.query, limit=args.limit)
+    except (NoInspector, PluginLoadError) as error:
+        say(str(error))
+        return 2
+    except InspectorError as error:
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "service": args.service,
+                        "plugin": inspector.plugin.name,
+                        "error": {"problem": error.problem.value, "message": str(error)},
+                    }
+                )
+            )
+        say(f"{args.service}: {error}")
+        return 1
+    if args.json:
+        document = {
+            "service": args.service,
+            "plugin": inspector.plugin.name,
+            "view": args.view,
+            **result_to_json(result),
+        }
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        print(sections_text(result.sections))
+    return 0
+
+
 def run_doctor(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
     checks = run_checks(settings, gateway_for(settings))
     marks = {Verdict.OK: "ok  ", Verdict.WARN: "warn", Verdict.FAIL: "FAIL"}
@@ -96,6 +148,7 @@ HANDLERS: dict[str, Handler] = {
     "down": run_down,
     "status": run_status,
     "doctor": run_doctor,
+    "inspect": run_inspect,
 }
 
 __all__ = ["HANDLERS", "ComposeError"]

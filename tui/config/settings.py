@@ -66,6 +66,11 @@ class EnvdeckSettings(BaseSettings):
     up_timeout: float = Field(
         default=180.0, gt=0, description="Seconds `up` waits for every service to be healthy."
     )
+    services: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Per-service plugin settings, e.g. [tool.envdeck.services.db] with "
+        "plugin, port, user, password, database, timeout.",
+    )
     keymap: dict[str, str] = Field(
         default_factory=dict,
         description='Key remapping by binding id, e.g. {"dashboard.restart" = "R"} '

@@ -21,6 +21,8 @@ from tui.core.engine import (
 )
 from tui.core.environment import Environment, resolve_environment
 from tui.core.status import EnvironmentStatus, ServiceStatus, build_statuses, with_resource_usage
+from tui.plugins.registry import PluginLoadError, PluginRegistry
+from tui.plugins.session import Inspector, NoInspector, inspector_for
 
 
 class EnvironmentMonitor(Protocol):
@@ -32,6 +34,10 @@ class EnvironmentMonitor(Protocol):
         """Environment, command and health history of a service's container (blocking)."""
         ...
 
+    def inspector(self, status: ServiceStatus) -> Inspector:
+        """The plugin session for a service; NoInspector when none serves it (blocking)."""
+        ...
+
 
 class DockerEnvironmentMonitor:
     """Status of one compose project from the real engine."""
@@ -40,6 +46,7 @@ class DockerEnvironmentMonitor:
         self.settings = settings
         self.gateway = gateway
         self._environment: Environment | None = None
+        self.registry = PluginRegistry()
 
     def environment(self, engine_connected: bool) -> Environment:
         if self._environment is None:
@@ -47,6 +54,13 @@ class DockerEnvironmentMonitor:
                 self.settings, self.gateway if engine_connected else None
             )
         return self._environment
+
+    def inspector(self, status: ServiceStatus) -> Inspector:
+        environment = self.environment(engine_connected=True)
+        try:
+            return inspector_for(self.settings, environment, self.registry, status.name, status)
+        except PluginLoadError as error:
+            raise NoInspector(str(error)) from None
 
     def actions(self) -> ServiceActions:
         """Actions on this project (blocking: resolves the project on first use)."""

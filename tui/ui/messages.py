@@ -9,6 +9,7 @@ from textual.message import Message
 from tui.core.actions import ActionResult
 from tui.core.details import ServiceDetails
 from tui.core.status import EnvironmentStatus
+from tui.plugins.api import View, ViewResult
 
 
 @dataclass
@@ -35,3 +36,24 @@ class ActionFinished(Message):
 class DetailsLoaded(Message):
     service: str
     details: ServiceDetails | None
+
+
+@dataclass
+class InspectorReady(Message):
+    """Which plugin serves a service and its views; or why none can."""
+
+    service: str
+    plugin_title: str
+    views: tuple[View, ...]
+    problem: str | None
+
+
+@dataclass
+class InspectionLoaded(Message):
+    service: str
+    view: str
+    result: ViewResult | None
+    problem: str | None
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, InspectionLoaded) and message.service == self.service

@@ -17,12 +17,22 @@ from tui.core.monitor import EnvironmentMonitor
 from tui.core.shell import shell_argv
 from tui.core.status import EnvironmentStatus, ServiceStatus
 from tui.core.text import safe_text
-from tui.ui.messages import ActionFinished, DetailsLoaded, StatusUpdated
+from tui.plugins.api import InspectorError
+from tui.plugins.session import Inspector, NoInspector
+from tui.ui.messages import (
+    ActionFinished,
+    DetailsLoaded,
+    InspectionLoaded,
+    InspectorReady,
+    StatusUpdated,
+)
 from tui.ui.screens.confirm import ConfirmScreen
+from tui.ui.widgets.inspector_pane import InspectorPane, InspectQuery
 from tui.ui.widgets.service_details import ServiceDetailsPanel
 from tui.ui.widgets.services_table import ServicesTable
 
 REFRESH_SECONDS = 2.0
+INSPECT_REFRESH_SECONDS = 3.0
 
 
 def summary_line(status: EnvironmentStatus | None) -> str:
@@ -49,6 +59,8 @@ class DashboardScreen(Screen[None]):
         Binding("U", "up_project", "Up all", show=False, id="dashboard.up_all"),
         Binding("D", "down_project", "Down", show=False, id="dashboard.down"),
         Binding("E", "shell", "Shell", show=False, id="dashboard.shell"),
+        Binding("l", "show_tab('tab-logs')", "Logs", show=False, id="dashboard.logs"),
+        Binding("i", "show_tab('tab-inspect')", "Inspect", id="dashboard.inspect"),
     ]
 
     def __init__(
@@ -60,6 +72,7 @@ class DashboardScreen(Screen[None]):
         self.monitor = monitor
         self.actions = actions
         self.status: EnvironmentStatus | None = None
+        self.inspectors: dict[str, Inspector] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(summary_line(None), id="summary", markup=False)
@@ -71,6 +84,79 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(ServicesTable).focus()
         self.refresh_status()
+        # Inspectors refresh while visible, and only then.
+        self.set_interval(INSPECT_REFRESH_SECONDS, self._refresh_visible_inspector)
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(ServiceDetailsPanel).active = tab
+        if tab == "tab-inspect":
+            self._prepare_inspector()
+
+    def on_tabbed_content_tab_activated(self, event: object) -> None:
+        if self.query_one(ServiceDetailsPanel).active == "tab-inspect":
+            self._prepare_inspector()
+
+    # ------------------------------------------------------------------ inspector
+
+    def _inspector_visible(self) -> bool:
+        return self.app.screen is self and self.query_one(ServiceDetailsPanel).active == (
+            "tab-inspect"
+        )
+
+    def _prepare_inspector(self) -> None:
+        selected = self.query_one(ServicesTable).selected
+        if selected is not None:
+            self.load_inspector(selected)
+
+    def _refresh_visible_inspector(self) -> None:
+        pane = self.query_one(InspectorPane)
+        if self._inspector_visible() and pane.service and pane.cursor is None:
+            pane.request()
+
+    @work(thread=True, exclusive=True, group="inspect", exit_on_error=False)
+    def load_inspector(self, status: ServiceStatus) -> None:
+        try:
+            inspector = self.monitor.inspector(status)
+            views = tuple(inspector.views())
+        except (NoInspector, InspectorError) as error:
+            self.post_message(InspectorReady(status.name, "no inspector", (), str(error)))
+            return
+        self.inspectors[status.name] = inspector
+        self.post_message(InspectorReady(status.name, inspector.plugin.title, views, None))
+
+    def on_inspector_ready(self, message: InspectorReady) -> None:
+        pane = self.query_one(InspectorPane)
+        pane.set_service(message.service, message.plugin_title, message.views)
+        if message.problem:
+            pane.show_problem(message.problem)
+        else:
+            pane.request()
+
+    def on_inspector_pane_requested(self, message: InspectorPane.Requested) -> None:
+        self.run_inspection(message.query)
+
+    @work(thread=True, exclusive=True, group="inspect", exit_on_error=False)
+    def run_inspection(self, query: InspectQuery) -> None:
+        inspector = self.inspectors.get(query.service)
+        if inspector is None:
+            return
+        try:
+            result = inspector.show(query.view, query.query, query.cursor)
+        except InspectorError as error:
+            self.post_message(
+                InspectionLoaded(query.service, query.view, None, f"{error.problem.value}: {error}")
+            )
+            return
+        self.post_message(InspectionLoaded(query.service, query.view, result, None))
+
+    def on_inspection_loaded(self, message: InspectionLoaded) -> None:
+        pane = self.query_one(InspectorPane)
+        if pane.service != message.service:
+            return  # the user moved on
+        if message.result is not None:
+            pane.show_result(message.result)
+        else:
+            pane.show_problem(message.problem or "unknown problem")
 
     @work(thread=True, exclusive=True, group="status", exit_on_error=False)
     def refresh_status(self) -> None:
@@ -90,6 +176,8 @@ class DashboardScreen(Screen[None]):
 
     def on_services_table_service_selected(self, message: ServicesTable.ServiceSelected) -> None:
         self.load_details(message.status)
+        if self._inspector_visible():
+            self.load_inspector(message.status)
 
     @work(thread=True, exclusive=True, group="details", exit_on_error=False)
     def load_details(self, status: ServiceStatus) -> None:

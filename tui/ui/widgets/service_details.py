@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Log, Static, TabbedContent, TabPane
 
 from tui.core.details import ServiceDetails
 from tui.presentation.status_text import health_word
+from tui.ui.widgets.inspector_pane import InspectorPane
 
 
 class ServiceDetailsPanel(Vertical):
@@ -31,6 +32,8 @@ class ServiceDetailsPanel(Vertical):
                 yield DataTable[Text](id="env-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Health", id="tab-health"):
                 yield Static("", id="health-view", markup=False)
+            with TabPane("Inspect", id="tab-inspect"):
+                yield InspectorPane(id="inspector")
 
     @property
     def active(self) -> str:

@@ -1,0 +1,156 @@
+"""The contract between envdeck and a service plugin: small, typed and data-only.
+
+A plugin is told where its service is (`ServiceTarget`), answers with dataclasses
+(`KeyValues`, `Table`, `TextBlock`) that one generic widget renders, and never imports
+Textual. Every call blocks and must finish within `target.timeout`: envdeck calls
+plugins from worker threads only. Failures are `InspectorError`s with a plain message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+# ---------------------------------------------------------------- what a plugin is told
+
+
+@dataclass(frozen=True)
+class ServiceTarget:
+    """One compose service, as a plugin needs it: where it listens and how it is set up."""
+
+    service: str
+    image: str | None
+    host: str
+    ports: Mapping[int, int]  # container port -> port published on `host`
+    environment: Mapping[str, str]
+    options: Mapping[str, Any] = field(default_factory=dict)  # [tool.envdeck.services.X]
+    timeout: float = 5.0
+
+    def host_port(self, container_port: int) -> int | None:
+        """The published port for `container_port`; an explicit `port` option wins."""
+        if "port" in self.options:
+            return int(self.options["port"])
+        return self.ports.get(container_port)
+
+    def setting(self, option: str, *env_names: str, default: str = "") -> str:
+        """A connection setting: the config option, else the first env var set."""
+        if option in self.options:
+            return str(self.options[option])
+        for name in env_names:
+            value = self.environment.get(name)
+            if value:
+                return value
+        return default
+
+    @property
+    def image_name(self) -> str:
+        """`redis` for `docker.io/library/redis:7-alpine`."""
+        name = (self.image or "").rsplit("/", 1)[-1]
+        return name.split("@", 1)[0].split(":", 1)[0].lower()
+
+
+class Match(int, Enum):
+    """How sure a plugin is that it serves a target; the highest wins."""
+
+    NO = 0
+    FALLBACK = 1  # e.g. HTTP: anything with a port
+    PORT = 20  # its well-known port is exposed
+    IMAGE = 50  # the image is the service's own
+    CONFIGURED = 100  # the config names this plugin for the service
+
+
+# ---------------------------------------------------------------- what a plugin answers
+
+
+@dataclass(frozen=True)
+class KeyValues:
+    title: str
+    items: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    note: str = ""  # e.g. "first 100 of about 1,000,000"
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    title: str
+    text: str
+
+
+Section = KeyValues | Table | TextBlock
+
+
+@dataclass(frozen=True)
+class View:
+    """Something a plugin can show: an overview, a key browser, a table's rows..."""
+
+    id: str
+    title: str
+    takes_query: bool = False  # a pattern, a table name, a SQL statement
+    query_hint: str = ""
+
+
+@dataclass(frozen=True)
+class ViewRequest:
+    view: str
+    query: str = ""
+    cursor: str | None = None  # from the previous page's next_cursor
+    limit: int = 100
+
+
+@dataclass(frozen=True)
+class ViewResult:
+    sections: tuple[Section, ...]
+    next_cursor: str | None = None  # None: no more pages
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something a plugin can do. Destructive ones are confirmed by envdeck first."""
+
+    id: str
+    title: str
+    destructive: bool
+    params: tuple[str, ...] = ()  # names of the text parameters it needs
+
+
+class Problem(Enum):
+    DOWN = "down"  # nothing listens / no published port
+    REFUSED = "refused"
+    AUTH = "auth"  # wrong or missing credentials
+    TIMEOUT = "timeout"
+    REFUSED_QUERY = "refused query"  # e.g. a write in a read-only session
+    ERROR = "error"
+
+
+class InspectorError(Exception):
+    """A failure to show the user as it is: `problem` says which kind."""
+
+    def __init__(self, problem: Problem, message: str) -> None:
+        super().__init__(message)
+        self.problem = problem
+
+
+@runtime_checkable
+class ServicePlugin(Protocol):
+    """What every inspector plugin provides. Read-only unless an Action says otherwise."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+
+    def matches(self, target: ServiceTarget) -> Match: ...
+
+    def views(self, target: ServiceTarget) -> Sequence[View]: ...
+
+    def show(self, target: ServiceTarget, request: ViewRequest) -> ViewResult: ...
+
+    def actions(self, target: ServiceTarget) -> Sequence[Action]: ...
+
+    def run_action(self, target: ServiceTarget, action: str, params: Mapping[str, str]) -> str: ...

@@ -1,0 +1,55 @@
+"""Renders any plugin's sections: key/values, tables and text, all as plain text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Static
+
+from tui.core.text import safe_text
+from tui.plugins.api import KeyValues, Section, Table, TextBlock
+
+MAX_CELL = 200
+
+
+def cell(value: str) -> Text:
+    """Plugin output can carry data from the service: plain Text, never markup."""
+    value = safe_text(value)
+    return Text(value if len(value) <= MAX_CELL else value[: MAX_CELL - 1] + "…")
+
+
+class SectionsView(VerticalScroll):
+    def show_sections(self, sections: Sequence[Section]) -> None:
+        with self.app.batch_update():
+            self.remove_children()
+            widgets: list[Static | DataTable[Text]] = []
+            for section in sections:
+                widgets.append(Static(cell(section.title), classes="section-title"))
+                widgets.append(self._body(section))
+            self.mount_all(widgets)
+
+    def show_message(self, message: str, *, error: bool = False) -> None:
+        with self.app.batch_update():
+            self.remove_children()
+            self.mount(Static(Text(safe_text(message)), classes="-error" if error else ""))
+
+    def _body(self, section: Section) -> Static | DataTable[Text]:
+        if isinstance(section, TextBlock):
+            return Static(Text(safe_text(section.text)), classes="section-text")
+        table: DataTable[Text] = DataTable(
+            cursor_type="row", zebra_stripes=True, classes="section-table"
+        )
+        if isinstance(section, KeyValues):
+            table.add_columns("NAME", "VALUE")
+            table.show_header = False
+            for key, value in section.items:
+                table.add_row(cell(key), cell(value))
+        elif isinstance(section, Table):
+            table.add_columns(*(safe_text(column).upper() for column in section.columns))
+            for row in section.rows:
+                table.add_row(*(cell(value) for value in row))
+            if section.note:
+                table.tooltip = section.note
+        return table
