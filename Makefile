@@ -36,7 +36,7 @@ lint: setup
 	$(VENV)/bin/mypy
 	@# The sample stack's servers and demo tests run in containers/another rootdir: checked alone.
 	$(VENV)/bin/mypy --strict compose/mock-api/server.py
-	$(VENV)/bin/mypy --strict compose/qdrant-standin/server.py
+	$(VENV)/bin/mypy --strict compose/qdrant-standin/*.py
 	$(VENV)/bin/mypy --strict compose/tests
 	$(VENV)/bin/lint-imports
 

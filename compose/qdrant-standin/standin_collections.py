@@ -1,0 +1,291 @@
+"""Collection endpoints: create, describe, list, delete, payload indexes and snapshots."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from standin_filters import parse_json_path, path_values
+from standin_store import (
+    DEFAULT_HNSW,
+    DEFAULT_OPTIMIZER,
+    DEFAULT_PARAMS,
+    DEFAULT_WAL,
+    DISTANCES,
+    Call,
+    Collection,
+    VectorSpec,
+    write_atomically,
+)
+from standin_wire import (
+    JsonObject,
+    RawReply,
+    already_exists,
+    bad_input,
+    body_object,
+    expect_object,
+    format_error,
+    not_found,
+    opt_str,
+    query_flag,
+    required,
+    unsupported,
+    validation_error,
+)
+
+_FORBIDDEN_NAME_CHARS = '<>:"/\\|?*\0\x1f'
+PAYLOAD_TYPES = ("keyword", "integer", "float", "geo", "text", "bool", "datetime", "uuid")
+
+
+def update_result(operation_id: int, call: Call) -> JsonObject:
+    """UpdateResult; updates run synchronously, `wait` only changes the reported status."""
+    done = query_flag(call.query, "wait", default=False)
+    return {"operation_id": operation_id, "status": "completed" if done else "acknowledged"}
+
+
+# ---------------------------------------------------------------- create
+
+
+def _check_name(name: str) -> None:
+    if not 1 <= len(name) <= 255:
+        raise validation_error("name", "must be from 1 to 255 characters", where="path parameters")
+    for char in _FORBIDDEN_NAME_CHARS:
+        if char in name:
+            raise validation_error(
+                "name", f'collection name cannot contain "{char}" char', "path parameters"
+            )
+
+
+def _vector_spec(raw: Any, field: str) -> VectorSpec:
+    params = expect_object(raw, field)
+    size = required(params, "size")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise format_error(f"invalid value: `{field}.size` {size!r}, expected a nonzero u64")
+    if size > 65536:
+        raise validation_error(f"{field}.size", f"value {size} invalid, must be from 1 to 65536")
+    distance = required(params, "distance")
+    if distance not in DISTANCES:
+        expected = ", ".join(f"`{d}`" for d in DISTANCES)
+        raise format_error(f"unknown variant `{distance}`, expected one of {expected}")
+    if params.get("multivector_config") is not None:
+        raise unsupported("multivectors")
+    extra = {k: v for k, v in params.items() if k not in ("size", "distance") and v is not None}
+    return VectorSpec(size, distance, extra)
+
+
+def _vectors_config(raw: Any) -> tuple[dict[str, VectorSpec], bool]:
+    """A single unnamed `{size, distance}` or a map of named vector params."""
+    if raw is None:
+        return {}, True
+    config = expect_object(raw, "vectors")
+    if "size" in config or "distance" in config:
+        return {"": _vector_spec(config, "vectors")}, False
+    return {name: _vector_spec(spec, f"vectors.{name}") for name, spec in config.items()}, True
+
+
+def _merged(defaults: JsonObject, diff: Any, field: str) -> JsonObject:
+    if diff is None:
+        return dict(defaults)
+    return {**defaults, **{k: v for k, v in expect_object(diff, field).items() if v is not None}}
+
+
+def create_collection(call: Call) -> bool:
+    name = call.params["collection"]
+    _check_name(name)
+    body = body_object(call.body)
+    if body.get("sparse_vectors"):
+        raise unsupported("sparse vectors")
+    if body.get("init_from") is not None:
+        raise unsupported("init_from")
+    vectors, named = _vectors_config(body.get("vectors"))
+    params = {k: body.get(k) if body.get(k) is not None else v for k, v in DEFAULT_PARAMS.items()}
+    config: JsonObject = {
+        "params": params,
+        "hnsw_config": _merged(DEFAULT_HNSW, body.get("hnsw_config"), "hnsw_config"),
+        "optimizer_config": _merged(
+            DEFAULT_OPTIMIZER, body.get("optimizers_config"), "optimizers_config"
+        ),
+        "wal_config": _merged(DEFAULT_WAL, body.get("wal_config"), "wal_config"),
+        "quantization_config": body.get("quantization_config"),
+    }
+    if name in call.store.collections:
+        raise already_exists(f"Collection `{name}` already exists!")
+    call.store.add(Collection(name, vectors, named, config))
+    return True
+
+
+def update_collection(call: Call) -> bool:
+    """PATCH: config changes are recorded; nothing here depends on them."""
+    collection = call.collection
+    body = body_object(call.body)
+    config = collection.config
+    config["hnsw_config"] = _merged(config["hnsw_config"], body.get("hnsw_config"), "hnsw_config")
+    config["optimizer_config"] = _merged(
+        config["optimizer_config"], body.get("optimizers_config"), "optimizers_config"
+    )
+    config["params"] = _merged(config["params"], body.get("params"), "params")
+    if "quantization_config" in body:
+        config["quantization_config"] = body["quantization_config"]
+    call.store.save(collection)
+    return True
+
+
+# ---------------------------------------------------------------- read and delete
+
+
+def list_collections(call: Call) -> JsonObject:
+    return {"collections": [{"name": name} for name in call.store.collections]}
+
+
+def collection_exists(call: Call) -> JsonObject:
+    return {"exists": call.params["collection"] in call.store.collections}
+
+
+def get_collection(call: Call) -> JsonObject:
+    collection = call.collection
+    points = collection.points.values()
+    config = collection.config
+    return {
+        "status": "green",
+        "optimizer_status": "ok",
+        "vectors_count": sum(len(p.vectors) for p in points),
+        # Small collections are not HNSW-indexed in Qdrant either: a stand-in never is.
+        "indexed_vectors_count": 0,
+        "points_count": len(points),
+        "segments_count": 1,
+        "config": {
+            "params": {"vectors": collection.vectors_config(), **config["params"]},
+            "hnsw_config": config["hnsw_config"],
+            "optimizer_config": config["optimizer_config"],
+            "wal_config": config["wal_config"],
+            "quantization_config": config["quantization_config"],
+        },
+        "payload_schema": {
+            key: {**info, "points": _points_with_field(collection, key)}
+            for key, info in collection.payload_schema.items()
+        },
+    }
+
+
+def _points_with_field(collection: Collection, key: str) -> int:
+    path = parse_json_path(key)
+    return sum(
+        any(v is not None for v in path_values(p.payload, path)) for p in collection.points.values()
+    )
+
+
+def delete_collection(call: Call) -> bool:
+    # Qdrant answers `false`, not 404, for a collection that is not there.
+    return call.store.remove(call.params["collection"])
+
+
+def list_aliases(call: Call) -> JsonObject:
+    if "collection" in call.params:
+        call.store.get(call.params["collection"])
+    return {"aliases": []}
+
+
+# ---------------------------------------------------------------- payload indexes
+
+
+def _infer_type(collection: Collection, key: str) -> str:
+    path = parse_json_path(key)
+    for point in collection.points.values():
+        for value in path_values(point.payload, path):
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, bool):
+                    return "bool"
+                if isinstance(item, int):
+                    return "integer"
+                if isinstance(item, float):
+                    return "float"
+                if isinstance(item, str):
+                    return "keyword"
+    raise bad_input(f"Unable to infer type for the field '{key}'. Please specify `field_type`")
+
+
+def create_index(call: Call) -> JsonObject:
+    collection = call.collection
+    body = body_object(call.body)
+    key = opt_str(body, "field_name")
+    if key is None:
+        raise format_error("missing field `field_name`")
+    parse_json_path(key)
+    schema = body.get("field_schema")
+    info: JsonObject
+    if schema is None:
+        info = {"data_type": _infer_type(collection, key)}
+    elif isinstance(schema, str):
+        info = {"data_type": schema}
+    else:
+        params = expect_object(schema, "field_schema")
+        info = {"data_type": params.get("type"), "params": params}
+    if info["data_type"] not in PAYLOAD_TYPES:
+        raise format_error(f"unknown payload field type {info['data_type']!r}")
+    collection.payload_schema[key] = info
+    operation_id = collection.new_operation()
+    call.store.save(collection)
+    return update_result(operation_id, call)
+
+
+def delete_index(call: Call) -> JsonObject:
+    collection = call.collection
+    collection.payload_schema.pop(call.params["field"], None)
+    operation_id = collection.new_operation()
+    call.store.save(collection)
+    return update_result(operation_id, call)
+
+
+# ---------------------------------------------------------------- snapshots
+# A snapshot here is the collection's JSON document: an export, not a Qdrant archive.
+
+
+def _describe_snapshot(data: bytes, name: str, created: datetime) -> JsonObject:
+    return {
+        "name": name,
+        "creation_time": created.strftime("%Y-%m-%dT%H:%M:%S"),
+        "size": len(data),
+        "checksum": hashlib.sha256(data).hexdigest(),
+    }
+
+
+def create_snapshot(call: Call) -> JsonObject:
+    collection = call.collection
+    now = datetime.now(UTC)
+    name = f"{collection.name}-standin-{now.strftime('%Y-%m-%d-%H-%M-%S-%f')}.snapshot"
+    data = json.dumps(collection.to_document(), separators=(",", ":")).encode()
+    write_atomically(call.store.snapshot_dir(collection.name) / name, data)
+    return _describe_snapshot(data, name, now)
+
+
+def list_snapshots(call: Call) -> list[JsonObject]:
+    folder = call.store.snapshot_dir(call.collection.name)
+    files = sorted(folder.glob("*.snapshot")) if folder.is_dir() else []
+    return [
+        _describe_snapshot(
+            path.read_bytes(), path.name, datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        )
+        for path in files
+    ]
+
+
+def _snapshot_bytes(call: Call) -> tuple[str, bytes]:
+    folder = call.store.snapshot_dir(call.collection.name)
+    name = call.params["snapshot"]
+    path = folder / name
+    # Only a plain file name inside the collection's folder: no path traversal.
+    if "/" in name or "\\" in name or name.startswith(".") or not path.is_file():
+        raise not_found(f"Snapshot file `{name}` does not exist")
+    return name, path.read_bytes()
+
+
+def download_snapshot(call: Call) -> RawReply:
+    return RawReply("application/octet-stream", _snapshot_bytes(call)[1])
+
+
+def delete_snapshot(call: Call) -> bool:
+    name, _ = _snapshot_bytes(call)
+    (call.store.snapshot_dir(call.collection.name) / name).unlink()
+    return True
