@@ -1,0 +1,475 @@
+"""The log machinery without an engine: Docker's stream format, the ring, batching, and the
+follower's decisions between runs (driven by a scripted fake engine)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+import pytest
+
+from tui.core import logs
+from tui.core.engine import EngineUnavailable
+from tui.core.log_buffer import (
+    DEFAULT_MAX_LINE_BYTES,
+    DOCKER_PARTIAL_BYTES,
+    LineBatcher,
+    LogLine,
+    LogRing,
+    MultiplexedLogParser,
+    RawLine,
+    StreamFormatError,
+    TtyLogParser,
+    as_timestamp,
+    docker_time,
+    normalize_timestamp,
+    timestamp_to_ns,
+    to_log_line,
+)
+from tui.core.logs import ContainerRun, FollowOptions, ServiceLogFollower
+
+Parser = MultiplexedLogParser | TtyLogParser
+
+
+def ts(n: int) -> str:
+    """The n-th microsecond of a fixed second, in Docker's fixed-width form."""
+    return f"2026-01-02T03:04:05.{n * 1000:09d}Z"
+
+
+def daemon_messages(line: bytes) -> list[bytes]:
+    """`line` (no newline) cut as the daemon's log copier cuts it: 16 KiB partials."""
+    whole = len(line) - len(line) % DOCKER_PARTIAL_BYTES
+    partials = [line[i : i + DOCKER_PARTIAL_BYTES] for i in range(0, whole, DOCKER_PARTIAL_BYTES)]
+    return [*partials, line[whole:] + b"\n"]
+
+
+def frames(stream: int, timestamp: str, line: bytes) -> bytes:
+    """A line as the multiplexed stream carries it: one frame per message, each prefixed."""
+    return b"".join(
+        bytes([stream, 0, 0, 0]) + (len(payload)).to_bytes(4, "big") + payload
+        for payload in (f"{timestamp} ".encode() + m for m in daemon_messages(line))
+    )
+
+
+def tty_stream(timestamp: str, line: bytes) -> bytes:
+    """A TTY container's line on the wire: no frames, a CRLF ending, each message prefixed."""
+    return b"".join(f"{timestamp} ".encode() + m for m in daemon_messages(line + b"\r"))
+
+
+def feed_in_chunks(parser: Parser, data: bytes, size: int) -> list[RawLine]:
+    lines = [line for i in range(0, len(data), size) for line in parser.feed(data[i : i + size])]
+    return lines + parser.finish()
+
+
+def is_control(char: str) -> bool:
+    return (ord(char) < 0x20 and char != "\t") or 0x7F <= ord(char) <= 0x9F
+
+
+# ---------------------------------------------------------------- the multiplexed stream
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 4096, 1 << 20])
+def test_interleaved_stdout_and_stderr_come_out_whole_in_any_chunking(chunk: int) -> None:
+    data = frames(1, ts(1), b"out one") + frames(2, ts(2), b"err one") + frames(1, ts(3), b"two")
+    lines = feed_in_chunks(MultiplexedLogParser(), data, chunk)
+    assert lines == [
+        RawLine("stdout", ts(1), b"out one"),
+        RawLine("stderr", ts(2), b"err one"),
+        RawLine("stdout", ts(3), b"two"),
+    ]
+
+
+@pytest.mark.parametrize("length", [DOCKER_PARTIAL_BYTES, DOCKER_PARTIAL_BYTES + 1, 100_000])
+def test_a_line_split_at_16k_is_reassembled_without_the_repeated_prefixes(length: int) -> None:
+    line = bytes(97 + i % 26 for i in range(length))
+    parser = MultiplexedLogParser()
+    assert feed_in_chunks(parser, frames(1, ts(1), line) + frames(1, ts(2), b"next"), 5000) == [
+        RawLine("stdout", ts(1), line),
+        RawLine("stdout", ts(2), b"next"),
+    ]
+
+
+def test_stderr_between_the_parts_of_a_long_stdout_line_does_not_cut_it() -> None:
+    messages = daemon_messages(b"x" * 40_000)
+    data = b"".join(
+        [
+            frames_raw(1, ts(1), messages[0]),
+            frames(2, ts(2), b"meanwhile on stderr"),
+            *(frames_raw(1, ts(1), message) for message in messages[1:]),
+        ]
+    )
+    assert MultiplexedLogParser().feed(data) == [
+        RawLine("stderr", ts(2), b"meanwhile on stderr"),
+        RawLine("stdout", ts(1), b"x" * 40_000),
+    ]
+
+
+def frames_raw(stream: int, timestamp: str, message: bytes) -> bytes:
+    payload = f"{timestamp} ".encode() + message
+    return bytes([stream, 0, 0, 0]) + len(payload).to_bytes(4, "big") + payload
+
+
+def test_a_ten_megabyte_line_is_capped_and_costs_about_the_cap() -> None:
+    total = 10 * 1024 * 1024
+    parser = MultiplexedLogParser()
+    piece = b"y" * DOCKER_PARTIAL_BYTES
+    tracemalloc.start()
+    try:
+        for _ in range(total // DOCKER_PARTIAL_BYTES - 1):  # fed as it would arrive
+            assert parser.feed(frames_raw(1, ts(1), piece)) == []
+        [raw] = parser.feed(frames_raw(1, ts(1), piece[:-1] + b"\n"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(raw.data) == DEFAULT_MAX_LINE_BYTES
+    assert raw.dropped == total - 1 - DEFAULT_MAX_LINE_BYTES
+    assert peak < 3 * DEFAULT_MAX_LINE_BYTES
+    text = to_log_line(raw, "api", "abc").text
+    assert text.endswith(f"y … [truncated {raw.dropped} bytes]")
+
+
+def test_a_last_line_without_newline_is_not_lost() -> None:
+    parser = MultiplexedLogParser()
+    assert parser.feed(frames_raw(1, ts(1), b"no newline at the end")) == []
+    assert parser.finish() == [RawLine("stdout", ts(1), b"no newline at the end")]
+
+
+def test_bytes_that_are_not_frames_are_refused() -> None:
+    with pytest.raises(StreamFormatError):
+        MultiplexedLogParser().feed(b"2026-01-02T03:04:05.000000000Z hello from a TTY\n")
+
+
+# ---------------------------------------------------------------- hostile bytes
+
+
+@pytest.mark.parametrize(
+    ("hostile", "shown"),
+    [
+        (b"\x1b]0;pwned\x07title", "␛]0;pwned␇title"),  # set the window title
+        (b"\x1b]52;c;cGF5bG9hZA==\x07", "␛]52;c;cGF5bG9hZA==␇"),  # write the clipboard
+        (b"\x9b31m raw C1", "\ufffd31m raw C1"),  # not UTF-8 on its own
+        ("\x9b31m C1".encode(), "\\x9b31m C1"),  # the C1 character, properly encoded
+        (b"del\x7f nul\x00 bell\x07", "del␡ nul␀ bell␇"),
+        (b"bad \xff\xfe utf-8 \xe2\x82", "bad \ufffd\ufffd utf-8 \ufffd"),
+        (b"progress 10%\rprogress 20%", "progress 10%␍progress 20%"),
+    ],
+)
+def test_no_control_character_survives_into_the_text(hostile: bytes, shown: str) -> None:
+    [raw] = MultiplexedLogParser().feed(frames(1, ts(1), hostile))
+    text = to_log_line(raw, "api", "abc").text
+    assert text == shown
+    assert not any(is_control(char) for char in text)
+
+
+# ---------------------------------------------------------------- TTY containers
+
+
+@pytest.mark.parametrize("chunk", [1, 33, 65536])
+def test_tty_lines_lose_their_crlf(chunk: int) -> None:
+    data = tty_stream(ts(1), b"one") + tty_stream(ts(2), b"two\ttabbed") + tty_stream(ts(3), b"")
+    assert [(raw.timestamp, raw.data) for raw in feed_in_chunks(TtyLogParser(), data, chunk)] == [
+        (ts(1), b"one"),
+        (ts(2), b"two\ttabbed"),
+        (ts(3), b""),
+    ]
+
+
+@pytest.mark.parametrize(
+    "length", [DOCKER_PARTIAL_BYTES - 1, DOCKER_PARTIAL_BYTES, DOCKER_PARTIAL_BYTES + 1, 100_000]
+)
+def test_tty_long_lines_are_reassembled_at_the_16k_boundaries(length: int) -> None:
+    # Digits make a continuation prefix glued to the content easy to spot if it slipped in.
+    line = bytes(48 + i % 10 for i in range(length))
+    data = tty_stream(ts(1), line) + tty_stream(ts(2), b"after")
+    assert feed_in_chunks(TtyLogParser(), data, 1000) == [
+        RawLine("stdout", ts(1), line),
+        RawLine("stdout", ts(2), b"after"),
+    ]
+
+
+def test_tty_output_is_capped_too() -> None:
+    line = b"z" * 300_000
+    [raw] = feed_in_chunks(TtyLogParser(max_line_bytes=1000), tty_stream(ts(1), line), 4096)
+    assert (len(raw.data), raw.dropped) == (1000, 299_000)
+
+
+# ---------------------------------------------------------------- timestamps
+
+
+def test_timestamps_are_normalized_to_docker_fixed_width() -> None:
+    assert normalize_timestamp("2026-11-22T03:15:34.27191477Z") == "2026-11-22T03:15:34.271914770Z"
+    assert normalize_timestamp("2026-11-22T04:15:34+01:00") == "2026-11-22T03:15:34.000000000Z"
+    assert docker_time("1970-01-01T00:00:01.000000002Z") == "1.000000002"
+    moment = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    assert as_timestamp(moment) == "2026-01-02T03:04:05.000006000Z"
+    with pytest.raises(ValueError, match="RFC3339"):
+        timestamp_to_ns("yesterday")
+
+
+# ---------------------------------------------------------------- the ring
+
+
+def line(service: str, n: int, text: str = "") -> LogLine:
+    return LogLine(service, "c", ts(n), text or f"{service} {n}", "stdout")
+
+
+def test_the_ring_keeps_only_the_newest_lines_of_each_service() -> None:
+    ring = LogRing(max_lines_per_service=3)
+    ring.extend(line("api", n) for n in range(10))
+    ring.append(line("db", 100))
+    assert [entry.text for entry in ring.lines("api")] == ["api 7", "api 8", "api 9"]
+    assert len(ring) == 4
+    assert ring.text_size == sum(len(entry.text) for entry in ring.lines())
+    ring.clear("api")
+    assert ring.services() == ["db"]
+    assert ring.text_size == len("db 100")
+
+
+def test_the_merged_view_is_in_timestamp_order_and_since_filters() -> None:
+    ring = LogRing()
+    for n in (1, 4, 6):
+        ring.append(line("api", n))
+    for n in (2, 3, 5):
+        ring.append(line("db", n))
+    assert [entry.text for entry in ring.lines()] == [
+        "api 1",
+        "db 2",
+        "db 3",
+        "api 4",
+        "db 5",
+        "api 6",
+    ]
+    assert [entry.text for entry in ring.lines(since=ts(4))] == ["api 4", "db 5", "api 6"]
+    assert ring.lines("nobody") == []
+
+
+def test_the_ring_takes_appends_from_many_threads() -> None:
+    ring = LogRing(max_lines_per_service=500)
+
+    def append(service: str) -> None:
+        for n in range(2000):
+            ring.append(line(service, n))
+
+    threads = [threading.Thread(target=append, args=(f"s{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(ring) == 4 * 500
+    assert ring.text_size == sum(len(entry.text) for entry in ring.lines())
+
+
+# ---------------------------------------------------------------- batches
+
+
+def test_a_flood_is_delivered_complete_in_few_batches() -> None:
+    batches: list[list[LogLine]] = []
+    batcher = LineBatcher(batches.append, interval=0.05)
+    batcher.start()
+    try:
+        for n in range(0, 100_000, 100):
+            batcher.put([line("api", n + i) for i in range(100)])
+        assert batcher.drain(10)
+    finally:
+        assert batcher.stop()
+    delivered = [entry.text for batch in batches for entry in batch]
+    assert delivered == [f"api {n}" for n in range(100_000)]
+    assert len(batches) < 1000
+
+
+def test_a_callback_that_falls_behind_loses_the_oldest_lines_and_is_told() -> None:
+    delivered: list[LogLine] = []
+    release = threading.Event()
+
+    def slow(batch: list[LogLine]) -> None:
+        release.wait(5)
+        delivered.extend(batch)
+
+    batcher = LineBatcher(slow, interval=0.01, max_pending=100)
+    batcher.start()
+    try:
+        batcher.put([line("api", 0)])
+        time.sleep(0.1)  # the first batch is now stuck in the callback
+        batcher.put([line("api", n) for n in range(1, 1001)])
+        release.set()
+        assert batcher.drain(10)
+    finally:
+        batcher.stop()
+    notes = [entry.text for entry in delivered if entry.stream == "envdeck"]
+    assert notes == ["── 900 lines skipped: more output than the view takes ──"]
+    assert [entry.text for entry in delivered if entry.stream == "stdout"][-1] == "api 1000"
+
+
+# ---------------------------------------------------------------- the follower, scripted
+
+
+class ScriptedStream:
+    """Gives its chunks, then either ends or blocks like an idle container until interrupted."""
+
+    def __init__(self, chunks: list[bytes], *, ends: bool) -> None:
+        self._chunks, self._ends = list(chunks), ends
+        self._interrupted = threading.Event()
+
+    def read(self) -> bytes:
+        if self._chunks:
+            return self._chunks.pop(0)
+        if not self._ends:
+            self._interrupted.wait(30)
+        return b""
+
+    def interrupt(self) -> None:
+        self._interrupted.set()
+
+    def close(self) -> None:
+        self._interrupted.set()
+
+
+@dataclass
+class ScriptedEngine:
+    """Answers inspections from a script (a run, None, or an exception) and hands out streams."""
+
+    inspections: list[ContainerRun | Exception | None]
+    streams: list[ScriptedStream]
+    exit_codes: dict[str, int] = field(default_factory=dict)
+    since_asked: list[str | None] = field(default_factory=list)
+
+    def current_container(self, project: str, service: str) -> ContainerRun | None:
+        answer = self.inspections.pop(0) if len(self.inspections) > 1 else self.inspections[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def open_logs(
+        self,
+        run: ContainerRun,
+        *,
+        since: str | None,
+        until: str | None,
+        tail: int | None,
+        follow: bool,
+    ) -> ScriptedStream:
+        self.since_asked.append(since)
+        return self.streams.pop(0)
+
+    def exit_code(self, container_id: str, since: str | None) -> int | None:
+        return self.exit_codes.get(container_id)
+
+
+RUN = ContainerRun(
+    id="c0ffee" * 10,
+    running=True,
+    tty=False,
+    created=ts(0),
+    started_at=ts(0),
+    finished_at=None,
+    exit_code=None,
+)
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(logs, "RETRY_FIRST", 0.01)
+    monkeypatch.setattr(logs, "RESTART_GRACE", 0.05)
+    monkeypatch.setattr(logs, "STOPPED_POLL", 0.01)
+
+
+def out(*numbered: tuple[int, str]) -> bytes:
+    return b"".join(frames(1, ts(n), text.encode()) for n, text in numbered)
+
+
+def follow(engine: ScriptedEngine, until: Callable[[list[str]], bool]) -> Iterator[list[str]]:
+    texts: list[str] = []
+    lock = threading.Lock()
+
+    def collect(batch: list[LogLine]) -> None:
+        with lock:
+            texts.extend(entry.text for entry in batch)
+
+    follower = ServiceLogFollower(engine, "proj", "redis", collect, options=FollowOptions())
+    follower.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not until(texts):
+        time.sleep(0.01)
+    assert follower.stop(timeout=2), "the follower's threads did not end"
+    yield texts
+
+
+def test_a_restart_is_marked_and_the_resumed_stream_repeats_nothing() -> None:
+    restarted = replace(RUN, started_at=ts(50), finished_at=ts(40))
+    engine = ScriptedEngine(
+        inspections=[RUN, restarted],
+        streams=[
+            ScriptedStream([out((1, "one"), (2, "two a"), (2, "two b"))], ends=True),
+            # since= is inclusive: the engine sends the lines at the resume instant again.
+            ScriptedStream([out((2, "two a"), (2, "two b"), (60, "three"))], ends=False),
+        ],
+        exit_codes={RUN.id: 137},
+    )
+    [texts] = follow(engine, lambda texts: "three" in texts)
+    assert texts == ["one", "two a", "two b", "── redis restarted (exit code 137) ──", "three"]
+    assert engine.since_asked == [None, ts(2)]
+
+
+def test_an_engine_outage_is_marked_and_following_resumes() -> None:
+    gone = EngineUnavailable("no Docker engine: the connection was refused")
+    engine = ScriptedEngine(
+        inspections=[RUN, gone, gone, RUN],
+        streams=[
+            ScriptedStream([out((1, "before"))], ends=True),  # docker-py ends it silently
+            ScriptedStream([out((1, "before"), (2, "after"))], ends=False),
+        ],
+    )
+    [texts] = follow(engine, lambda texts: "after" in texts)
+    assert texts == [
+        "before",
+        "── engine unreachable: no Docker engine: the connection was refused; retrying ──",
+        "── engine back ──",
+        "after",
+    ]
+
+
+def test_a_recreated_container_is_read_from_its_start() -> None:
+    new = replace(RUN, id="beef" * 16, created=ts(30), started_at=ts(31))
+    engine = ScriptedEngine(
+        inspections=[RUN, new],
+        streams=[
+            ScriptedStream([out((1, "old"))], ends=True),
+            ScriptedStream([out((32, "new"))], ends=False),
+        ],
+    )
+    [texts] = follow(engine, lambda texts: "new" in texts)
+    assert texts == ["old", "── redis recreated: new container beefbeefbeef ──", "new"]
+    assert engine.since_asked == [None, None]
+
+
+def test_a_stop_that_lasts_is_reported_once_then_the_start() -> None:
+    stopped = replace(RUN, running=False, finished_at=ts(5), exit_code=3)
+    started = replace(RUN, started_at=ts(9))
+    engine = ScriptedEngine(
+        inspections=[RUN, *[stopped] * 20, started],
+        streams=[
+            ScriptedStream([out((1, "working"))], ends=True),
+            ScriptedStream([out((10, "working again"))], ends=False),
+        ],
+    )
+    [texts] = follow(engine, lambda texts: "working again" in texts)
+    assert texts == [
+        "working",
+        "── redis exited (exit code 3) ──",
+        "── redis started again ──",
+        "working again",
+    ]
+
+
+def test_stop_ends_a_follower_blocked_on_a_quiet_container() -> None:
+    engine = ScriptedEngine(inspections=[RUN], streams=[ScriptedStream([], ends=False)])
+    follower = ServiceLogFollower(engine, "proj", "redis", lambda batch: None)
+    follower.start()
+    time.sleep(0.05)
+    assert follower.running
+    assert follower.stop(timeout=2)
+    assert not follower.running
