@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from tui.core.details import ServiceDetails, details_from_inspect
 from tui.core.engine import EngineInfo
+from tui.core.log_buffer import LogLine
+from tui.core.logs import FollowOptions
 from tui.core.status import EnvironmentStatus, PortBinding, ServiceStatus
+from tui.core.text import safe_text
 from tui.plugins.api import (
     Action,
     InspectorError,
@@ -139,9 +142,35 @@ class PagedKeysPlugin:
         raise InspectorError(Problem.ERROR, "read-only fake")
 
 
+def log_lines(services: Sequence[str]) -> list[LogLine]:
+    lines = []
+    for second in range(6):
+        for service in services:
+            stamp = f"2026-11-22T03:00:{second:02d}.000000000Z"
+            text = safe_text(
+                f"{service} line {second}" + (" ERROR \x1b[31mboom" if second == 4 else "")
+            )
+            lines.append(LogLine(service, "c1", stamp, text, "stdout"))
+    return lines
+
+
+class FixedFollower:
+    def __init__(self, services: Sequence[str], on_lines: Callable[[list[LogLine]], None]):
+        self.services, self.on_lines = list(services), on_lines
+        self.stopped = False
+
+    def start(self) -> None:
+        self.on_lines(log_lines(self.services))
+
+    def stop(self, timeout: float = 3.0) -> bool:
+        self.stopped = True
+        return True
+
+
 class FixedMonitor:
     def __init__(self, status: EnvironmentStatus | None = None) -> None:
         self.status = status or EnvironmentStatus("shop", ENGINE, SERVICES)
+        self.followed: list[tuple[list[str], FollowOptions]] = []
 
     def snapshot(self, *, stats: bool = False) -> EnvironmentStatus:
         return self.status
@@ -150,6 +179,15 @@ class FixedMonitor:
         if status.container is None:
             return None
         return details_from_inspect(status.name, DETAILS_ATTRS | {"Name": status.container})
+
+    def follow_logs(
+        self,
+        services: Sequence[str],
+        on_lines: Callable[[list[LogLine]], None],
+        options: FollowOptions,
+    ) -> FixedFollower:
+        self.followed.append((list(services), options))
+        return FixedFollower(services, on_lines)
 
     def inspector(self, status: ServiceStatus) -> Inspector:
         if status.name != "redis":

@@ -246,3 +246,59 @@ def test_inspector_snapshot(snap_compare: Any) -> None:
         await pilot.pause(0.3)
 
     assert snap_compare(fixed_app(), terminal_size=(110, 30), run_before=open_keys)
+
+
+async def logs_of(pilot: Pilot[Any]) -> list[str]:
+    from tui.ui.widgets.log_view import LogView
+
+    await pilot.pause(0.2)
+    return list(pilot.app.screen.query_one(LogView).lines_widget.lines)
+
+
+async def test_logs_follow_the_selected_service_and_merge_on_a() -> None:
+    monitor = FixedMonitor()
+    app = fixed_app(monitor)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for_rows(pilot)
+        lines = await logs_of(pilot)
+        assert lines[0] == "migrate line 0"
+        assert monitor.followed[-1][0] == ["migrate"]
+        assert monitor.followed[-1][1].tail == 500
+        await pilot.press("j")
+        assert (await logs_of(pilot))[0] == "mock-api line 0"
+        app.screen.query_one("#log-lines").focus()
+        await pilot.press("a")
+        merged = await logs_of(pilot)
+        assert len(monitor.followed[-1][0]) == 6
+        assert merged[0].startswith("migrate")
+        assert "│ migrate line 0" in merged[0]
+        await pilot.press("2")  # since 5 minutes
+        await pilot.pause(0.2)
+        assert monitor.followed[-1][1].since is not None
+        assert monitor.followed[-1][1].tail is None
+
+
+async def test_log_search_hides_non_matching_lines_and_control_bytes_never_show() -> None:
+    app = fixed_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for_rows(pilot)
+        app.screen.query_one("#log-lines").focus()
+        await pilot.press("slash", *"!error", "enter")
+        lines = await logs_of(pilot)
+        assert lines == ["migrate line 4 ERROR ␛[31mboom"]
+        await pilot.press("t")
+        assert (await logs_of(pilot))[0].startswith("03:00:04.000 ")
+        await pilot.press("slash", "backspace", "enter")  # empty search: everything back
+        assert len(await logs_of(pilot)) == 6
+
+
+def test_logs_merged_snapshot(snap_compare: Any) -> None:
+    async def merged(pilot: Pilot[Any]) -> None:
+        await wait_for_rows(pilot)
+        pilot.app.screen.query_one("#log-lines").focus()
+        await pilot.press("a")
+        await pilot.pause(0.3)
+        await pilot.press("slash", *"error", "enter")
+        await pilot.pause(0.3)
+
+    assert snap_compare(fixed_app(), terminal_size=(110, 34), run_before=merged)

@@ -6,6 +6,7 @@ Every method blocks, so the UI calls them from worker threads only.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from tui.config.settings import EnvdeckSettings
@@ -20,9 +21,13 @@ from tui.core.engine import (
     EngineUnavailable,
 )
 from tui.core.environment import Environment, resolve_environment
+from tui.core.log_buffer import LogLine
+from tui.core.logs import DockerLogSource, FollowOptions, MergedLogFollower, ServiceLogFollower
 from tui.core.status import EnvironmentStatus, ServiceStatus, build_statuses, with_resource_usage
 from tui.plugins.registry import PluginLoadError, PluginRegistry
 from tui.plugins.session import Inspector, NoInspector, inspector_for
+
+LinesCallback = Callable[[list[LogLine]], None]
 
 
 class EnvironmentMonitor(Protocol):
@@ -37,6 +42,18 @@ class EnvironmentMonitor(Protocol):
     def inspector(self, status: ServiceStatus) -> Inspector:
         """The plugin session for a service; NoInspector when none serves it (blocking)."""
         ...
+
+    def follow_logs(
+        self, services: Sequence[str], on_lines: LinesCallback, options: FollowOptions
+    ) -> LogFollower:
+        """A follower (not started) of the services' logs, merged when several."""
+        ...
+
+
+class LogFollower(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 3.0) -> bool: ...
 
 
 class DockerEnvironmentMonitor:
@@ -61,6 +78,15 @@ class DockerEnvironmentMonitor:
             return inspector_for(self.settings, environment, self.registry, status.name, status)
         except PluginLoadError as error:
             raise NoInspector(str(error)) from None
+
+    def follow_logs(
+        self, services: Sequence[str], on_lines: LinesCallback, options: FollowOptions
+    ) -> LogFollower:
+        project = self.environment(engine_connected=True).project.name
+        source = DockerLogSource(self.gateway)
+        if len(services) == 1:
+            return ServiceLogFollower(source, project, services[0], on_lines, options=options)
+        return MergedLogFollower(source, project, list(services), on_lines, options=options)
 
     def actions(self) -> ServiceActions:
         """Actions on this project (blocking: resolves the project on first use)."""

@@ -8,6 +8,7 @@ from textual.message import Message
 
 from tui.core.actions import ActionResult
 from tui.core.details import ServiceDetails
+from tui.core.log_buffer import LogLine
 from tui.core.status import EnvironmentStatus
 from tui.plugins.api import View, ViewResult
 
@@ -57,3 +58,11 @@ class InspectionLoaded(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, InspectionLoaded) and message.service == self.service
+
+
+@dataclass
+class LogLinesArrived(Message):
+    """A batch of log lines (at most ~20 batches a second) for the follower `generation`."""
+
+    generation: int
+    lines: list[LogLine]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 from collections.abc import Callable
 
 from textual import work
@@ -13,21 +14,28 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui.core.actions import ActionFailed, ActionResult, ServiceActions
-from tui.core.monitor import EnvironmentMonitor
+from tui.core.compose_cli import ComposeError
+from tui.core.engine import EngineUnavailable
+from tui.core.log_buffer import LogLine
+from tui.core.logs import FollowOptions
+from tui.core.monitor import EnvironmentMonitor, LogFollower
 from tui.core.shell import shell_argv
 from tui.core.status import EnvironmentStatus, ServiceStatus
 from tui.core.text import safe_text
 from tui.plugins.api import InspectorError
 from tui.plugins.session import Inspector, NoInspector
+from tui.presentation.log_format import engine_line, since_timestamp
 from tui.ui.messages import (
     ActionFinished,
     DetailsLoaded,
     InspectionLoaded,
     InspectorReady,
+    LogLinesArrived,
     StatusUpdated,
 )
 from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.widgets.inspector_pane import InspectorPane, InspectQuery
+from tui.ui.widgets.log_view import LogView
 from tui.ui.widgets.service_details import ServiceDetailsPanel
 from tui.ui.widgets.services_table import ServicesTable
 
@@ -73,6 +81,11 @@ class DashboardScreen(Screen[None]):
         self.actions = actions
         self.status: EnvironmentStatus | None = None
         self.inspectors: dict[str, Inspector] = {}
+        self.follower: LogFollower | None = None
+        self.follower_generation = 0
+        self.logs_merged = False
+        self.logs_since: str | None = None
+        self.logs_service: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(summary_line(None), id="summary", markup=False)
@@ -174,7 +187,78 @@ class DashboardScreen(Screen[None]):
         # The next poll is scheduled only after this one finished (no pile-up).
         self.set_timer(REFRESH_SECONDS, self.refresh_status)
 
+    # ------------------------------------------------------------------ logs
+
+    def _follow_logs(self) -> None:
+        """(Re)start the one log follower for what the pane should show."""
+        table = self.query_one(ServicesTable)
+        services = sorted({s.name for s in table.statuses.values()})
+        selected = table.selected
+        if self.logs_merged:
+            wanted, title = services, f"all services ({len(services)})"
+        elif selected is not None:
+            wanted, title = [selected.name], selected.name
+        else:
+            return
+        if self.logs_since:
+            title += f" · since {self.logs_since}"
+        self.follower_generation += 1
+        self.logs_service = None if self.logs_merged else wanted[0]
+        self.query_one(LogView).start(title, services, merged=self.logs_merged)
+        previous, self.follower = self.follower, None
+        self._switch_follower(previous, wanted, self.follower_generation)
+
+    @work(thread=True, exclusive=True, group="logs", exit_on_error=False)
+    def _switch_follower(
+        self, previous: LogFollower | None, services: list[str], generation: int
+    ) -> None:
+        if previous is not None:
+            previous.stop(timeout=2.0)
+        options = FollowOptions(
+            tail=None if self.logs_since else 500,
+            since=since_timestamp(self.logs_since) if self.logs_since else None,
+        )
+
+        def deliver(lines: list[LogLine]) -> None:
+            self.post_message(LogLinesArrived(generation, lines))
+
+        try:
+            follower = self.monitor.follow_logs(services, deliver, options)
+            follower.start()
+        except (EngineUnavailable, ComposeError) as error:
+            self.post_message(LogLinesArrived(generation, [engine_line(str(error))]))
+            return
+        self.app.call_from_thread(self._adopt_follower, follower, generation)
+
+    def _adopt_follower(self, follower: LogFollower, generation: int) -> None:
+        if generation == self.follower_generation and self.is_attached:
+            self.follower = follower
+        else:
+            self._stop_in_background(follower)  # the user moved on meanwhile
+
+    def _stop_in_background(self, follower: LogFollower) -> None:
+        threading.Thread(target=follower.stop, kwargs={"timeout": 2.0}, daemon=True).start()
+
+    def on_log_lines_arrived(self, message: LogLinesArrived) -> None:
+        if message.generation == self.follower_generation:
+            self.query_one(LogView).add_lines(message.lines)
+
+    def on_log_view_all_services_toggled(self, message: LogView.AllServicesToggled) -> None:
+        self.logs_merged = not self.logs_merged
+        self._follow_logs()
+
+    def on_log_view_since_chosen(self, message: LogView.SinceChosen) -> None:
+        self.logs_since = message.since
+        self._follow_logs()
+
+    def on_unmount(self) -> None:
+        if self.follower is not None:
+            self._stop_in_background(self.follower)
+            self.follower = None
+
     def on_services_table_service_selected(self, message: ServicesTable.ServiceSelected) -> None:
+        if not self.logs_merged and message.status.name != self.logs_service:
+            self._follow_logs()
         self.load_details(message.status)
         if self._inspector_visible():
             self.load_inspector(message.status)

@@ -7,11 +7,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.reactive import reactive
-from textual.widgets import DataTable, Log, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from tui.core.details import ServiceDetails
 from tui.presentation.status_text import health_word
 from tui.ui.widgets.inspector_pane import InspectorPane
+from tui.ui.widgets.log_view import LogView
 
 
 class ServiceDetailsPanel(Vertical):
@@ -27,7 +28,7 @@ class ServiceDetailsPanel(Vertical):
     def compose(self) -> ComposeResult:
         with TabbedContent(id="details-tabs"):
             with TabPane("Logs", id="tab-logs"):
-                yield Log(id="log-view", max_lines=10_000, highlight=False)
+                yield LogView(id="log-view")
             with TabPane("Env", id="tab-env"):
                 yield DataTable[Text](id="env-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Health", id="tab-health"):

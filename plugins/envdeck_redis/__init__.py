@@ -1,0 +1,100 @@
+"""envdeck's Redis inspector: server overview, key browser, values, slow log.
+
+Every call opens its own short-lived connection (connection.py), so a restarted service
+needs no reconnect logic and a dead one fails within the target's timeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+import redis
+from redis.exceptions import ResponseError
+
+from envdeck_redis.browser import keys_view
+from envdeck_redis.connection import Connect, open_client, session
+from envdeck_redis.display import count_text, key_text
+from envdeck_redis.overview import overview_sections, slowlog_sections
+from envdeck_redis.values import key_view, resolve_key
+from tui.plugins.api import (
+    Action,
+    InspectorError,
+    Match,
+    Problem,
+    ServiceTarget,
+    View,
+    ViewRequest,
+    ViewResult,
+)
+
+__all__ = ["RedisPlugin"]
+
+# Image names of Redis and the servers that speak its protocol.
+IMAGES = frozenset({"redis", "redis-stack", "redis-stack-server", "valkey", "keydb"})
+
+VIEWS = (
+    View("overview", "Overview"),
+    View("keys", "Keys", takes_query=True, query_hint="glob pattern, e.g. user:* (default *)"),
+    View("key", "Key", takes_query=True, query_hint="key name, as the key browser shows it"),
+    View("slowlog", "Slow log"),
+)
+
+ACTIONS = (
+    Action("delete_key", "Delete a key", destructive=True, params=("key",)),
+    Action("flush_db", "Flush the database (FLUSHDB)", destructive=True),
+)
+
+
+class RedisPlugin:
+    name: ClassVar[str] = "redis"
+    title: ClassVar[str] = "Redis"
+
+    def __init__(self, connect: Connect = open_client) -> None:
+        self._connect = connect  # tests pass a client that counts its commands
+
+    def matches(self, target: ServiceTarget) -> Match:
+        if target.image_name in IMAGES:
+            return Match.IMAGE
+        if target.host_port(6379) is not None:
+            return Match.PORT
+        return Match.NO
+
+    def views(self, target: ServiceTarget) -> Sequence[View]:
+        return VIEWS
+
+    def show(self, target: ServiceTarget, request: ViewRequest) -> ViewResult:
+        with session(target, self._connect) as (client, settings):
+            if request.view == "overview":
+                return ViewResult(overview_sections(client, settings.db))
+            if request.view == "keys":
+                return keys_view(client, settings.db, request.query, request.cursor, request.limit)
+            if request.view == "key":
+                return ViewResult(key_view(client, settings.db, request.query, request.limit))
+            if request.view == "slowlog":
+                return ViewResult(slowlog_sections(client))
+        raise InspectorError(Problem.ERROR, f"the Redis inspector has no view {request.view!r}")
+
+    def actions(self, target: ServiceTarget) -> Sequence[Action]:
+        return ACTIONS
+
+    def run_action(self, target: ServiceTarget, action: str, params: Mapping[str, str]) -> str:
+        with session(target, self._connect) as (client, settings):
+            if action == "delete_key":
+                return _delete_key(client, settings.db, params.get("key", ""))
+            if action == "flush_db":
+                keys = client.dbsize()
+                client.flushdb(asynchronous=True)  # frees memory in the background
+                return f"flushed db {settings.db} ({count_text(keys, 'keys')})"
+        raise InspectorError(Problem.ERROR, f"the Redis inspector has no action {action!r}")
+
+
+def _delete_key(client: redis.Redis, db: int, name: str) -> str:
+    key = resolve_key(client, name)
+    if key is None:
+        return f"no key {name} in db {db}: nothing deleted"
+    try:
+        client.unlink(key)  # frees a big value in the background, unlike DEL
+    except ResponseError:
+        client.delete(key)  # Redis before 4.0 has no UNLINK
+    return f"deleted key {key_text(key)}"

@@ -1,0 +1,48 @@
+"""LogLine → the text of one line in the log pane (pure: no Textual)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+from tui.core.log_buffer import LogLine, now_timestamp
+from tui.core.text import safe_text
+
+SEPARATOR_STREAM = "envdeck"
+PREFIX_END = " │ "
+
+
+def format_line(line: LogLine, *, timestamps: bool, prefix_width: int | None) -> str:
+    """`service │ text` when several services share the pane (prefix_width set)."""
+    parts = []
+    if prefix_width is not None:
+        parts.append(safe_text(line.service).ljust(prefix_width)[:prefix_width] + PREFIX_END)
+    if timestamps and line.timestamp:
+        # Docker's RFC3339Nano, shortened to milliseconds: enough to line up services.
+        parts.append(line.timestamp[11:23] + " ")
+    parts.append(line.text)
+    return "".join(parts)
+
+
+def wrap(text: str, width: int) -> Iterator[str]:
+    """Hard-wrap at `width` characters (logs have no words worth keeping whole)."""
+    if width <= 0 or len(text) <= width:
+        yield text
+        return
+    for start in range(0, len(text), width):
+        yield text[start : start + width]
+
+
+_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def since_timestamp(window: str, now: datetime | None = None) -> str:
+    """ "5m" → the RFC3339 time five minutes ago."""
+    seconds = int(window[:-1]) * _UNITS[window[-1]]
+    start = (now or datetime.now(UTC)) - timedelta(seconds=seconds)
+    return start.strftime("%Y-%m-%dT%H:%M:%S.%f000Z")
+
+
+def engine_line(message: str) -> LogLine:
+    """A separator line that envdeck itself writes into the pane."""
+    return LogLine("envdeck", "", now_timestamp(), f"── {message} ──", "envdeck")
