@@ -37,7 +37,8 @@ async def test_dashboard_lists_the_sample_services_healthy(sample_env: SampleEnv
 async def test_restart_key_restarts_the_selected_service(sample_env: SampleEnv) -> None:
     app = make_app(sample_env.settings, sample_env.gateway)
     (redis_before,) = [
-        c for c in sample_env.gateway.project_containers(sample_env.project)
+        c
+        for c in sample_env.gateway.project_containers(sample_env.project)
         if c.labels["com.docker.compose.service"] == "redis"
     ]
     started_before = redis_before.attrs["State"]["StartedAt"]

@@ -135,3 +135,7 @@ def test_missing_service_shape() -> None:
     assert missing_service("x", "img") == ServiceStatus(
         "x", None, "missing", "none", None, 0, None, "img", ()
     )
+
+
+def test_a_compose_problem_means_cannot_tell() -> None:
+    assert EnvironmentStatus("?", ENGINE, (), problem="yaml: bad").exit_code == 2

@@ -66,6 +66,11 @@ def run_status(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
     while args.wait and status.exit_code != 0 and time.monotonic() < deadline:
         time.sleep(0.5)
         status = monitor.snapshot()
+    if status.problem is not None:
+        say(status.problem)
+        if args.json:
+            print(json.dumps(status.to_json(), indent=2))
+        return status.exit_code
     if args.json:
         print(json.dumps(status.to_json(), indent=2))
     else:

@@ -57,7 +57,11 @@ def resolve_environment(
 ) -> Environment:
     """The environment as it runs here; ComposeError for broken files."""
     compose = compose_command(settings)
-    project = load_project(compose)
+    try:
+        project = load_project(compose)
+    except ComposeError as error:
+        files = ", ".join(str(file) for file in compose.files) or "the compose file found here"
+        raise ComposeError(f"compose cannot read {files}: {error}") from None
     if not settings.offline_compose_files or settings.offline is False:
         return Environment(compose, project, offline=False)
     if settings.offline is not True:

@@ -275,14 +275,26 @@ class ProjectWatcher:
 
     def _check_engine(self) -> bool:
         """Ping the engine; report when its reachability changes."""
+        error = self._ping()
+        if error is not None:
+            # A pooled connection may just have gone stale: ask once more on a fresh client,
+            # which also closes every socket of the old one.
+            self._gateway.reset()
+            error = self._ping()
+        if error is not None:
+            self._gateway.reset()
+            return self._engine_is(EngineState(False, error))
+        return self._engine_is(EngineState(True))
+
+    def _ping(self) -> str | None:
+        """None when the engine answers, else why not."""
         try:
             self._gateway.client.ping()
         except EngineUnavailable as error:
-            return self._engine_is(EngineState(False, str(error)))
+            return str(error)
         except ENGINE_GONE as error:
-            self._gateway.reset()  # the next attempt builds a fresh client and connections
-            return self._engine_is(EngineState(False, describe_engine_error(error)))
-        return self._engine_is(EngineState(True))
+            return describe_engine_error(error)
+        return None
 
     def _engine_is(self, state: EngineState) -> bool:
         if state.connected != self._engine_connected:

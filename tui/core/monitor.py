@@ -97,11 +97,7 @@ class DockerEnvironmentMonitor:
         try:
             environment = self.environment(engine.connected)
         except ComposeError as error:
-            return EnvironmentStatus(
-                "?",
-                EngineInfo(engine.connected, engine.version, engine.api_version, str(error)),
-                (),
-            )
+            return EnvironmentStatus("?", engine, (), problem=str(error))
         name = environment.project.name
         if not engine.connected:
             return EnvironmentStatus(name, engine, ())

@@ -52,10 +52,11 @@ class EnvironmentStatus:
     project: str
     engine: EngineInfo
     services: tuple[ServiceStatus, ...]
+    problem: str | None = None  # e.g. compose refused the files: state cannot be told
 
     @property
     def exit_code(self) -> int:
-        if not self.engine.connected:
+        if not self.engine.connected or self.problem is not None:
             return EXIT_UNKNOWN
         return (
             EXIT_OK

@@ -87,6 +87,8 @@ def bytes_label(count: int | None) -> str:
 
 def status_table(status: EnvironmentStatus) -> str:
     """`envdeck status` as aligned plain text."""
+    if status.problem is not None:
+        return f"{safe_text(status.project)}: {safe_text(status.problem)}"
     if not status.engine.connected:
         return f"{status.project}: {status.engine.error or 'no Docker engine answers'}"
     header = ("SERVICE", "STATE", "HEALTH", "UPTIME", "CPU", "MEMORY", "PORTS")

@@ -47,6 +47,8 @@ def summary_line(status: EnvironmentStatus | None) -> str:
     if status is None:
         return "envdeck · connecting to Docker…"
     project = safe_text(status.project)
+    if status.problem is not None:
+        return f"envdeck · {project} · {safe_text(status.problem.splitlines()[0])}"
     if not status.engine.connected:
         return f"envdeck · {project} · engine: {safe_text(status.engine.error or 'unreachable')}"
     ready = sum(service.is_ready for service in status.services)
@@ -179,7 +181,10 @@ class DashboardScreen(Screen[None]):
         self.status = message.status
         summary = self.query_one("#summary", Static)
         summary.update(summary_line(message.status))
-        summary.set_class(not message.status.engine.connected, "-disconnected")
+        summary.set_class(
+            not message.status.engine.connected or message.status.problem is not None,
+            "-disconnected",
+        )
         table = self.query_one(ServicesTable)
         table.update_services(message.status.services)
         if table.selected is not None:
