@@ -17,7 +17,6 @@ from tui.core.engine import (
     ENGINE_GONE,
     PROJECT_LABEL,
     DockerGateway,
-    EngineInfo,
     EngineUnavailable,
 )
 from tui.core.environment import Environment, resolve_environment

@@ -1,0 +1,81 @@
+"""envdeck's Qdrant inspector: collections, points, snapshots, over Qdrant's REST API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import ClassVar
+
+from envdeck_qdrant import views as qdrant_views
+from envdeck_qdrant.client import QDRANT_PORT, QdrantApi, collection_path
+from tui.core.text import safe_text
+from tui.plugins.api import (
+    Action,
+    InspectorError,
+    Match,
+    Problem,
+    ServiceTarget,
+    View,
+    ViewRequest,
+    ViewResult,
+)
+
+__all__ = ["QdrantPlugin"]
+
+_VIEWS: dict[str, Callable[[QdrantApi, ViewRequest], ViewResult]] = {
+    "overview": qdrant_views.overview,
+    "collection": qdrant_views.collection,
+    "points": qdrant_views.points,
+    "snapshots": qdrant_views.snapshots,
+}
+
+
+class QdrantPlugin:
+    name: ClassVar[str] = "qdrant"
+    title: ClassVar[str] = "Qdrant"
+
+    def matches(self, target: ServiceTarget) -> Match:
+        if target.image_name == "qdrant":
+            return Match.IMAGE
+        if target.host_port(QDRANT_PORT) is not None:
+            return Match.PORT
+        return Match.NO
+
+    def views(self, target: ServiceTarget) -> Sequence[View]:
+        return (
+            View("overview", "Overview"),
+            View("collection", "Collection", takes_query=True, query_hint="collection name"),
+            View(
+                "points",
+                "Points",
+                takes_query=True,
+                query_hint=f"collection name [{qdrant_views.WITH_VECTORS_FLAG}]",
+            ),
+            View("snapshots", "Snapshots", takes_query=True, query_hint="collection name"),
+        )
+
+    def show(self, target: ServiceTarget, request: ViewRequest) -> ViewResult:
+        view = _VIEWS.get(request.view)
+        if view is None:
+            raise InspectorError(Problem.ERROR, f"unknown view {request.view!r}")
+        with QdrantApi(target) as api:
+            return view(api, request)
+
+    def actions(self, target: ServiceTarget) -> Sequence[Action]:
+        return (
+            Action(
+                "delete_collection", "Delete collection", destructive=True, params=("collection",)
+            ),
+        )
+
+    def run_action(self, target: ServiceTarget, action: str, params: Mapping[str, str]) -> str:
+        if action != "delete_collection":
+            raise InspectorError(Problem.ERROR, f"unknown action {action!r}")
+        name = params.get("collection", "").strip()
+        if not name:
+            raise InspectorError(Problem.ERROR, "name the collection to delete")
+        with QdrantApi(target) as api:
+            deleted = api.delete(collection_path(name))
+        # Qdrant answers `false`, not 404, when there was no such collection.
+        if deleted is not True:
+            raise InspectorError(Problem.ERROR, f"Qdrant has no collection {safe_text(name)!r}")
+        return f"deleted collection {safe_text(name)}"
