@@ -71,6 +71,8 @@ class DashboardScreen(Screen[None]):
         Binding("E", "shell", "Shell", show=False, id="dashboard.shell"),
         Binding("l", "show_tab('tab-logs')", "Logs", show=False, id="dashboard.logs"),
         Binding("i", "show_tab('tab-inspect')", "Inspect", id="dashboard.inspect"),
+        Binding("e", "show_tab('tab-env')", "Env", show=False, id="dashboard.env"),
+        Binding("v", "toggle_secrets", "Reveal secrets", show=False, id="dashboard.reveal"),
     ]
 
     def __init__(
@@ -101,6 +103,9 @@ class DashboardScreen(Screen[None]):
         self.refresh_status()
         # Inspectors refresh while visible, and only then.
         self.set_interval(INSPECT_REFRESH_SECONDS, self._refresh_visible_inspector)
+
+    def action_toggle_secrets(self) -> None:
+        self.query_one(ServiceDetailsPanel).action_toggle_secrets()
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(ServiceDetailsPanel).active = tab

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
@@ -17,10 +16,6 @@ from tui.ui.widgets.log_view import LogView
 
 class ServiceDetailsPanel(Vertical):
     """Attributes down: the screen sets `details`; the panel only renders."""
-
-    BINDINGS = [
-        Binding("v", "toggle_secrets", "Reveal secrets", id="details.reveal"),
-    ]
 
     details: reactive[ServiceDetails | None] = reactive(None, always_update=True)
     reveal_secrets: reactive[bool] = reactive(False)
