@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from tests.conftest import SampleEnv
 from tui.ui.app import make_app
@@ -58,3 +59,56 @@ async def test_restart_key_restarts_the_selected_service(sample_env: SampleEnv) 
     redis_before.reload()
     assert redis_before.attrs["State"]["StartedAt"] != started_before
     assert redis_before.status == "running"
+
+
+async def test_the_table_follows_docker_events_and_toasts(sample_env: SampleEnv) -> None:
+    """Stopped behind the dashboard's back: the row changes long before the 15 s re-list."""
+    app = make_app(sample_env.settings, sample_env.gateway)
+    (redis,) = [
+        c
+        for c in sample_env.gateway.project_containers(sample_env.project)
+        if c.labels["com.docker.compose.service"] == "redis"
+    ]
+    try:
+        async with app.run_test(size=(140, 30)) as pilot:
+            table = app.screen.query_one(ServicesTable)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and (
+                table.row_count < 4 or app.screen.watcher is None  # type: ignore[attr-defined]
+            ):
+                await pilot.pause(0.05)
+
+            def redis_state() -> str:
+                return next(s.state for s in table.statuses.values() if s.name == "redis")
+
+            await asyncio.to_thread(redis.stop, timeout=2)
+            stopped_at = time.monotonic()
+            while time.monotonic() - stopped_at < 5 and redis_state() != "exited":
+                await pilot.pause(0.02)
+            seen_after = time.monotonic() - stopped_at
+            assert redis_state() == "exited"
+            assert seen_after < 2.0, f"the stop showed after {seen_after:.2f} s"
+            assert any(
+                "redis died" in str(n.message) or "redis finished" in str(n.message)
+                for n in app._notifications
+            )
+            await asyncio.to_thread(redis.start)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and redis_state() != "running":
+                await pilot.pause(0.05)
+            assert redis_state() == "running"
+    finally:
+        redis.reload()
+        if redis.status != "running":
+            redis.start()
+        wait_healthy(redis)
+
+
+def wait_healthy(container: Any, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        container.reload()
+        if container.attrs["State"].get("Health", {}).get("Status") == "healthy":
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{container.name} did not turn healthy again")

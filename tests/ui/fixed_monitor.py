@@ -167,6 +167,16 @@ class FixedFollower:
         return True
 
 
+class IdleWatcher:
+    """Fixed data never changes: nothing to watch."""
+
+    def start(self) -> None:
+        return None
+
+    def stop(self, timeout: float = 1.0) -> None:
+        return None
+
+
 class FixedMonitor:
     def __init__(self, status: EnvironmentStatus | None = None) -> None:
         self.status = status or EnvironmentStatus("shop", ENGINE, SERVICES)
@@ -188,6 +198,17 @@ class FixedMonitor:
     ) -> FixedFollower:
         self.followed.append((list(services), options))
         return FixedFollower(services, on_lines)
+
+    def watch(
+        self,
+        on_change: Callable[[Any], None],
+        on_resync: Callable[[Any], None],
+        on_engine: Callable[[Any], None],
+    ) -> IdleWatcher:
+        return IdleWatcher()
+
+    def resource_usage(self, statuses: Sequence[ServiceStatus]) -> tuple[ServiceStatus, ...]:
+        return tuple(statuses)
 
     def inspector(self, status: ServiceStatus) -> Inspector:
         if status.name != "redis":

@@ -13,6 +13,7 @@ nothing missed during the gap stays wrong.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -39,19 +40,9 @@ from tui.core.text import safe_text
 log = logging.getLogger(__name__)
 
 ChangeKind = Literal[
-    "created",
-    "started",
-    "restarted",
-    "died",
-    "stopped",
-    "killed",
-    "oom",
-    "destroyed",
-    "paused",
-    "unpaused",
-    "health",
-    "renamed",
-]
+    "created", "started", "restarted", "died", "stopped", "killed", "oom", "destroyed",
+    "paused", "unpaused", "health", "renamed",
+]  # fmt: skip
 
 # Docker's event action -> our kind. `health_status` arrives as "health_status: unhealthy".
 _KINDS: dict[str, ChangeKind] = {
@@ -411,7 +402,6 @@ class ProjectWatcher:
 
 
 def _close_quietly(stream: CancellableStream[dict[str, Any]]) -> None:
-    try:
+    # Raises when already closed (the response has let go of its socket): nothing to do.
+    with contextlib.suppress(AttributeError, OSError, docker.errors.DockerException):
         stream.close()
-    except (AttributeError, OSError, docker.errors.DockerException):
-        pass  # already closed: the response let go of its socket

@@ -20,6 +20,7 @@ from tui.core.engine import (
     EngineUnavailable,
 )
 from tui.core.environment import Environment, resolve_environment
+from tui.core.events import ChangeCallback, EngineCallback, ProjectWatcher, ResyncCallback
 from tui.core.log_buffer import LogLine
 from tui.core.logs import DockerLogSource, FollowOptions, MergedLogFollower, ServiceLogFollower
 from tui.core.status import EnvironmentStatus, ServiceStatus, build_statuses, with_resource_usage
@@ -47,6 +48,22 @@ class EnvironmentMonitor(Protocol):
     ) -> LogFollower:
         """A follower (not started) of the services' logs, merged when several."""
         ...
+
+    def watch(
+        self, on_change: ChangeCallback, on_resync: ResyncCallback, on_engine: EngineCallback
+    ) -> Watcher:
+        """A watcher (not started) of the project's containers, from Docker's events."""
+        ...
+
+    def resource_usage(self, statuses: Sequence[ServiceStatus]) -> tuple[ServiceStatus, ...]:
+        """`statuses` with CPU and memory of the running ones (blocking, ~0.3 s)."""
+        ...
+
+
+class Watcher(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 1.0) -> None: ...
 
 
 class LogFollower(Protocol):
@@ -86,6 +103,23 @@ class DockerEnvironmentMonitor:
         if len(services) == 1:
             return ServiceLogFollower(source, project, services[0], on_lines, options=options)
         return MergedLogFollower(source, project, list(services), on_lines, options=options)
+
+    def watch(
+        self, on_change: ChangeCallback, on_resync: ResyncCallback, on_engine: EngineCallback
+    ) -> Watcher:
+        project = self.environment(engine_connected=True).project.name
+        return ProjectWatcher(
+            self.gateway, project, on_change, on_resync=on_resync, on_engine=on_engine
+        )
+
+    def resource_usage(self, statuses: Sequence[ServiceStatus]) -> tuple[ServiceStatus, ...]:
+        names = {status.container for status in statuses if status.state == "running"}
+        project = self.environment(engine_connected=True).project.name
+        try:
+            containers = [c for c in self.gateway.project_containers(project) if c.name in names]
+        except EngineUnavailable:
+            return tuple(statuses)
+        return with_resource_usage(self.gateway, containers, statuses)
 
     def actions(self) -> ServiceActions:
         """Actions on this project (blocking: resolves the project on first use)."""

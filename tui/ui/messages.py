@@ -8,8 +8,9 @@ from textual.message import Message
 
 from tui.core.actions import ActionResult
 from tui.core.details import ServiceDetails
+from tui.core.events import ContainerChange, EngineState
 from tui.core.log_buffer import LogLine
-from tui.core.status import EnvironmentStatus
+from tui.core.status import EnvironmentStatus, ServiceStatus
 from tui.plugins.api import View, ViewResult
 
 
@@ -66,3 +67,30 @@ class LogLinesArrived(Message):
 
     generation: int
     lines: list[LogLine]
+
+
+@dataclass
+class ContainerChanged(Message):
+    """One container changed (from Docker's events stream)."""
+
+    change: ContainerChange
+
+
+@dataclass
+class ContainersResynced(Message):
+    """The watcher (re)connected and re-listed the project."""
+
+    statuses: dict[str, ServiceStatus]
+
+
+@dataclass
+class EngineChanged(Message):
+    state: EngineState
+
+
+@dataclass
+class ResourcesUpdated(Message):
+    statuses: tuple[ServiceStatus, ...]
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ResourcesUpdated)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 from textual import work
 from textual.app import ComposeResult, SuspendNotSupported
@@ -16,21 +17,27 @@ from textual.widgets import Footer, Static
 from tui.core.actions import ActionFailed, ActionResult, ServiceActions
 from tui.core.compose_cli import ComposeError
 from tui.core.engine import EngineUnavailable
+from tui.core.events import ContainerChange, EngineState
 from tui.core.log_buffer import LogLine
 from tui.core.logs import FollowOptions
-from tui.core.monitor import EnvironmentMonitor, LogFollower
+from tui.core.monitor import EnvironmentMonitor, LogFollower, Watcher
 from tui.core.shell import shell_argv
 from tui.core.status import EnvironmentStatus, ServiceStatus
 from tui.core.text import safe_text
 from tui.plugins.api import InspectorError
 from tui.plugins.session import Inspector, NoInspector
+from tui.presentation.change_text import change_toast
 from tui.presentation.log_format import engine_line, since_timestamp
 from tui.ui.messages import (
     ActionFinished,
+    ContainerChanged,
+    ContainersResynced,
     DetailsLoaded,
+    EngineChanged,
     InspectionLoaded,
     InspectorReady,
     LogLinesArrived,
+    ResourcesUpdated,
     StatusUpdated,
 )
 from tui.ui.screens.confirm import ConfirmScreen
@@ -39,7 +46,10 @@ from tui.ui.widgets.log_view import LogView
 from tui.ui.widgets.service_details import ServiceDetailsPanel
 from tui.ui.widgets.services_table import ServicesTable
 
-REFRESH_SECONDS = 2.0
+# Live state comes from Docker's events; this slow re-list only catches what events
+# cannot say (a service with no container yet) and heals after any gap.
+RECONCILE_SECONDS = 15.0
+STATS_SECONDS = 5.0
 INSPECT_REFRESH_SECONDS = 3.0
 
 
@@ -90,6 +100,7 @@ class DashboardScreen(Screen[None]):
         self.logs_merged = False
         self.logs_since: str | None = None
         self.logs_service: str | None = None
+        self.watcher: Watcher | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(summary_line(None), id="summary", markup=False)
@@ -101,6 +112,8 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(ServicesTable).focus()
         self.refresh_status()
+        self.start_watcher()
+        self.set_timer(1.0, self.refresh_resources)
         # Inspectors refresh while visible, and only then.
         self.set_interval(INSPECT_REFRESH_SECONDS, self._refresh_visible_inspector)
 
@@ -194,8 +207,8 @@ class DashboardScreen(Screen[None]):
         table.update_services(message.status.services)
         if table.selected is not None:
             self.load_details(table.selected)
-        # The next poll is scheduled only after this one finished (no pile-up).
-        self.set_timer(REFRESH_SECONDS, self.refresh_status)
+        # The next re-list is scheduled only after this one finished (no pile-up).
+        self.set_timer(RECONCILE_SECONDS, self.refresh_status)
 
     # ------------------------------------------------------------------ logs
 
@@ -265,6 +278,89 @@ class DashboardScreen(Screen[None]):
         if self.follower is not None:
             self._stop_in_background(self.follower)
             self.follower = None
+        if self.watcher is not None:
+            threading.Thread(target=self.watcher.stop, daemon=True).start()
+            self.watcher = None
+
+    # ------------------------------------------------------------------ live state
+
+    @work(thread=True, exclusive=True, group="watcher", exit_on_error=False)
+    def start_watcher(self) -> None:
+        try:
+            watcher = self.monitor.watch(self._post_change, self._post_resync, self._post_engine)
+            watcher.start()
+        except (EngineUnavailable, ComposeError):
+            self.app.call_from_thread(self.set_timer, 5.0, self.start_watcher)
+            return
+        self.app.call_from_thread(self._adopt_watcher, watcher)
+
+    # The watcher's thread calls these; post_message is thread-safe.
+    def _post_change(self, change: ContainerChange) -> None:
+        self.post_message(ContainerChanged(change))
+
+    def _post_resync(self, statuses: dict[str, ServiceStatus]) -> None:
+        self.post_message(ContainersResynced(statuses))
+
+    def _post_engine(self, state: EngineState) -> None:
+        self.post_message(EngineChanged(state))
+
+    def _adopt_watcher(self, watcher: Watcher) -> None:
+        if self.is_attached:
+            self.watcher = watcher
+        else:
+            threading.Thread(target=watcher.stop, daemon=True).start()
+
+    def on_container_changed(self, message: ContainerChanged) -> None:
+        change = message.change
+        table = self.query_one(ServicesTable)
+        previous = next(
+            (
+                s
+                for s in table.statuses.values()
+                if s.container and change.status and s.container == change.status.container
+            ),
+            None,
+        )
+        toast = change_toast(change, previous)
+        if toast is not None:
+            self.notify(toast.message, severity=toast.severity, markup=False)  # type: ignore[arg-type]
+        if change.status is None:
+            self.refresh_status()  # a container went away: re-list, the service may be missing
+            return
+        status = change.status
+        if previous is not None and status.state == "running":
+            status = replace(status, cpu_percent=previous.cpu_percent, mem_bytes=previous.mem_bytes)
+        table.apply_status(status)
+        if table.selected is not None and table.selected.name == status.name:
+            self.load_details(table.selected)
+
+    def on_containers_resynced(self, message: ContainersResynced) -> None:
+        self.refresh_status()
+
+    def on_engine_changed(self, message: EngineChanged) -> None:
+        if not message.state.connected:
+            self.notify(
+                f"Docker engine unreachable: {message.state.error or ''}",
+                severity="error",
+                markup=False,
+            )
+            summary = self.query_one("#summary", Static)
+            summary.update(f"envdeck · engine unreachable · retrying ({message.state.error})")
+            summary.set_class(True, "-disconnected")
+        else:
+            self.refresh_status()
+
+    @work(thread=True, exclusive=True, group="stats", exit_on_error=False)
+    def refresh_resources(self) -> None:
+        statuses = tuple(self.query_one(ServicesTable).statuses.values())
+        try:
+            if any(s.state == "running" for s in statuses):
+                self.post_message(ResourcesUpdated(self.monitor.resource_usage(statuses)))
+        finally:
+            self.app.call_from_thread(self.set_timer, STATS_SECONDS, self.refresh_resources)
+
+    def on_resources_updated(self, message: ResourcesUpdated) -> None:
+        self.query_one(ServicesTable).apply_resources(message.statuses)
 
     def on_services_table_service_selected(self, message: ServicesTable.ServiceSelected) -> None:
         if not self.logs_merged and message.status.name != self.logs_service:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from rich.text import Text
 from textual.binding import Binding
@@ -77,6 +78,26 @@ class ServicesTable(DataTable[Text | str]):
                 else:
                     self.add_row(*cells, key=key)
                 self.statuses[key] = status
+
+    def apply_status(self, status: ServiceStatus) -> None:
+        """One container's new state; its service's 'missing' row goes if it had one."""
+        current = {
+            key: value for key, value in self.statuses.items() if key != f"service:{status.name}"
+        }
+        current[row_key(status)] = status
+        self.update_services(list(current.values()))
+
+    def apply_resources(self, statuses: Sequence[ServiceStatus]) -> None:
+        """CPU and memory figures for rows still showing the same container."""
+        for status in statuses:
+            key = row_key(status)
+            if key in self.statuses and status.cpu_percent is not None:
+                current = self.statuses[key]
+                self.statuses[key] = replace(
+                    current, cpu_percent=status.cpu_percent, mem_bytes=status.mem_bytes
+                )
+                self.update_cell(key, "cpu", cpu_label(status.cpu_percent))
+                self.update_cell(key, "memory", bytes_label(status.mem_bytes))
 
     def set_pending(self, service: str, label: str | None) -> None:
         """Show an action in progress in the service's state cell (None: done)."""

@@ -1,0 +1,45 @@
+"""Which container changes deserve a toast, and what it says (pure: no Textual)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tui.core.events import ContainerChange
+from tui.core.status import ServiceStatus
+from tui.core.text import safe_text
+
+
+@dataclass(frozen=True)
+class Toast:
+    message: str
+    severity: str  # "information" | "warning" | "error", as Textual's notify takes it
+
+
+def change_toast(change: ContainerChange, previous: ServiceStatus | None) -> Toast | None:
+    service = safe_text(change.service)
+    if change.kind == "oom":
+        return Toast(f"{service} ran out of memory and was killed", "error")
+    if change.kind == "died":
+        code = change.exit_code
+        if code == 0 and (previous is None or previous.restarts == 0):
+            return Toast(f"{service} finished (exit 0)", "information")
+        return Toast(f"{service} died (exit code {code})", "error")
+    if change.kind == "health" and change.status is not None:
+        health = change.status.health
+        if health == "unhealthy":
+            why = change.health_log[-1].output if change.health_log else ""
+            detail = f": {why.splitlines()[0][:120]}" if why.strip() else ""
+            return Toast(f"{service} is unhealthy{detail}", "warning")
+        if health == "healthy" and previous is not None and previous.health == "unhealthy":
+            return Toast(f"{service} is healthy again", "information")
+    if (
+        change.kind == "started"
+        and previous is not None
+        and previous.state
+        in (
+            "exited",
+            "dead",
+        )
+    ):
+        return Toast(f"{service} is running again", "information")
+    return None
