@@ -67,6 +67,11 @@ class DockerGateway:
         except ENGINE_GONE as error:
             raise EngineUnavailable(describe_engine_error(error)) from None
 
+    def clone(self) -> DockerGateway:
+        """Another gateway to the same engine: a long-lived stream's reconnects (which
+        reset their client) must not cut other callers' requests in flight."""
+        return DockerGateway(self._base_url, self._timeout)
+
     def reset(self) -> None:
         """Forget the connection, so the next call reconnects."""
         with self._lock:

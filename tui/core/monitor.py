@@ -109,7 +109,7 @@ class DockerEnvironmentMonitor:
     ) -> Watcher:
         project = self.environment(engine_connected=True).project.name
         return ProjectWatcher(
-            self.gateway, project, on_change, on_resync=on_resync, on_engine=on_engine
+            self.gateway.clone(), project, on_change, on_resync=on_resync, on_engine=on_engine
         )
 
     def resource_usage(self, statuses: Sequence[ServiceStatus]) -> tuple[ServiceStatus, ...]:
