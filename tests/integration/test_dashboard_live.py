@@ -112,3 +112,48 @@ def wait_healthy(container: Any, timeout: float = 30) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"{container.name} did not turn healthy again")
+
+
+async def test_the_engine_going_away_and_coming_back_under_a_running_dashboard(
+    sample_env: SampleEnv,
+) -> None:
+    """Through a unix-socket proxy we cut and restore, so the shared engine keeps running."""
+    from tests.integration.socket_proxy import SocketProxy
+    from tui.core.engine import DockerGateway
+
+    with SocketProxy() as proxy:
+        gateway = DockerGateway(base_url=proxy.base_url, timeout=5)
+        app = make_app(sample_env.settings, gateway)
+        async with app.run_test(size=(140, 30)) as pilot:
+            table = app.screen.query_one(ServicesTable)
+            summary = app.screen.query_one("#summary")
+
+            async def wait_for(condition: Any, timeout: float, what: str) -> float:
+                started = time.monotonic()
+                while time.monotonic() - started < timeout:
+                    if condition():
+                        return time.monotonic() - started
+                    await pilot.pause(0.02)
+                raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+            await wait_for(
+                lambda: table.row_count == 4 and app.screen.watcher is not None,  # type: ignore[attr-defined]
+                15,
+                "the services",
+            )
+            proxy.cut()
+            await wait_for(
+                lambda: summary.has_class("-disconnected"),
+                2.0,
+                "the header to say the engine is unreachable",
+            )
+            assert "unreachable" in str(summary.render())
+            proxy.restore()
+            await wait_for(
+                lambda: (
+                    not summary.has_class("-disconnected") and "4/4 ready" in str(summary.render())
+                ),
+                15,
+                "the dashboard to reconnect by itself",
+            )
+            assert table.row_count == 4
