@@ -1,0 +1,123 @@
+"""envdeck's PostgreSQL inspector: databases, tables, sessions, read-only queries.
+
+Views: "overview" (server, databases, extensions, sessions, waiting locks), "tables"
+(estimated rows and sizes, no COUNT(*)), "rows" (a table's first rows) and "query" (one
+statement in a READ ONLY transaction). Actions: "truncate_schema" and "run_sql_file".
+Connection settings come from [tool.envdeck.services.<name>] (`user`, `password`,
+`dbname`, `port`) or the service's POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB.
+How values are shown (NULL as `∅`, bytea, JSON...) is described in `cells`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+from envdeck_postgres import actions, browse, overview
+from envdeck_postgres.session import POSTGRES_PORT, open_session
+from tui.plugins.api import (
+    Action,
+    InspectorError,
+    Match,
+    Problem,
+    ServiceTarget,
+    View,
+    ViewRequest,
+    ViewResult,
+)
+
+__all__ = ["PostgresPlugin"]
+
+# Images that are PostgreSQL underneath (the part of the name after the last `/`).
+POSTGRES_IMAGES = frozenset(
+    {
+        "postgres",
+        "postgresql",
+        "postgis",
+        "pgvector",
+        "timescaledb",
+        "timescaledb-ha",
+        "timescaledb-postgis",
+        "citus",
+        "paradedb",
+        "postgresql-repmgr",
+    }
+)
+VIEWS = (
+    View("overview", "Overview"),
+    View("tables", "Tables"),
+    View("rows", "Rows", takes_query=True, query_hint="a table, e.g. public.documents"),
+    View("query", "Query", takes_query=True, query_hint="one read-only SQL statement"),
+)
+ACTIONS = (
+    Action(
+        "truncate_schema",
+        "Truncate every table of a schema (RESTART IDENTITY CASCADE)",
+        destructive=True,
+        params=("schema",),
+    ),
+    Action(
+        "run_sql_file",
+        "Run a SQL file from this machine in one transaction",
+        destructive=True,
+        params=("path",),
+    ),
+)
+
+
+class PostgresPlugin:
+    name: ClassVar[str] = "postgres"
+    title: ClassVar[str] = "PostgreSQL"
+
+    def matches(self, target: ServiceTarget) -> Match:
+        if target.image_name in POSTGRES_IMAGES:
+            return Match.IMAGE
+        if target.host_port(POSTGRES_PORT) is not None:
+            return Match.PORT
+        return Match.NO
+
+    def views(self, target: ServiceTarget) -> Sequence[View]:
+        return VIEWS
+
+    def show(self, target: ServiceTarget, request: ViewRequest) -> ViewResult:
+        limit = max(1, request.limit)
+        offset = _offset(request.cursor)
+        with open_session(target) as session:
+            if request.view == "overview":
+                return overview.overview(session, limit)
+            if request.view == "tables":
+                return overview.tables(session, limit, offset)
+            if request.view == "rows":
+                return browse.first_rows(session, request.query, limit, offset)
+            if request.view == "query":
+                return browse.run_query(session, request.query, limit, offset)
+        raise InspectorError(Problem.ERROR, f"unknown view {request.view!r}")
+
+    def actions(self, target: ServiceTarget) -> Sequence[Action]:
+        return ACTIONS
+
+    def run_action(self, target: ServiceTarget, action: str, params: Mapping[str, str]) -> str:
+        if action == "truncate_schema":
+            schema = _param(params, "schema")
+            with open_session(target, read_only=False) as session:
+                return actions.truncate_schema(session, schema)
+        if action == "run_sql_file":
+            path = _param(params, "path")
+            with open_session(target, read_only=False) as session:
+                return actions.run_sql_file(session, path)
+        raise InspectorError(Problem.ERROR, f"unknown action {action!r}")
+
+
+def _offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    if not cursor.isdigit():
+        raise InspectorError(Problem.ERROR, f"not a page cursor of this plugin: {cursor!r}")
+    return int(cursor)
+
+
+def _param(params: Mapping[str, str], name: str) -> str:
+    value = params.get(name, "")
+    if not value:
+        raise InspectorError(Problem.ERROR, f"this action needs a {name}")
+    return value
