@@ -137,3 +137,42 @@ def test_compose_files_are_valid_and_publish_only_on_loopback() -> None:
             assert "healthcheck" in service, f"{name} has no healthcheck"
             for port in service.get("ports", []):
                 assert port["host_ip"] == "127.0.0.1", f"{name} publishes beyond loopback"
+
+
+def test_inspect_json_shows_what_the_plugin_sees(sample_env: SampleEnv) -> None:
+    result = envdeck("inspect", "postgres", "--json", "--view", "rows", "--query", "documents")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert (document["service"], document["plugin"], document["view"]) == (
+        "postgres",
+        "postgres",
+        "rows",
+    )
+    (table,) = [s for s in document["sections"] if s["kind"] == "table"]
+    urls = {row[table["columns"].index("url")] for row in table["rows"]}
+    assert "https://example.com/" in urls
+
+
+def test_inspect_refuses_writes_and_unconfirmed_destructive_actions(sample_env: SampleEnv) -> None:
+    write = envdeck("inspect", "postgres", "--view", "query", "--query", "DELETE FROM documents")
+    assert write.returncode == 1
+    assert "read-only" in write.stderr
+    flush = envdeck("inspect", "redis", "--action", "flush_db")
+    assert flush.returncode == 2
+    assert "add --yes" in flush.stderr
+
+
+def test_inspect_runs_an_action_with_params_and_yes(sample_env: SampleEnv) -> None:
+    client = redis.Redis(port=sample_env.port("redis", 6379), socket_timeout=5)
+    client.set("envdeck-cli-action-test", "x")
+    result = envdeck(
+        "inspect",
+        "redis",
+        "--action",
+        "delete_key",
+        "--param",
+        "key=envdeck-cli-action-test",
+        "--yes",
+    )
+    assert result.returncode == 0, result.stderr
+    assert client.exists("envdeck-cli-action-test") == 0

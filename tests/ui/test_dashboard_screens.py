@@ -302,3 +302,40 @@ def test_logs_merged_snapshot(snap_compare: Any) -> None:
         await pilot.pause(0.3)
 
     assert snap_compare(fixed_app(), terminal_size=(110, 34), run_before=merged)
+
+
+async def test_a_destructive_plugin_action_asks_and_escape_runs_nothing() -> None:
+    from tests.ui.fixed_monitor import PagedKeysPlugin
+    from tui.ui.screens.confirm import ConfirmScreen
+    from tui.ui.screens.plugin_action import PluginActionScreen
+
+    ran: list[str] = []
+    original = PagedKeysPlugin.run_action
+
+    def recording(self: PagedKeysPlugin, target: Any, action: str, params: Any) -> str:
+        ran.append(action)
+        return "flushed"
+
+    PagedKeysPlugin.run_action = recording  # type: ignore[method-assign]
+    try:
+        app = fixed_app()
+        async with app.run_test(size=(120, 30)) as pilot:
+            await open_redis_inspector(pilot)
+            app.screen.query_one(SectionsView).focus()
+            await pilot.press("A")
+            await pilot.pause(0.2)
+            assert isinstance(app.screen, PluginActionScreen)
+            await pilot.press("enter")  # the only action: Flush, no parameters
+            await pilot.pause(0.2)
+            assert isinstance(app.screen, ConfirmScreen)
+            await pilot.press("escape")
+            await pilot.pause(0.2)
+            assert ran == []
+            app.screen.query_one(SectionsView).focus()
+            await pilot.press("A", "enter")
+            await pilot.pause(0.2)
+            await pilot.press("enter")  # confirm
+            await pilot.pause(0.3)
+            assert ran == ["flush"]
+    finally:
+        PagedKeysPlugin.run_action = original  # type: ignore[method-assign]

@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--view", default="overview", help="a view the plugin offers")
     inspect.add_argument("--query", default="", help="the view's pattern, table or SQL")
     inspect.add_argument("--limit", type=int, default=100, help="rows per page")
+    inspect.add_argument("--cursor", default=None, help="next_cursor of the previous page")
+    inspect.add_argument("--action", metavar="ID", help="run one of the plugin's actions")
+    inspect.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="action parameter"
+    )
+    inspect.add_argument("--yes", action="store_true", help="do not ask before a destructive one")
 
     commands.add_parser("doctor", help="check engine, compose and config; say how to fix")
     return parser

@@ -15,6 +15,7 @@ from tui.core.engine import DockerGateway
 from tui.core.environment import bring_down, bring_up, sample_settings
 from tui.core.monitor import DockerEnvironmentMonitor
 from tui.core.status import EXIT_UNKNOWN, EnvironmentStatus
+from tui.plugins.session import Inspector
 
 Handler = Callable[[EnvdeckSettings, argparse.Namespace], int]
 
@@ -102,11 +103,13 @@ def run_inspect(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
             args.service,
             live.get(args.service),
         )
+        if args.action:
+            return _run_plugin_action(inspector, args)
         views = {view.id for view in inspector.views()}
         if args.view not in views:
             say(f"{inspector.plugin.name} has no view {args.view!r}: {', '.join(sorted(views))}")
             return 2
-        result = inspector.show(args.view, args.query, limit=args.limit)
+        result = inspector.show(args.view, args.query, cursor=args.cursor, limit=args.limit)
     except (NoInspector, PluginLoadError) as error:
         say(str(error))
         return 2
@@ -133,6 +136,37 @@ def run_inspect(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
         print(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         print(sections_text(result.sections))
+    return 0
+
+
+def _run_plugin_action(inspector: Inspector, args: argparse.Namespace) -> int:
+    from tui.plugins.api import InspectorError
+
+    actions = {action.id: action for action in inspector.plugin.actions(inspector.target)}
+    action = actions.get(args.action)
+    if action is None:
+        say(
+            f"{inspector.plugin.name} has no action {args.action!r}: {', '.join(actions) or 'none'}"
+        )
+        return 2
+    params = dict(param.partition("=")[::2] for param in args.param)
+    missing = [name for name in action.params if not params.get(name)]
+    if missing:
+        say(f"{action.id} needs --param {'=… --param '.join(missing)}=…")
+        return 2
+    if action.destructive and not args.yes:
+        if not sys.stdin.isatty():
+            say(f"{action.title} is destructive: add --yes to run it without a terminal")
+            return 2
+        answer = input(f"{action.title} on {args.service} ({params or 'no parameters'})? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            say("cancelled")
+            return 1
+    try:
+        print(inspector.plugin.run_action(inspector.target, action.id, params))
+    except InspectorError as error:
+        say(f"{args.service}: {error}")
+        return 1
     return 0
 
 

@@ -6,6 +6,7 @@ import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 
 from textual import work
 from textual.app import ComposeResult, SuspendNotSupported
@@ -41,6 +42,7 @@ from tui.ui.messages import (
     StatusUpdated,
 )
 from tui.ui.screens.confirm import ConfirmScreen
+from tui.ui.screens.plugin_action import ActionChoice, PluginActionScreen
 from tui.ui.widgets.inspector_pane import InspectorPane, InspectQuery
 from tui.ui.widgets.log_view import LogView
 from tui.ui.widgets.service_details import ServiceDetailsPanel
@@ -377,6 +379,59 @@ class DashboardScreen(Screen[None]):
         selected = self.query_one(ServicesTable).selected
         if selected is not None and selected.name == message.service:
             self.query_one(ServiceDetailsPanel).details = message.details
+
+    def on_inspector_pane_action_requested(self, message: InspectorPane.ActionRequested) -> None:
+        inspector = self.inspectors.get(message.service)
+        if inspector is None:
+            self.notify("No inspector for this service", severity="warning")
+            return
+        actions = tuple(inspector.plugin.actions(inspector.target))  # declared, not I/O
+        if not actions:
+            self.notify(f"{inspector.plugin.title} offers no actions", markup=False)
+            return
+
+        def chosen(choice: ActionChoice | None) -> None:
+            if choice is None:
+                return
+            if not choice.action.destructive:
+                self.run_plugin_action(inspector, choice)
+                return
+            params = "".join(f"\n  {name} = {value}" for name, value in choice.params.items())
+            self.app.push_screen(
+                ConfirmScreen(
+                    f"{choice.action.title} on {message.service}?",
+                    f"{inspector.plugin.title}: {choice.action.title}{params}\n\n"
+                    "This changes the service's data and cannot be undone.",
+                    [("run", choice.action.title)],
+                ),
+                partial(self._confirmed_plugin_action, inspector, choice),
+            )
+
+        self.app.push_screen(
+            PluginActionScreen(message.service, inspector.plugin.title, actions), chosen
+        )
+
+    def _confirmed_plugin_action(
+        self, inspector: Inspector, choice: ActionChoice, answer: str | None
+    ) -> None:
+        if answer:
+            self.run_plugin_action(inspector, choice)
+
+    @work(thread=True, group="plugin-actions", exit_on_error=False)
+    def run_plugin_action(self, inspector: Inspector, choice: ActionChoice) -> None:
+        try:
+            result = inspector.plugin.run_action(inspector.target, choice.action.id, choice.params)
+        except InspectorError as error:
+            self.app.call_from_thread(
+                self.notify,
+                str(error),
+                title=choice.action.title,
+                severity="error",
+                markup=False,
+            )
+            return
+        self.app.call_from_thread(self.notify, result, title=choice.action.title, markup=False)
+        self.app.call_from_thread(self.query_one(InspectorPane).request)
 
     # ------------------------------------------------------------------ actions
 
