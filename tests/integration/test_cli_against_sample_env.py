@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import redis
 
@@ -176,3 +180,46 @@ def test_inspect_runs_an_action_with_params_and_yes(sample_env: SampleEnv) -> No
     )
     assert result.returncode == 0, result.stderr
     assert client.exists("envdeck-cli-action-test") == 0
+
+
+def test_logs_shows_a_known_request_and_grep_filters(sample_env: SampleEnv) -> None:
+    marker = f"envdeck-logs-{uuid.uuid4().hex[:8]}"
+    httpx.get(f"http://127.0.0.1:{sample_env.port('mock-api', 8080)}/search?q={marker}", timeout=5)
+    result = envdeck("logs", "mock-api", "--since", "5m", "--grep", marker)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line]
+    assert lines
+    assert all(marker in line for line in lines)
+
+
+def test_logs_follow_streams_new_lines(sample_env: SampleEnv) -> None:
+    marker = f"envdeck-follow-{uuid.uuid4().hex[:8]}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tui", "logs", "-f", "--tail", "0", "mock-api", "qdrant"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        found: list[str] = []
+
+        def read() -> None:
+            assert process.stdout is not None
+            for line in process.stdout:
+                if marker in line:
+                    found.append(line)
+                    return
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 20
+        url = f"http://127.0.0.1:{sample_env.port('mock-api', 8080)}/search?q={marker}"
+        while not found and time.monotonic() < deadline:
+            httpx.get(url, timeout=5)  # again until the follower, once attached, sees one
+            reader.join(0.5)
+        assert found, "the followed log never showed the request"
+        assert found[0].startswith("mock-api │ ")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

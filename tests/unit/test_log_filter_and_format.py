@@ -50,3 +50,16 @@ def test_wrap() -> None:
 def test_the_service_prefix_is_made_safe_too() -> None:
     hostile = LogLine("x\x1b]0;t\x07", "c", LINE.timestamp, "ok", "stdout")
     assert "\x1b" not in format_line(hostile, timestamps=False, prefix_width=12)
+
+
+def test_since_windows_and_times() -> None:
+    from datetime import UTC, datetime
+
+    from tui.presentation.log_format import window_or_time
+
+    now = datetime(2026, 11, 22, 4, 0, 0, tzinfo=UTC)
+    assert window_or_time("90s", now).startswith("2026-11-22T03:58:30")
+    assert window_or_time("2d", now).startswith("2026-11-20T04:00:00")
+    assert window_or_time("2026-11-22T03:00:00Z") == "2026-11-22T03:00:00Z"
+    with pytest.raises(ValueError, match="neither a window"):
+        window_or_time("yesterday")

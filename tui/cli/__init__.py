@@ -43,6 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--wait", action="store_true", help="wait until every service is ready")
     status.add_argument("--timeout", type=float, default=120.0, metavar="S", help="for --wait")
 
+    logs = commands.add_parser("logs", help="merged, service-prefixed logs")
+    logs.add_argument("services", nargs="*", metavar="SERVICE", help="default: every service")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep following")
+    logs.add_argument("--since", metavar="T", help="RFC3339 time or a window: 30s, 5m, 1h, 2d")
+    logs.add_argument("--until", metavar="T", help="RFC3339 time or a window ago")
+    logs.add_argument("--tail", type=int, metavar="N", help="the last N lines of each service")
+    logs.add_argument("--grep", metavar="RE", help="only lines matching this regex")
+    logs.add_argument("-t", "--timestamps", action="store_true", help="show Docker's timestamps")
+
     inspect = commands.add_parser("inspect", help="what the service's plugin sees")
     inspect.add_argument("service", metavar="SERVICE")
     inspect.add_argument("--json", action="store_true", help="one JSON object")

@@ -85,6 +85,59 @@ def format_status(status: EnvironmentStatus) -> str:
     return status_table(status)
 
 
+def run_logs(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
+    import re
+    import threading
+
+    from tui.core.log_buffer import LogLine
+    from tui.core.logs import FollowOptions
+    from tui.presentation.log_format import format_line, window_or_time
+
+    gateway = gateway_for(settings)
+    monitor = DockerEnvironmentMonitor(settings, gateway)
+    status = monitor.snapshot()
+    if status.exit_code == EXIT_UNKNOWN and not status.services:
+        say(status.problem or status.engine.error or "cannot reach the engine")
+        return EXIT_UNKNOWN
+    known = sorted({service.name for service in status.services})
+    unknown = [name for name in args.services if name not in known]
+    if unknown:
+        say(f"no service {', '.join(unknown)} in {status.project} ({', '.join(known)})")
+        return 2
+    services = args.services or known
+    try:
+        pattern = re.compile(args.grep) if args.grep else None
+        options = FollowOptions(
+            tail=args.tail,
+            since=window_or_time(args.since) if args.since else None,
+            until=window_or_time(args.until) if args.until else None,
+            follow=args.follow,
+        )
+    except (re.error, ValueError) as error:
+        say(f"bad option: {error}")
+        return 2
+    width = max(len(name) for name in services) if len(services) > 1 else None
+    lock = threading.Lock()
+
+    def emit(lines: list[LogLine]) -> None:
+        with lock:  # followers call from their own threads
+            for line in lines:
+                if pattern is None or line.stream == "envdeck" or pattern.search(line.text):
+                    print(format_line(line, timestamps=args.timestamps, prefix_width=width))
+            sys.stdout.flush()
+
+    follower = monitor.follow_logs(services, emit, options)
+    follower.start()
+    try:
+        if args.follow:
+            threading.Event().wait()  # until ctrl+c
+        elif hasattr(follower, "wait"):
+            follower.wait(timeout=300)
+    finally:
+        follower.stop(timeout=2.0)
+    return 0
+
+
 def run_inspect(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
     from tui.plugins.api import InspectorError
     from tui.plugins.registry import PluginLoadError, PluginRegistry
@@ -188,6 +241,7 @@ HANDLERS: dict[str, Handler] = {
     "status": run_status,
     "doctor": run_doctor,
     "inspect": run_inspect,
+    "logs": run_logs,
 }
 
 __all__ = ["HANDLERS", "ComposeError"]

@@ -33,7 +33,7 @@ def wrap(text: str, width: int) -> Iterator[str]:
         yield text[start : start + width]
 
 
-_UNITS = {"m": 60, "h": 3600, "d": 86400}
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def since_timestamp(window: str, now: datetime | None = None) -> str:
@@ -46,3 +46,14 @@ def since_timestamp(window: str, now: datetime | None = None) -> str:
 def engine_line(message: str) -> LogLine:
     """A separator line that envdeck itself writes into the pane."""
     return LogLine("envdeck", "", now_timestamp(), f"── {message} ──", "envdeck")
+
+
+def window_or_time(value: str, now: datetime | None = None) -> str:
+    """`5m` → five minutes ago; anything else must be an RFC3339 time, returned as is."""
+    if value[:-1].isdigit() and value[-1:] in _UNITS:
+        return since_timestamp(value, now)
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{value!r} is neither a window (30s, 5m, 1h, 2d) nor a time") from None
+    return value
