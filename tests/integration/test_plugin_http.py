@@ -5,10 +5,7 @@ A refused port and a server that never answers are made here, on loopback.
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,6 +13,7 @@ import pytest
 from envdeck_http import HEALTH_PATHS, HttpPlugin
 from envdeck_http.history import HISTORY_SIZE
 from tests.conftest import SampleEnv
+from tests.integration.conftest import free_port
 from tui.plugins.api import (
     InspectorError,
     KeyValues,
@@ -57,35 +55,6 @@ def target_at(
 @pytest.fixture
 def mock_api(sample_env: SampleEnv) -> ServiceTarget:
     return target_at(sample_env.port("mock-api", 8080), "mock-api")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A port that accepts connections and never says a word."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    held: list[socket.socket] = []
-
-    def accept_forever() -> None:
-        while True:
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                return  # the listener was closed: the test is over
-
-    threading.Thread(target=accept_forever, daemon=True).start()
-    yield listener.getsockname()[1]
-    listener.close()
-    for connection in held:
-        connection.close()
 
 
 # ---------------------------------------------------------------- which plugin

@@ -8,7 +8,6 @@ silence) come from tiny local servers started by the tests themselves.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import uuid
@@ -23,6 +22,7 @@ import pytest
 from envdeck_qdrant import QdrantPlugin
 from envdeck_qdrant.views import BIG_COLLECTION
 from tests.conftest import SampleEnv
+from tests.integration.conftest import free_port
 from tui.plugins.api import (
     InspectorError,
     KeyValues,
@@ -164,35 +164,6 @@ def fake_server() -> Iterator[Callable[[dict[tuple[str, str], tuple[int, bytes]]
     for server in servers:
         server.shutdown()
         server.server_close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A port that accepts connections and never says a word."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    held: list[socket.socket] = []
-
-    def accept_forever() -> None:
-        while True:
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                return  # the listener was closed: the test is over
-
-    threading.Thread(target=accept_forever, daemon=True).start()
-    yield listener.getsockname()[1]
-    listener.close()
-    for connection in held:
-        connection.close()
 
 
 def envelope(result: Any) -> bytes:
