@@ -356,8 +356,9 @@ class DashboardScreen(Screen[None]):
     def refresh_resources(self) -> None:
         statuses = tuple(self.query_one(ServicesTable).statuses.values())
         try:
-            if any(s.state == "running" for s in statuses):
-                self.post_message(ResourcesUpdated(self.monitor.resource_usage(statuses)))
+            running = any(s.state == "running" for s in statuses)
+            usage = self.monitor.resource_usage(statuses) if running else statuses
+            self.post_message(ResourcesUpdated(usage))
         finally:
             self.app.call_from_thread(self.set_timer, STATS_SECONDS, self.refresh_resources)
 

@@ -74,7 +74,7 @@ class ServicesTable(DataTable[Text | str]):
                 cells = self._cells(status)
                 if key in self.statuses:
                     for column, cell in zip(COLUMNS, cells, strict=True):
-                        self.update_cell(key, column, cell)
+                        self.update_cell(key, column, cell, update_width=True)
                 else:
                     self.add_row(*cells, key=key)
                 self.statuses[key] = status
@@ -96,8 +96,16 @@ class ServicesTable(DataTable[Text | str]):
                 self.statuses[key] = replace(
                     current, cpu_percent=status.cpu_percent, mem_bytes=status.mem_bytes
                 )
-                self.update_cell(key, "cpu", cpu_label(status.cpu_percent))
-                self.update_cell(key, "memory", bytes_label(status.mem_bytes))
+                self.update_cell(key, "cpu", cpu_label(status.cpu_percent), update_width=True)
+                self.update_cell(
+                    key, "memory", bytes_label(status.mem_bytes), update_width=True
+                )
+        self.refresh_uptimes()
+
+    def refresh_uptimes(self) -> None:
+        """Uptime moves on by itself; nothing else would redraw it."""
+        for key, status in self.statuses.items():
+            self.update_cell(key, "uptime", uptime_label(status.started_at), update_width=True)
 
     def set_pending(self, service: str, label: str | None) -> None:
         """Show an action in progress in the service's state cell (None: done)."""
