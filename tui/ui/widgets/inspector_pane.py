@@ -88,10 +88,12 @@ class InspectorPane(Vertical):
         self.query_one(SectionsView).show_message(message, error=True)
 
     def _update_footer_note(self, result: ViewResult) -> None:
-        rows = sum(len(s.rows) for s in result.sections if isinstance(s, Table))
+        tables = [s for s in result.sections if isinstance(s, Table)]
+        rows = f" · {sum(len(t.rows) for t in tables)} rows" if tables else ""
         more = " · ] next page" if result.next_cursor else ""
+        page = f" · page {self.page}" if self.page > 1 or result.next_cursor else ""
         self.query_one("#inspector-header", Static).update(
-            Text(f"{self.header_title} · page {self.page} · {rows} rows{more}")
+            Text(f"{self.header_title}{page}{rows}{more}")
         )
 
     # -------------------------------------------------------------- messages up
