@@ -158,3 +158,37 @@ async def test_the_engine_going_away_and_coming_back_under_a_running_dashboard(
                 "the dashboard to reconnect by itself",
             )
             assert table.row_count == 4
+
+
+async def test_logs_of_a_real_service_can_be_filtered(sample_env: SampleEnv) -> None:
+    import uuid
+
+    import httpx
+
+    from tui.ui.widgets.log_view import LogView
+
+    marker = f"filter-{uuid.uuid4().hex[:8]}"
+    url = f"http://127.0.0.1:{sample_env.port('mock-api', 8080)}/search?q="
+    app = make_app(sample_env.settings, sample_env.gateway)
+    async with app.run_test(size=(140, 40)) as pilot:
+        table = app.screen.query_one(ServicesTable)
+        logs = app.screen.query_one(LogView)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and table.row_count < 4:
+            await pilot.pause(0.05)
+        assert table.selected is not None
+        assert table.selected.name == "mock-api"  # the first row: its logs are followed
+        for query in (marker, "other-1", marker, "other-2"):
+            await asyncio.to_thread(httpx.get, url + query, timeout=5)
+        deadline = time.monotonic() + 10
+        while (
+            time.monotonic() < deadline
+            and sum(marker in line for line in logs.lines_widget.lines) < 2
+        ):
+            await pilot.pause(0.05)
+        logs.lines_widget.focus()
+        await pilot.press("slash", *f"!{marker}", "enter")
+        await pilot.pause(0.2)
+        shown = list(logs.lines_widget.lines)
+        assert len(shown) == 2
+        assert all(marker in line for line in shown)

@@ -76,6 +76,12 @@ class EnvdeckSettings(BaseSettings):
         description='Key remapping by binding id, e.g. {"dashboard.restart" = "R"} '
         "(ids are listed in the help screen).",
     )
+    log_lines_per_service: int = Field(
+        default=10_000,
+        ge=100,
+        le=1_000_000,
+        description="Log lines kept in memory per service (older ones are dropped).",
+    )
     engine_timeout: float = Field(
         default=10.0, gt=0, description="Seconds a single Docker engine call may take."
     )

@@ -42,7 +42,11 @@ class EnvdeckApp(App[int]):
     def on_mount(self) -> None:
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
-        self.push_screen(DashboardScreen(self.monitor, self.actions))
+        self.push_screen(
+            DashboardScreen(
+                self.monitor, self.actions, log_lines=self.settings.log_lines_per_service
+            )
+        )
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

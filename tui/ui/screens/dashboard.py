@@ -91,10 +91,13 @@ class DashboardScreen(Screen[None]):
         self,
         monitor: EnvironmentMonitor,
         actions: Callable[[], ServiceActions] | None = None,
+        *,
+        log_lines: int = 10_000,
     ) -> None:
         super().__init__()
         self.monitor = monitor
         self.actions = actions
+        self.log_lines = log_lines
         self.status: EnvironmentStatus | None = None
         self.inspectors: dict[str, Inspector] = {}
         self.follower: LogFollower | None = None
@@ -108,7 +111,7 @@ class DashboardScreen(Screen[None]):
         yield Static(summary_line(None), id="summary", markup=False)
         with Vertical(id="services-pane"):
             yield ServicesTable(id="services")
-        yield ServiceDetailsPanel(id="details-pane")
+        yield ServiceDetailsPanel(id="details-pane", log_lines=self.log_lines)
         yield Footer()
 
     def on_mount(self) -> None:

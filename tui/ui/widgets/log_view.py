@@ -90,9 +90,10 @@ class LogView(Vertical):
             super().__init__()
             self.since = since
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, lines_per_service: int = 10_000) -> None:
         super().__init__(id=id)
-        self.ring = LogRing(max_lines_per_service=10_000)
+        self.lines_per_service = lines_per_service
+        self.ring = LogRing(max_lines_per_service=lines_per_service)
         self.highlighter = ServiceHighlighter()
         self.follow = True
         self.timestamps = False
@@ -120,7 +121,7 @@ class LogView(Vertical):
     def start(self, title: str, services: Sequence[str], *, merged: bool) -> None:
         """A new source: forget the old lines."""
         self.title, self.merged = title, merged
-        self.ring = LogRing(max_lines_per_service=10_000)
+        self.ring = LogRing(max_lines_per_service=self.lines_per_service)
         self.highlighter.colours = self._colours(services)
         self.unseen = 0
         self.rebuild()

@@ -20,10 +20,14 @@ class ServiceDetailsPanel(Vertical):
     details: reactive[ServiceDetails | None] = reactive(None, always_update=True)
     reveal_secrets: reactive[bool] = reactive(False)
 
+    def __init__(self, *, id: str | None = None, log_lines: int = 10_000) -> None:
+        super().__init__(id=id)
+        self.log_lines = log_lines
+
     def compose(self) -> ComposeResult:
         with TabbedContent(id="details-tabs"):
             with TabPane("Logs", id="tab-logs"):
-                yield LogView(id="log-view")
+                yield LogView(id="log-view", lines_per_service=self.log_lines)
             with TabPane("Env", id="tab-env"):
                 yield DataTable[Text](id="env-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Health", id="tab-health"):

@@ -97,9 +97,7 @@ class ServicesTable(DataTable[Text | str]):
                     current, cpu_percent=status.cpu_percent, mem_bytes=status.mem_bytes
                 )
                 self.update_cell(key, "cpu", cpu_label(status.cpu_percent), update_width=True)
-                self.update_cell(
-                    key, "memory", bytes_label(status.mem_bytes), update_width=True
-                )
+                self.update_cell(key, "memory", bytes_label(status.mem_bytes), update_width=True)
         self.refresh_uptimes()
 
     def refresh_uptimes(self) -> None:

@@ -1,0 +1,61 @@
+"""A run as plain lines, for terminals without the dashboard (`envdeck test`)."""
+
+from __future__ import annotations
+
+from tui.core.testrun.events import (
+    CollectErrorEvent,
+    CollectionFinishedEvent,
+    FinishedEvent,
+    SessionFinishedEvent,
+    TestEvent,
+)
+from tui.core.testrun.model import Outcome
+from tui.core.text import safe_text
+
+# pytest's own words, so the lines read like `pytest -rA`.
+OUTCOME_WORDS = {
+    Outcome.RUNNING: "RUNNING",
+    Outcome.PASSED: "PASSED",
+    Outcome.FAILED: "FAILED",
+    Outcome.ERROR: "ERROR",
+    Outcome.SKIPPED: "SKIPPED",
+    Outcome.XFAILED: "XFAIL",
+    Outcome.XPASSED: "XPASS",
+}
+
+
+def format_event(event: TestEvent) -> str | None:
+    """One line for an event worth a line, or None (output, started, collected items).
+
+    PASSED tests/test_x.py::test_a (0.12s)
+    ERROR tests/test_x.py::test_b (0.01s) at setup
+    SKIPPED tests/test_x.py::test_c (0.00s) - needs redis 8
+    """
+    if isinstance(event, FinishedEvent):
+        line = f"{OUTCOME_WORDS[event.outcome]} {safe_text(event.nodeid)} ({event.duration:.2f}s)"
+        if event.when not in (None, "call"):
+            line += f" at {event.when}"
+        return line + (f" - {safe_text(event.reason)}" if event.reason else "")
+    if isinstance(event, CollectErrorEvent):
+        return f"ERROR collecting {safe_text(event.nodeid)}"
+    if isinstance(event, CollectionFinishedEvent):
+        extra = [f"{event.deselected} deselected"] if event.deselected else []
+        extra += [f"{event.errors} errors"] if event.errors else []
+        return f"collected {event.count} tests" + (f" ({', '.join(extra)})" if extra else "")
+    if isinstance(event, SessionFinishedEvent):
+        ending = "cancelled, " if event.cancelled else ""
+        return (
+            f"{event.counts.summary()} in {event.duration:.2f}s"
+            f" ({ending}exit code {event.exit_code})"
+        )
+    return None
+
+
+def format_failure(event: FinishedEvent) -> str:
+    """A failed test's whole report: pytest's traceback and diff, then what it captured."""
+    parts = [f"{'_' * 20} {event.nodeid} {'_' * 20}", event.longrepr or event.reason]
+    parts += [
+        f"{'-' * 10} {section.title} {'-' * 10}\n{section.text}" for section in event.sections
+    ]
+    text = "\n".join(part.rstrip("\n") for part in parts)
+    return "\n".join(safe_text(line) for line in text.splitlines())

@@ -1,0 +1,313 @@
+"""envdeck's pytest plugin: reports a run's events as they happen, one JSON object a line.
+
+It runs inside the project's own interpreter, where envdeck is usually not installed, so it
+needs nothing but the standard library and pytest, and keeps to Python 3.8 and pytest 7.
+The runner (`tui.core.testrun.runner`) copies this file, alone, into a private directory it
+puts on PYTHONPATH, under the name `envdeck_testrun_plugin`, and loads it with
+`-p envdeck_testrun_plugin`: a name no project uses, in a directory holding nothing else,
+so it shadows none of the project's modules. By hand:
+
+    PYTHONPATH=<dir with envdeck_testrun_plugin.py> ENVDECK_EVENTS_PATH=events.jsonl \\
+        python -m pytest -p envdeck_testrun_plugin
+
+Events go to the inherited file descriptor in ENVDECK_EVENTS_FD (a pipe) or are appended to
+the file in ENVDECK_EVENTS_PATH, never to stdout, so they cannot mix with the tests' own
+output. Without either variable the plugin does nothing. The field names are those of the
+dataclasses in `tui.core.testrun.model`, which parses them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+EVENTS_FD_ENV = "ENVDECK_EVENTS_FD"
+EVENTS_PATH_ENV = "ENVDECK_EVENTS_PATH"
+SUBREAPER_ENV = "ENVDECK_SUBREAPER"  # "1": orphans of the run are re-parented to pytest
+MAX_LONGREPR_CHARS = 1024 * 1024
+MAX_SECTION_CHARS = 256 * 1024
+ITEMS_PER_EVENT = 500  # a 20,000-test collection is 40 lines, not one huge one
+# Marks that say how a test is built, not what it is about.
+STRUCTURAL_MARKS = frozenset({"parametrize", "usefixtures", "filterwarnings"})
+_PR_SET_CHILD_SUBREAPER = 36
+_FAILURES = ("failed", "error")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return  # an xdist worker: the controller receives its reports and tells them
+    sink = EventSink.from_environment()
+    if sink is None:
+        return
+    if os.environ.get(SUBREAPER_ENV) == "1":
+        become_subreaper()
+    config.pluginmanager.register(EventReporter(sink), "envdeck-testrun-reporter")
+
+
+def become_subreaper() -> None:
+    """Orphaned descendants (a daemon that double-forked, a child whose parent exited) are
+    re-parented to pytest instead of init, so envdeck still finds them by parent pid."""
+    if not sys.platform.startswith("linux"):
+        return
+    # Not fatal if it fails: envdeck also finds the run's processes by session and environment.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+class EventSink:
+    """Writes events to a file descriptor, whole lines, unbuffered."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd: int | None = fd
+        # Only this process writes events: a child that execs must not hold the pipe open.
+        os.set_inheritable(fd, False)
+
+    @classmethod
+    def from_environment(cls) -> EventSink | None:
+        fd, path = os.environ.get(EVENTS_FD_ENV), os.environ.get(EVENTS_PATH_ENV)
+        try:
+            if fd:
+                return cls(int(fd))
+            if path:
+                flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+                return cls(os.open(path, flags, 0o600))
+        except (OSError, ValueError) as error:
+            sys.stderr.write(f"envdeck: test events cannot be reported: {error}\n")
+        return None
+
+    def send(self, event: dict[str, Any]) -> None:
+        if self._fd is None:
+            return
+        line = json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n"
+        data = memoryview(line.encode("utf-8"))
+        try:
+            while data:
+                data = data[os.write(self._fd, data) :]
+        except OSError:
+            self._fd = None  # envdeck went away: the run goes on, unreported
+
+    def close(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+class EventReporter:
+    """The hooks. Each test's phase reports are gathered and sent as one `finished`."""
+
+    def __init__(self, sink: EventSink) -> None:
+        self._sink = sink
+        self._reports: dict[str, list[pytest.TestReport]] = {}
+        self._started: dict[str, float] = {}  # node id -> wall clock at logstart
+        self._counts: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
+        self._deselected = 0
+        self._collect_errors = 0
+        self._session_start = time.monotonic()
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self._sink.send(
+            {
+                "kind": "session_started",
+                "pytest_version": pytest.__version__,
+                "rootdir": clean(str(session.config.rootpath)),
+                "pid": os.getpid(),
+            }
+        )
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self._collect_errors += 1
+            self._sink.send(
+                {
+                    "kind": "collect_error",
+                    "nodeid": clean(report.nodeid),
+                    "longrepr": clip(report.longreprtext, MAX_LONGREPR_CHARS),
+                }
+            )
+
+    def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
+        self._deselected += len(items)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # After every plugin's modifyitems (-k, -m, --lf): the tests that will run.
+        items = session.items
+        for start in range(0, len(items), ITEMS_PER_EVENT):
+            chunk = items[start : start + ITEMS_PER_EVENT]
+            self._sink.send({"kind": "collected", "items": [describe_item(i) for i in chunk]})
+        self._sink.send(
+            {
+                "kind": "collection_finished",
+                "count": len(items),
+                "deselected": self._deselected,
+                "errors": self._collect_errors,
+            }
+        )
+
+    def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, Any, str]) -> None:
+        now = time.time()
+        self._started[nodeid] = now
+        self._reports[nodeid] = []
+        self._sink.send(
+            {
+                "kind": "started",
+                "nodeid": clean(nodeid),
+                "start": utc_iso(now),
+                "start_monotonic": time.monotonic(),
+            }
+        )
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._reports.setdefault(report.nodeid, []).append(report)
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, Any, str]) -> None:
+        self._finish(nodeid, interrupted=False)
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        # Tests still open were cut short (KeyboardInterrupt skips their logfinish).
+        for nodeid in list(self._started):
+            self._finish(nodeid, interrupted=True)
+        self._sink.send(
+            {
+                "kind": "session_finished",
+                "exit_code": int(exitstatus),
+                "counts": self._counts,
+                "duration": time.monotonic() - self._session_start,
+                "cancelled": False,
+            }
+        )
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self._sink.close()
+
+    def _finish(self, nodeid: str, *, interrupted: bool) -> None:
+        start = self._started.pop(nodeid, time.time())
+        reports = self._reports.pop(nodeid, [])
+        event = finished_event(nodeid, reports, start, time.time())
+        if interrupted:
+            event["interrupted"] = True
+            if event["outcome"] == "passed":  # the phase that was cut short never reported
+                phase = "call" if reports else "setup"
+                event.update(outcome="error", when=phase, reason="interrupted")
+        self._counts[event["outcome"]] += 1
+        self._sink.send(event)
+
+
+OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+
+
+def describe_item(item: pytest.Item) -> dict[str, Any]:
+    callspec = getattr(item, "callspec", None)
+    lineno = item.location[1]
+    markers: list[str] = []
+    for mark in item.iter_markers():
+        if mark.name not in STRUCTURAL_MARKS and mark.name not in markers:
+            markers.append(mark.name)
+    classes = [node.name for node in item.listchain() if isinstance(node, pytest.Class)]
+    return {
+        "nodeid": clean(item.nodeid),
+        "file": clean(item.nodeid.split("::", 1)[0]),
+        "cls": clean("::".join(classes)) if classes else None,
+        "name": clean(getattr(item, "originalname", None) or item.name),
+        "params": clean(callspec.id) if callspec is not None else None,
+        "markers": [clean(m) for m in markers],
+        "lineno": lineno + 1 if isinstance(lineno, int) else None,
+    }
+
+
+def finished_event(
+    nodeid: str, reports: Sequence[pytest.TestReport], start: float, stop: float
+) -> dict[str, Any]:
+    """One `finished` event from a test's setup, call and teardown reports.
+
+    The first phase that failed decides (a failed call with a teardown error is "failed",
+    when "call", both tracebacks kept); without a failure, the call's outcome does, or a
+    setup that skipped.
+    """
+    outcome, when, reason = "passed", None, ""
+    failures: list[tuple[str, str]] = []
+    for report in reports:  # in phase order
+        phase_outcome, phase_reason = phase_result(report)
+        if phase_outcome in _FAILURES:
+            failures.append((report.when, report.longreprtext))
+            if when is None:
+                outcome, when, reason = phase_outcome, report.when, ""
+        elif when is None and phase_outcome != "passed":
+            outcome, reason = phase_outcome, phase_reason  # skipped, xfailed, xpassed
+    longrepr = failures_text(failures)
+    if outcome == "xfailed" and not longrepr:
+        longrepr = next((r.longreprtext for r in reports if r.when == "call"), "")
+    return {
+        "kind": "finished",
+        "nodeid": clean(nodeid),
+        "outcome": outcome,
+        "duration": sum(report.duration for report in reports),
+        "when": when,
+        "longrepr": clip(longrepr, MAX_LONGREPR_CHARS),
+        "reason": clean(reason),
+        "sections": captured_sections(reports) if outcome in _FAILURES else [],
+        "start": utc_iso(start),
+        "stop": utc_iso(stop),
+        "interrupted": False,
+    }
+
+
+def phase_result(report: pytest.TestReport) -> tuple[str, str]:
+    """(outcome, reason) of one phase, with xfail/xpass told by `wasxfail`."""
+    wasxfail = getattr(report, "wasxfail", None)
+    if report.failed:
+        return ("failed" if report.when == "call" else "error"), ""
+    if report.skipped:
+        if wasxfail is not None:
+            return "xfailed", str(wasxfail)
+        return "skipped", skip_reason(report.longrepr)
+    if wasxfail is not None and report.when == "call":
+        return "xpassed", str(wasxfail)
+    return "passed", ""
+
+
+def skip_reason(longrepr: object) -> str:
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        reason = str(longrepr[2])
+        return reason[len("Skipped: ") :] if reason.startswith("Skipped: ") else reason
+    return str(longrepr or "")
+
+
+def failures_text(failures: Sequence[tuple[str, str]]) -> str:
+    if len(failures) == 1:
+        return failures[0][1]
+    return "\n\n".join(f"{'_' * 20} {when} {'_' * 20}\n{text}" for when, text in failures)
+
+
+def captured_sections(reports: Sequence[pytest.TestReport]) -> list[tuple[str, str]]:
+    # Each phase's report carries the sections of the phases before it: the last is whole.
+    sections = max((list(r.sections) for r in reports), key=len, default=[])
+    return [(clean(title), clip(text, MAX_SECTION_CHARS)) for title, text in sections]
+
+
+def clip(text: str, limit: int) -> str:
+    """`text`, or its head and (longer) tail around a note of what was cut."""
+    text = clean(text)
+    if len(text) <= limit:
+        return text
+    head, tail = limit // 4, limit - limit // 4
+    return f"{text[:head]}\n… [{len(text) - limit} characters cut by envdeck] …\n{text[-tail:]}"
+
+
+def clean(text: str) -> str:
+    """Lone surrogates (from undecodable bytes) replaced, so the line always encodes."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def utc_iso(seconds: float) -> str:
+    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)  # noqa: UP017 (Python 3.8)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,345 @@
+"""Running pytest in the project's own interpreter and following it test by test.
+
+pytest runs with our plugin (`pytest_plugin.py`), which writes each event, as it happens,
+to a pipe of its own, so events never mix with what the tests print. The console output
+(stdout and stderr merged) is read in bounded chunks into a bounded ring. pytest runs in a
+new session; `cancel()` interrupts it like Ctrl-C, then kills every process of the run
+(`tui.core.testrun.processes`), and a run leaves nothing behind even when it ends by
+itself: whatever its tests left running is killed when pytest exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from tui.core.testrun.buffers import EventChannel, LineSplitter, OutputRing
+from tui.core.testrun.command import RUN_ID_ENV, pytest_command, pytest_environment
+from tui.core.testrun.events import (
+    EventFormatError,
+    FinishedEvent,
+    SessionFinishedEvent,
+    StartedEvent,
+    TestEvent,
+    parse_event,
+)
+from tui.core.testrun.model import Outcome, OutcomeCounts, utc_timestamp
+from tui.core.testrun.processes import RunProcesses
+
+READ_BYTES = 64 * 1024  # read(), never readline(): asyncio's readline fails past 64 KiB
+OUTPUT_RING_BYTES = 2 * 1024 * 1024
+PENDING_OUTPUT_CHARS = 1024 * 1024
+MAX_EVENT_LINE_BYTES = 64 * 1024 * 1024  # the plugin clips far below this
+GRACE_SECONDS = 1.5  # between SIGINT and SIGKILL
+TRACK_INTERVAL = 0.5  # how often the run's processes are noted while it runs
+DRAIN_SECONDS = 2.0  # for the pipes to end once pytest has exited
+
+_log = logging.getLogger(__name__)
+
+
+class TestRunError(Exception):
+    """pytest could not be started (no such interpreter, not executable…)."""
+
+    __test__ = False
+
+
+class TestRun:
+    """One pytest process and its events.
+
+        async with TestRun(project, nodeids=[...]) as run:
+            async for event in run.events():
+                ...  # the last event is always a SessionFinishedEvent
+
+    Leaving the `async with` block ends the run if it is still going (cancel()).
+    """
+
+    __test__ = False
+
+    def __init__(
+        self,
+        project_dir: Path | str,
+        *,
+        python: str | None = None,
+        nodeids: Sequence[str] = (),
+        last_failed: bool = False,
+        extra_args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        collect_only: bool = False,
+        grace: float = GRACE_SECONDS,
+        output_bytes: int = OUTPUT_RING_BYTES,
+        max_pending_output: int = PENDING_OUTPUT_CHARS,
+        reap_leftovers: bool = True,
+    ) -> None:
+        self.project_dir = Path(project_dir)
+        self.command = pytest_command(
+            python or sys.executable,
+            nodeids=nodeids,
+            last_failed=last_failed,
+            extra_args=extra_args,
+            collect_only=collect_only,
+        )
+        self.run_id = uuid.uuid4().hex
+        self.output = OutputRing(output_bytes)
+        self.result: SessionFinishedEvent | None = None  # set with the last event
+        self._extra_env = dict(env or {})
+        self._grace = grace
+        self._reap_leftovers = reap_leftovers
+        self._channel = EventChannel(max_pending_output)
+        self._process: asyncio.subprocess.Process | None = None
+        self._processes: RunProcesses | None = None
+        self._supervisor: asyncio.Task[SessionFinishedEvent] | None = None
+        self._stopping: asyncio.Task[None] | None = None
+        self._stop_reason: str | None = None
+        self._outcomes: dict[str, Outcome] = {}
+        self._running: dict[str, StartedEvent] = {}
+        self._spawned_at = 0.0
+
+    # ---------------------------------------------------------------- what callers see
+
+    @property
+    def marker(self) -> str:
+        """NAME=value in the environment of every process of this run."""
+        return f"{RUN_ID_ENV}={self.run_id}"
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    @property
+    def running_tests(self) -> tuple[str, ...]:
+        return tuple(self._running)
+
+    def outcomes(self) -> dict[str, Outcome]:
+        """Each test's outcome so far (RUNNING while it runs); a copy."""
+        return dict(self._outcomes)
+
+    def events(self) -> AsyncIterator[TestEvent]:
+        """The run's events in order, for one consumer; ends after SessionFinishedEvent."""
+        return self._channel
+
+    async def start(self) -> None:
+        if self._process is not None:
+            raise RuntimeError("a TestRun starts once")
+        read_fd, write_fd = os.pipe()
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                *self.command,
+                cwd=self.project_dir,
+                env=pytest_environment({**os.environ, **self._extra_env}, write_fd, self.run_id),
+                stdin=asyncio.subprocess.DEVNULL,  # input() and pdb end, never hang
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                pass_fds=(write_fd,),
+                start_new_session=True,
+                limit=READ_BYTES,
+            )
+        except OSError as error:
+            os.close(read_fd)
+            raise TestRunError(f"cannot start {self.command[0]}: {error}") from error
+        finally:
+            os.close(write_fd)  # pytest holds the only write end: EOF when it is gone
+        self._spawned_at = time.monotonic()
+        self._processes = RunProcesses(self._process.pid, self.marker)
+        self._supervisor = asyncio.create_task(
+            self._supervise(self._process, self._processes, read_fd), name="envdeck-testrun"
+        )
+
+    async def wait(self) -> SessionFinishedEvent:
+        """Until pytest has exited and every event is delivered to the channel."""
+        if self._supervisor is None:
+            raise RuntimeError("the run was not started")
+        return await asyncio.shield(self._supervisor)
+
+    async def cancel(self, reason: str = "stopped by the user") -> None:
+        """End the run: SIGINT to pytest's process group (pytest ends its session as on
+        Ctrl-C), then, after the grace period, SIGKILL to every process of the run. The
+        tests still running finish as `error`, `interrupted`, with `reason`. Returns once
+        the run is over; at once if it already was."""
+        process, processes = self._process, self._processes
+        if process is None or processes is None or self._supervisor is None:
+            return
+        if self._supervisor.done():
+            return
+        if self._stopping is None:
+            self._stop_reason = reason
+            # A task of its own: the kill happens even if our caller is cancelled meanwhile.
+            self._stopping = asyncio.create_task(self._interrupt_then_kill(process, processes))
+        await asyncio.shield(self._stopping)
+        await self.wait()
+
+    async def stop_test(self, nodeid: str) -> bool:
+        """Stop a hanging test. pytest cannot drop one test and go on, so this ends the
+        run, the test finishing as `error` ("stopped"). False if it is not running."""
+        if nodeid not in self._running:
+            return False
+        await self.cancel(reason=f"stopped: {nodeid} was hanging")
+        return True
+
+    def kill_now(self) -> None:
+        """SIGKILL every process of the run without waiting: for shutdown paths that
+        cannot await. The events of the end still follow if the loop runs on."""
+        if self._processes is not None and self._process and self._process.returncode is None:
+            self._stop_reason = self._stop_reason or "killed"
+            self._processes.kill_all()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            await self.cancel()
+        except asyncio.CancelledError:
+            self.kill_now()
+            raise
+
+    # ---------------------------------------------------------------- the process
+
+    async def _supervise(
+        self, process: asyncio.subprocess.Process, processes: RunProcesses, events_fd: int
+    ) -> SessionFinishedEvent:
+        assert process.stdout is not None  # stdout=PIPE
+        pumps = [
+            asyncio.create_task(self._pump_output(process.stdout)),
+            asyncio.create_task(self._pump_events(events_fd)),
+        ]
+        tracker = asyncio.create_task(self._track(processes))
+        try:
+            returncode = await process.wait()
+            tracker.cancel()
+            if self._reap_leftovers or self._stop_reason is not None:
+                # Leftovers would hold our pipes open, and a port or a file, for the next run.
+                await asyncio.to_thread(processes.kill_all)
+            await _drain(pumps, DRAIN_SECONDS)
+            self._close_open_tests(returncode)
+            self.result = SessionFinishedEvent(
+                exit_code=returncode,
+                counts=OutcomeCounts.of(self._outcomes.values()),
+                duration=time.monotonic() - self._spawned_at,
+                cancelled=self._stop_reason is not None,
+            )
+            self._channel.put(self.result)
+            return self.result
+        except asyncio.CancelledError:
+            processes.kill_all()  # the loop is going away: leave nothing running
+            raise
+        finally:
+            tracker.cancel()
+            for pump in pumps:
+                pump.cancel()
+            self._channel.close()
+
+    async def _interrupt_then_kill(
+        self, process: asyncio.subprocess.Process, processes: RunProcesses
+    ) -> None:
+        await asyncio.to_thread(processes.track)  # before pytest exits and orphans its children
+        processes.signal_group(signal.SIGINT)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(process.wait(), self._grace)
+        await asyncio.to_thread(processes.kill_all)
+
+    @staticmethod
+    async def _track(processes: RunProcesses) -> None:
+        while True:
+            await asyncio.to_thread(processes.track)
+            await asyncio.sleep(TRACK_INTERVAL)
+
+    # ---------------------------------------------------------------- the pipes
+
+    async def _pump_output(self, stdout: asyncio.StreamReader) -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        while chunk := await stdout.read(READ_BYTES):
+            self.output.append(chunk)
+            if text := decoder.decode(chunk):
+                self._channel.put_output(text)
+        if text := decoder.decode(b"", final=True):
+            self._channel.put_output(text)
+
+    async def _pump_events(self, events_fd: int) -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=READ_BYTES)
+        pipe = os.fdopen(events_fd, "rb", buffering=0)
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), pipe
+        )
+        lines = LineSplitter(MAX_EVENT_LINE_BYTES)
+        try:
+            while chunk := await reader.read(READ_BYTES):
+                for line in lines.feed(chunk):
+                    self._receive(line)
+        finally:
+            transport.close()
+        if lines.dropped_lines:
+            _log.warning("%d oversized test events were dropped", lines.dropped_lines)
+
+    def _receive(self, line: bytes) -> None:
+        try:
+            data = json.loads(line)
+            if not isinstance(data, dict):
+                raise EventFormatError("not an object")
+            event = parse_event(data)
+        except ValueError as error:  # JSONDecodeError and EventFormatError are ValueErrors
+            _log.warning("ignoring a malformed test event: %s", error)
+            return
+        self._apply(event)
+
+    def _apply(self, event: TestEvent) -> None:
+        if isinstance(event, SessionFinishedEvent):
+            return  # the runner has the last word, once the process is gone
+        if isinstance(event, StartedEvent):
+            self._running[event.nodeid] = event
+            self._outcomes[event.nodeid] = Outcome.RUNNING
+        elif isinstance(event, FinishedEvent):
+            self._running.pop(event.nodeid, None)
+            if event.interrupted and self._stop_reason is not None:
+                event = replace(event, reason=self._stop_reason)
+            self._outcomes[event.nodeid] = event.outcome
+        self._channel.put(event)
+
+    def _close_open_tests(self, returncode: int) -> None:
+        """Tests pytest never finished (it was killed, or crashed) finish as errors."""
+        reason = self._stop_reason or f"pytest exited ({returncode}) during this test"
+        now, monotonic = time.time(), time.monotonic()
+        for started in list(self._running.values()):
+            self._apply(
+                FinishedEvent(
+                    nodeid=started.nodeid,
+                    outcome=Outcome.ERROR,
+                    duration=max(0.0, monotonic - started.start_monotonic),
+                    when="call",
+                    longrepr="",
+                    reason=reason,
+                    sections=(),
+                    start=started.start,
+                    stop=utc_timestamp(now),
+                    interrupted=True,
+                )
+            )
+
+
+async def _drain(pumps: list[asyncio.Task[None]], timeout: float) -> None:
+    """Let the pipes be read to their end; a pipe held open by an escaped process is not."""
+    done, pending = await asyncio.wait(pumps, timeout=timeout)
+    for task in pending:
+        task.cancel()
+    for task in done:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            _log.error("reading pytest's output failed", exc_info=error)

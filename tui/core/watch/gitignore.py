@@ -1,0 +1,249 @@
+"""What `.gitignore` ignores, asked of git itself, with a small fallback where git cannot answer.
+
+git knows the whole truth - nested `.gitignore` files, negation, `.git/info/exclude`,
+the user's global excludes, tracked files that a pattern would match - so in a git work
+tree every new path is put to `git check-ignore --stdin -z`, one process per batch of
+paths, and the answer is cached per path until a rule file changes.
+
+Without git (a tarball, no `git` binary) `PatternIgnore` reads the project's `.gitignore`
+files itself. It knows only the common subset: comments, `!` negation, a trailing `/` for
+directories, anchoring by a leading or inner `/`, and `*`, `?`, `**`, `[...]`. It does
+not know escapes (`\\#`, `\\!`, trailing spaces), `.git/info/exclude` or global excludes;
+the `pathspec` package, which knows them all, is not a dependency.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+GIT_TIMEOUT = 10.0  # seconds; check-ignore answers in milliseconds, this only bounds a hang
+MAX_CACHED_PATHS = 50_000  # editors' random temp names must not grow the cache for ever
+
+
+class GitignoreOracle(Protocol):
+    def ignored(self, relative_paths: Iterable[str]) -> set[str]:
+        """Which of these root-relative POSIX paths .gitignore rules ignore."""
+        ...
+
+    def forget(self) -> None:
+        """A rule file changed: drop every cached answer."""
+        ...
+
+
+def gitignore_oracle(root: Path) -> GitignoreOracle:
+    """git's own answers when `root` is inside a git work tree, else the pattern subset."""
+    git = shutil.which("git")
+    if git is not None and _inside_work_tree(git, root):
+        return GitCheckIgnore(git, root)
+    return PatternIgnore(root)
+
+
+def _inside_work_tree(git: str, root: Path) -> bool:
+    try:
+        done = subprocess.run(
+            [git, "-C", str(root), "rev-parse", "--is-inside-work-tree"],
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0 and done.stdout.strip() == "true"
+
+
+class _AnswerCache:
+    """Answers per path; with `inherit`, an ignored folder answers for all below it."""
+
+    def __init__(self, *, inherit: bool) -> None:
+        self._answers: dict[str, bool] = {}
+        self._inherit = inherit
+
+    def lookup(self, path: str) -> bool | None:
+        known = self._answers.get(path)
+        if known is not None or not self._inherit:
+            return known
+        parts = path.split("/")
+        for end in range(1, len(parts)):
+            if self._answers.get("/".join(parts[:end])):
+                return True
+        return None
+
+    def store(self, path: str, ignored: bool) -> None:
+        if len(self._answers) >= MAX_CACHED_PATHS:
+            self._answers.clear()
+        self._answers[path] = ignored
+
+    def clear(self) -> None:
+        self._answers.clear()
+
+
+class GitCheckIgnore:
+    """`git check-ignore`, once per batch of paths not asked about before."""
+
+    def __init__(self, git: str, root: Path) -> None:
+        self._git = git
+        self._root = root
+        # No inheriting: a tracked file inside an ignored folder is not ignored, says git.
+        self._cache = _AnswerCache(inherit=False)
+        self.queries = 0  # git processes run so far; tests read it to see the cache work
+
+    def ignored(self, relative_paths: Iterable[str]) -> set[str]:
+        result: set[str] = set()
+        unknown: list[str] = []
+        for path in relative_paths:
+            known = self._cache.lookup(path)
+            if known is None:
+                unknown.append(path)
+            elif known:
+                result.add(path)
+        if unknown:
+            ignored_now = self._ask_git(unknown)
+            for path in unknown:
+                self._cache.store(path, path in ignored_now)
+            result |= ignored_now
+        return result
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+    def _ask_git(self, paths: list[str]) -> set[str]:
+        self.queries += 1
+        try:
+            done = subprocess.run(
+                [self._git, "-C", str(self._root), "check-ignore", "--stdin", "-z"],
+                input="\0".join(paths) + "\0",
+                capture_output=True,
+                text=True,
+                timeout=GIT_TIMEOUT,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            log.warning("git check-ignore failed (%s); treating paths as not ignored", error)
+            return set()
+        # 0: some paths are ignored, 1: none are. Anything else: git refused (a path in a
+        # submodule...); not ignoring means a needless run at worst, never a missed one.
+        if done.returncode not in (0, 1):
+            log.warning("git check-ignore: %s", done.stderr.strip())
+            return set()
+        return {path for path in done.stdout.split("\0") if path}
+
+
+@dataclass(frozen=True)
+class _Rule:
+    regex: re.Pattern[str]
+    negate: bool
+    dir_only: bool
+    anchored: bool  # matched against the path below the .gitignore's folder, else the name
+
+
+def parse_gitignore(text: str) -> list[_Rule]:
+    rules: list[_Rule] = []
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if not line or line.startswith("#"):
+            continue
+        negate = line.startswith("!")
+        line = line.removeprefix("!")
+        dir_only = line.endswith("/")
+        line = line.rstrip("/")
+        anchored = "/" in line
+        line = line.lstrip("/")
+        if line:
+            regex = re.compile(_glob_to_regex(line))
+            rules.append(_Rule(regex, negate, dir_only, anchored))
+    return rules
+
+
+def _glob_to_regex(glob: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(glob):
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif glob.startswith("/**", i) and i + 3 == len(glob):
+            out.append("/.*")
+            i += 3
+        elif glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif glob[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif glob[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif glob[i] == "[" and (close := glob.find("]", i + 2)) != -1:
+            body = glob[i + 1 : close].replace("\\", "\\\\")
+            out.append("[^" + body[1:] + "]" if body.startswith("!") else "[" + body + "]")
+            i = close + 1
+        else:
+            out.append(re.escape(glob[i]))
+            i += 1
+    return "".join(out) + r"\Z"
+
+
+class PatternIgnore:
+    """The common subset of .gitignore, read from the files themselves (see the module doc)."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._rules: dict[str, list[_Rule]] = {}  # folder ("" = root) -> its .gitignore's rules
+        self._cache = _AnswerCache(inherit=True)
+
+    def ignored(self, relative_paths: Iterable[str]) -> set[str]:
+        return {path for path in relative_paths if self._is_ignored(path)}
+
+    def forget(self) -> None:
+        self._rules.clear()
+        self._cache.clear()
+
+    def _is_ignored(self, path: str, *, is_dir: bool | None = None) -> bool:
+        if path.endswith("/"):  # as git takes it: "this is a folder" (one gone from disk...)
+            path, is_dir = path.rstrip("/"), True
+        known = self._cache.lookup(path)
+        if known is None:
+            known = self._decide(path, is_dir)
+            self._cache.store(path, known)
+        return known
+
+    def _decide(self, path: str, is_dir: bool | None) -> bool:
+        parts = path.split("/")
+        # git never looks inside an ignored folder, so no rule can re-include what is below it.
+        for end in range(1, len(parts)):
+            if self._is_ignored("/".join(parts[:end]), is_dir=True):
+                return True
+        if is_dir is None:
+            is_dir = (self._root / path).is_dir()
+        return self._matches(parts, is_dir=is_dir)
+
+    def _matches(self, parts: list[str], *, is_dir: bool) -> bool:
+        ignored = False
+        for depth in range(len(parts)):  # root's .gitignore first: deeper files override it
+            below = "/".join(parts[depth:])
+            for rule in self._rules_in("/".join(parts[:depth])):
+                if rule.dir_only and not is_dir:
+                    continue
+                subject = below if rule.anchored else parts[-1]
+                if rule.regex.match(subject):
+                    ignored = not rule.negate
+        return ignored
+
+    def _rules_in(self, folder: str) -> list[_Rule]:
+        if folder not in self._rules:
+            try:
+                text = (self._root / folder / ".gitignore").read_text(errors="replace")
+            except OSError:
+                text = ""
+            self._rules[folder] = parse_gitignore(text)
+        return self._rules[folder]

@@ -1,0 +1,222 @@
+"""Watching the project's files: one batch per burst of saves, holding the final state.
+
+`watchfiles` (inotify under Rust) does the watching and the first grouping: its `step` is
+the gap that ends a group, its `debounce` the longest a group may grow. That is not enough
+on its own: it measures quiet by the number of distinct (change, path) pairs, so a file
+saved again and again (a formatter after the editor) ends a group every two steps, and a
+`git checkout` longer than `debounce` spans groups. So groups are merged here until the
+project has been quiet for `quiet` seconds: watchfiles' `rust_timeout` with
+`yield_on_timeout` reports that quiet, and `max_wait` bounds a storm that never ends.
+
+Paths are filtered here, a whole group at once, rather than by a `watch_filter`: watchfiles
+swallows a group that its filter empties, and a run that keeps writing ignored files (logs,
+caches) would then hold back the save that should cancel it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import watchfiles
+
+from tui.core.watch.ignore import IgnoreRules
+
+log = logging.getLogger(__name__)
+
+STEP_MS = 50  # watchfiles' default: a group ends after this long without a new change
+DEBOUNCE_MS = 1_600  # watchfiles' default: the longest one group may grow
+DEFAULT_QUIET = 0.2  # seconds without a change before a batch is delivered
+DEFAULT_MAX_WAIT = 5.0  # seconds: a storm that never calms still delivers
+
+RawChanges = set[tuple[watchfiles.Change, str]]
+OnBatch = Callable[["ChangeBatch"], None]
+OnError = Callable[[BaseException], None]
+
+
+@dataclass(frozen=True)
+class ChangeBatch:
+    """Every path that changed in one burst, as it stands once the burst is over."""
+
+    paths: frozenset[Path]  # absolute: created, modified, deleted (files and folders)
+    first_seen: float  # clock time the first change of the burst was reported
+    last_seen: float  # ... and the last; watchfiles reports a write within ~2 steps
+    removed: frozenset[Path] = frozenset()  # those of `paths` gone from disk at delivery
+
+
+class _Settler:
+    """Merges groups of changes until `quiet` seconds pass without one (pure logic)."""
+
+    def __init__(self, quiet: float, max_wait: float) -> None:
+        self._quiet = quiet
+        self._max_wait = max_wait
+        self._paths: set[Path] = set()
+        self._first = self._last = 0.0
+
+    def add(self, paths: Iterable[Path], now: float) -> None:
+        new = set(paths)
+        if not new:
+            return
+        if not self._paths:
+            self._first = now
+        self._paths |= new
+        self._last = now
+
+    def take(self, now: float, *, quiet_seen: bool) -> ChangeBatch | None:
+        """The batch, if it is over: watchfiles saw `quiet`, or the clock says so."""
+        if not self._paths:
+            return None
+        over = quiet_seen or now - self._last >= self._quiet
+        if not over and now - self._first < self._max_wait:
+            return None
+        paths = frozenset(self._paths)
+        self._paths = set()
+        removed = frozenset(path for path in paths if not os.path.lexists(path))
+        return ChangeBatch(paths, self._first, self._last, removed)
+
+
+class SourceWatcher:
+    """Watches `root` and hands over one `ChangeBatch` per burst of relevant changes.
+
+    Three ways to use it: `start()` a thread that calls `on_batch` (from that thread) until
+    `stop()`; iterate `batches()` (blocking; Ctrl-C ends it); or `async for` over
+    `abatches()`. One watcher serves one of them, once.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        on_batch: OnBatch | None = None,
+        *,
+        rules: IgnoreRules | None = None,
+        quiet: float = DEFAULT_QUIET,
+        max_wait: float = DEFAULT_MAX_WAIT,
+        on_error: OnError | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.root = root.resolve()
+        self.rules = rules or IgnoreRules(self.root)
+        self.error: BaseException | None = None
+        self._on_batch = on_batch
+        self._on_error = on_error
+        self._quiet = quiet
+        self._max_wait = max_wait
+        self._clock = clock
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._async_stop: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+
+    # ------------------------------------------------------------------ thread
+
+    def start(self) -> None:
+        if self._on_batch is None:
+            raise ValueError("start() needs an on_batch callback; else iterate batches()")
+        self._thread = threading.Thread(
+            target=self._run, name="envdeck-source-watcher", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 1.0) -> None:
+        """Stop watching; returns once the thread ended or `timeout` passed."""
+        self._stop.set()  # watchfiles checks it every step (50 ms)
+        if self._async_stop is not None:
+            loop, event = self._async_stop
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(event.set)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until changes are being seen; False on timeout or if watching failed."""
+        return self._ready.wait(timeout) and self.error is None
+
+    def __enter__(self) -> SourceWatcher:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        assert self._on_batch is not None
+        try:
+            for batch in self.batches():
+                self._on_batch(batch)
+        except Exception as error:  # the folder went away, inotify ran out of watches...
+            log.warning("watching %s stopped: %s", self.root, error)
+            self.error = error
+            self._ready.set()  # wake wait_ready(): it reports the failure
+            if self._on_error is not None:
+                self._on_error(error)
+
+    # ------------------------------------------------------------------ iterators
+
+    def batches(self) -> Iterator[ChangeBatch]:
+        settler = _Settler(self._quiet, self._max_wait)
+        changes = watchfiles.watch(
+            self.root,
+            watch_filter=None,  # filtered per group in `rules.keep`: see the module doc
+            debounce=DEBOUNCE_MS,
+            step=STEP_MS,
+            rust_timeout=self._quiet_ms,
+            yield_on_timeout=True,  # an empty group = `quiet` passed without any change
+            stop_event=self._stop,
+        )
+        for raw in changes:
+            self._ready.set()  # the first answer, even a timeout, means inotify is set up
+            kept = self.rules.keep(path for _, path in raw) if raw else set()
+            batch = self._settle(settler, kept, quiet_seen=not raw)
+            if batch is not None:
+                yield batch
+
+    async def abatches(self) -> AsyncIterator[ChangeBatch]:
+        event = asyncio.Event()
+        self._async_stop = (asyncio.get_running_loop(), event)
+        if self._stop.is_set():
+            event.set()
+        settler = _Settler(self._quiet, self._max_wait)
+        changes = watchfiles.awatch(
+            self.root,
+            watch_filter=None,
+            debounce=DEBOUNCE_MS,
+            step=STEP_MS,
+            rust_timeout=self._quiet_ms,
+            yield_on_timeout=True,
+            stop_event=event,
+        )
+        async for raw in changes:
+            self._ready.set()
+            paths = [path for _, path in raw]
+            # `keep` may run git: off the event loop.
+            kept = await asyncio.to_thread(self.rules.keep, paths) if raw else set()
+            batch = self._settle(settler, kept, quiet_seen=not raw)
+            if batch is not None:
+                yield batch
+
+    @property
+    def _quiet_ms(self) -> int:
+        return max(STEP_MS, round(self._quiet * 1000))
+
+    def _settle(
+        self, settler: _Settler, kept: set[Path], *, quiet_seen: bool
+    ) -> ChangeBatch | None:
+        now = self._clock()
+        settler.add(kept, now)
+        return settler.take(now, quiet_seen=quiet_seen and not kept)
