@@ -1,8 +1,9 @@
 """Watch mode's core: save a file, and the tests it affects run again.
 
 - `IgnoreRules` (ignore.py): what never triggers a run; `WatchFilter` for watchfiles.
-- `ImportGraph` (graph.py) and `find_affected`/`narrow` (affected.py): which tests a
-  change affects, and which of the user's selection to run.
+- `ImportGraph` (graph.py; imports read in imports.py, resolved in resolve.py, module
+  names from layout.py) and `find_affected`/`narrow` (affected.py): which tests a change
+  affects, and which of the user's selection to run.
 - `SourceWatcher` (watcher.py): one `ChangeBatch` per burst of saves.
 - `RunScheduler` (scheduler.py): when to start, cancel, hold or merge runs.
 

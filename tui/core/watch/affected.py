@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui.core.watch.graph import CONFTEST, ImportGraph
+from tui.core.watch.graph import ImportGraph
+from tui.core.watch.resolve import CONFTEST
 
 # Files that change how pytest collects or runs every test.
 CONFIG_FILES: dict[str, str] = {
@@ -48,15 +49,17 @@ def find_affected(graph: ImportGraph, changed: Iterable[Path]) -> Affected:
     paths = [path for path in paths if root in path.parents]
     if not paths:
         return Affected(False, frozenset(), "nothing in the project changed")
-    python_before = set().union(*(graph.python_files_at(path) for path in paths))
     # Before the update: a deleted module's importers are affected (their import now fails).
-    before = graph.importers_of(python_before)
+    python_before = {path: graph.python_files_at(path) for path in paths}
+    before = graph.importers_of(set().union(*python_before.values()))
     graph.update(paths)
-    run_all_reason = next(filter(None, (_run_all_reason(graph, path) for path in paths)), None)
+    python_files = {p for path in paths for p in graph.python_files_at(path)}
+    python_files |= {path for path in paths if path.suffix == ".py"}  # a deleted one too
+    python_files |= set().union(*python_before.values())
+    reasons = (_run_all_reason(graph, path, bool(python_before[path])) for path in paths)
+    run_all_reason = next(filter(None, reasons), None)
     if run_all_reason is not None:
         return Affected(True, frozenset(), _with_others(run_all_reason, len(paths)))
-    python_files = python_before | {p for path in paths for p in graph.python_files_at(path)}
-    python_files |= {path for path in paths if path.suffix == ".py"}  # a deleted one too
     sources = [p for p in python_files if not graph.is_test_file(p)]
     doubts = graph.doubts_reaching_tests() if sources else []
     if doubts:
@@ -68,7 +71,7 @@ def find_affected(graph: ImportGraph, changed: Iterable[Path]) -> Affected:
     return Affected(False, tests, _explain(root, paths, tests, only_tests=not sources))
 
 
-def _run_all_reason(graph: ImportGraph, path: Path) -> str | None:
+def _run_all_reason(graph: ImportGraph, path: Path, held_modules: bool) -> str | None:
     shown = _shown(graph.root, path)
     if path.name in CONFIG_FILES:
         return f"{shown} changed ({CONFIG_FILES[path.name]})"
@@ -76,8 +79,8 @@ def _run_all_reason(graph: ImportGraph, path: Path) -> str | None:
         at_root = path.parent == graph.root
         below = "the project" if at_root else _shown(graph.root, path.parent) + "/"
         return f"{shown} changed (its fixtures reach every test below {below})"
-    if path.suffix == ".py" or graph.python_files_at(path):
-        return None  # a module, or a folder of modules
+    if path.suffix == ".py" or held_modules or graph.python_files_at(path):
+        return None  # a module, or a folder of modules (maybe deleted)
     if path.is_dir():
         others = [p for p in graph.rules.keep(_files_below(path)) if p.suffix != ".py"]
         return f"{shown}/ changed (holds non-Python files)" if others else None

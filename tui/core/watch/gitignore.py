@@ -40,25 +40,32 @@ class GitignoreOracle(Protocol):
 
 
 def gitignore_oracle(root: Path) -> GitignoreOracle:
-    """git's own answers when `root` is inside a git work tree, else the pattern subset."""
+    """git's own answers when `root` is inside a git work tree, else the pattern subset.
+
+    Also the subset when git ignores the project folder itself (a home folder kept in git
+    with `*` in its .gitignore): git would then call every file ignored.
+    """
     git = shutil.which("git")
-    if git is not None and _inside_work_tree(git, root):
-        return GitCheckIgnore(git, root)
-    return PatternIgnore(root)
+    if git is None or _git_says(git, root, "rev-parse", "--is-inside-work-tree") != "true":
+        return PatternIgnore(root)
+    if _git_says(git, root, "check-ignore", ".") is not None:  # success: "." is ignored
+        return PatternIgnore(root)
+    return GitCheckIgnore(git, root)
 
 
-def _inside_work_tree(git: str, root: Path) -> bool:
+def _git_says(git: str, root: Path, *args: str) -> str | None:
+    """git's output when it answers with success, else None."""
     try:
         done = subprocess.run(
-            [git, "-C", str(root), "rev-parse", "--is-inside-work-tree"],
+            [git, "-C", str(root), *args],
             capture_output=True,
             text=True,
             timeout=GIT_TIMEOUT,
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0 and done.stdout.strip() == "true"
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
 
 
 class _AnswerCache:

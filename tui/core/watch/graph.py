@@ -5,11 +5,7 @@ says how many parses were needed. Resolving imports to files is cheap dictionary
 is redone for every file only when files appear or go (a new module can satisfy an import
 that failed before), and for the changed files alone otherwise.
 
-Besides its own imports, pytest makes every test file (and conftest) load the `__init__.py`
-of its packages and every conftest.py above it: those are edges too.
-
-A file whose imports cannot all be followed carries "doubts": a module name computed at run
-time, an import of the project's own package that names no file, a file that never parsed.
+A file whose imports cannot all be followed carries "doubts" (see `resolve.py`).
 """
 
 from __future__ import annotations
@@ -21,18 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.core.watch.ignore import IgnoreRules
-from tui.core.watch.imports import FileImports, ImportRef, read_imports
-from tui.core.watch.layout import (
-    INIT,
-    ProjectLayout,
-    list_python_files,
-    module_names,
-    pytest_basedir,
-    read_layout,
-    walk_python_files,
-)
+from tui.core.watch.imports import FileImports, read_imports
+from tui.core.watch.layout import ProjectLayout, list_python_files, read_layout, walk_python_files
+from tui.core.watch.resolve import ModuleIndex
 
-CONFTEST = "conftest.py"
 Stamp = tuple[int, int, int]  # mtime_ns, size, inode: an atomic-rename save changes the inode
 
 
@@ -58,10 +46,7 @@ class ImportGraph:
         self.parse_count = 0  # ast parses so far; only new and changed files are parsed again
         self._entries: dict[Path, _Entry] = {}
         self._built = False
-        self._index: dict[str, Path] = {}  # dotted module name -> file
-        self._namespaces: set[str] = set()  # dotted names of folders without __init__.py
-        self._top_names: set[str] = set()  # first components the project provides
-        self._roots: tuple[Path, ...] = ()
+        self._modules = ModuleIndex(self.layout, ())
         self._edges: dict[Path, frozenset[Path]] = {}
         self._doubts: dict[Path, tuple[str, ...]] = {}
         self._importers: dict[Path, set[Path]] | None = None  # reverse edges; None: stale
@@ -104,9 +89,10 @@ class ImportGraph:
     def doubts_reaching_tests(self) -> list[tuple[Path, str]]:
         """(file, why) for each doubt in a file that some test loads, directly or not."""
         if self._doubts_reaching_tests is None:
+            doubtful = sorted((path, whys) for path, whys in self._doubts.items() if whys)
             self._doubts_reaching_tests = [
                 (path, why)
-                for path, whys in sorted(self._doubts.items())
+                for path, whys in doubtful
                 if any(self.is_test_file(f) for f in self.importers_of([path]))
                 for why in whys
             ]
@@ -160,7 +146,7 @@ class ImportGraph:
         changed = {file for file in maybe_changed - removed if self._parse(file)}
         changed |= {file for file in added if self._parse(file)}
         if added or removed:
-            self._rebuild_index()
+            self._modules = ModuleIndex(self.layout, self._entries)
             self._resolve(self._entries)
             for file in removed:
                 self._edges.pop(file, None)
@@ -184,8 +170,8 @@ class ImportGraph:
             return False  # gone between listing and reading: the next event removes it
         self.parse_count += 1
         imports = read_imports(source, str(file))
-        if imports.syntax_error and old is not None and not old.imports.syntax_error:
-            # Mid-edit: keep the imports it had when it last parsed.
+        if imports.syntax_error and old is not None:
+            # Mid-edit: keep the imports it had when it last parsed (if it ever did).
             imports = FileImports(old.imports.refs, old.imports.dynamic, imports.syntax_error)
         self._entries[file] = _Entry(stamp, imports)
         return True
@@ -193,127 +179,11 @@ class ImportGraph:
     def _absolute(self, path: Path) -> Path:
         return Path(os.path.normpath(path if path.is_absolute() else self.root / path))
 
-    # ------------------------------------------------------------------ module names
-
-    def _rebuild_index(self) -> None:
-        tests = [f for f in self._entries if self.is_test_file(f) or f.name == CONFTEST]
-        basedirs = dict.fromkeys(pytest_basedir(test) for test in sorted(tests))
-        roots = dict.fromkeys([*self.layout.source_roots, self.root, *basedirs])
-        self._roots = tuple(roots)
-        self._index = {}
-        for file in sorted(self._entries):
-            for name in module_names(file, self._roots):
-                self._index.setdefault(name, file)
-        self._namespaces = {
-            prefix
-            for name in self._index
-            for prefix in _prefixes(name)[:-1]
-            if prefix not in self._index
-        }
-        self._top_names = {name.partition(".")[0] for name in self._index}
-
-    def _on_disk(self, module: str) -> Path | None:
-        """A module the listing left out (a generated, git-ignored `_version.py`...)."""
-        relative = Path(*module.split("."))
-        for root in self._roots:
-            for candidate in (root / relative.with_suffix(".py"), root / relative / INIT):
-                if candidate.is_file():
-                    return candidate
-        return None
-
-    # ------------------------------------------------------------------ resolving
-
     def _resolve(self, files: Iterable[Path]) -> None:
         for file in files:
-            edges, doubts = self._resolve_file(file)
+            edges, doubts = self._modules.resolve(file, self._entries[file].imports)
             self._edges[file] = edges
             self._doubts[file] = doubts
-
-    def _resolve_file(self, file: Path) -> tuple[frozenset[Path], tuple[str, ...]]:
-        imports = self._entries[file].imports
-        targets: set[Path] = set()
-        doubts: list[str] = []
-        if imports.syntax_error and not imports.refs:
-            doubts.append(f"does not parse ({imports.syntax_error})")
-        for ref in imports.refs:
-            found, doubt = (
-                self._resolve_relative(file, ref) if ref.level else self._resolve_absolute(ref)
-            )
-            targets |= found
-            if doubt:
-                doubts.append(doubt)
-        for dynamic in imports.dynamic:
-            if dynamic.prefix:
-                targets |= {f for n, f in self._index.items() if n.startswith(dynamic.prefix)}
-            else:
-                doubts.append(f"line {dynamic.line}: {dynamic.how}() of a name made at run time")
-        if self.is_test_file(file) or file.name == CONFTEST:
-            targets |= self._loaded_by_pytest(file)
-        targets.discard(file)
-        return frozenset(targets), tuple(doubts)
-
-    def _resolve_absolute(self, ref: ImportRef) -> tuple[set[Path], str | None]:
-        module = ref.module
-        if module.partition(".")[0] not in self._top_names:
-            return set(), None  # the standard library or an installed distribution
-        found = {self._index[p] for p in _prefixes(module) if p in self._index}
-        if module not in self._index and module not in self._namespaces:
-            on_disk = self._on_disk(module)
-            if on_disk is None:
-                return found, f"line {ref.line}: imports {module}, which is not in the project"
-            found.add(on_disk)
-        found |= {self._index[f"{module}.{n}"] for n in ref.names if f"{module}.{n}" in self._index}
-        return found, None
-
-    def _resolve_relative(self, file: Path, ref: ImportRef) -> tuple[set[Path], str | None]:
-        base = file.parent
-        for _ in range(ref.level - 1):
-            base = base.parent
-        dots = "." * ref.level + ref.module
-        if base != self.root and self.root not in base.parents:
-            return set(), f"line {ref.line}: `from {dots} import` climbs above the project"
-        folder = base
-        found: set[Path] = set()
-        for part in ref.module.split(".") if ref.module else ():
-            folder = folder / part
-            package_init = folder / INIT
-            if package_init in self._entries:
-                found.add(package_init)
-        module_file = self._module_file(folder) if ref.module else None
-        if module_file is not None:
-            found.add(module_file)
-        elif ref.module and not folder.is_dir():
-            return found, f"line {ref.line}: imports {dots}, which is not in the project"
-        if not ref.module and (base / INIT) in self._entries:
-            found.add(base / INIT)
-        found |= {sub for n in ref.names if (sub := self._known_module(folder / n)) is not None}
-        return found, None
-
-    def _known_module(self, stem: Path) -> Path | None:
-        for candidate in (stem.parent / f"{stem.name}.py", stem / INIT):
-            if candidate in self._entries:
-                return candidate
-        return None
-
-    def _module_file(self, stem: Path) -> Path | None:
-        known = self._known_module(stem)
-        if known is not None:
-            return known
-        for candidate in (stem.parent / f"{stem.name}.py", stem / INIT):
-            if candidate.is_file():
-                return candidate
-        return None
-
-    def _loaded_by_pytest(self, file: Path) -> set[Path]:
-        """The conftest.py files above a test file and the __init__.py of its packages."""
-        loaded: set[Path] = set()
-        for folder in file.parents:
-            for name in (CONFTEST, INIT):
-                if folder / name in self._entries:
-                    loaded.add(folder / name)
-            if folder == self.root or self.root not in folder.parents:
-                break
-        return loaded
 
     def _reverse_edges(self) -> dict[Path, set[Path]]:
         self.ensure_built()
@@ -324,9 +194,3 @@ class ImportGraph:
                     importers.setdefault(target, set()).add(importer)
             self._importers = importers
         return self._importers
-
-
-def _prefixes(module: str) -> list[str]:
-    """`a.b.c` -> [a, a.b, a.b.c]: importing a.b.c runs the __init__ of a and of a.b."""
-    parts = module.split(".")
-    return [".".join(parts[: i + 1]) for i in range(len(parts))]

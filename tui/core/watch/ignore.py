@@ -20,7 +20,7 @@ from typing import Literal
 
 from watchfiles import BaseFilter, Change
 
-from tui.core.watch.gitignore import GitignoreOracle, gitignore_oracle
+from tui.core.watch.gitignore import GitCheckIgnore, GitignoreOracle, gitignore_oracle
 
 IGNORED_DIRS: frozenset[str] = frozenset(
     {
@@ -33,9 +33,12 @@ IGNORED_DIRS: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
-# File names (not paths) that runs and editors write. Compiled into one regex below.
+# Names that runs and editors write, matched against every part of a path (a file or a
+# folder on its way). Compiled into one regex below.
 IGNORED_NAME_PATTERNS: tuple[str, ...] = (
     r".*\.py[cod]",
+    r"pytest-cache-files-.*",  # pytest builds .pytest_cache in here, then renames it
+    r".*\.egg-info",
     r"\.coverage.*", r"coverage\.xml",  # coverage data, combined or per process
     r"junit.*\.xml", r"report.*\.xml",  # result files of a run
     r".*\.orig", r".*\.rej",  # merge and patch leftovers
@@ -55,12 +58,11 @@ GIT_RULE_FILES = (".git/info/exclude", ".git/index")
 
 
 def has_ignored_name(relative: str) -> bool:
-    """The fixed rules alone: an ignored folder on the path, or an ignored file name."""
+    """The fixed rules alone: an ignored folder or name anywhere on the path."""
     parts = relative.split("/")
-    if any(part in IGNORED_DIRS for part in parts):
+    if parts[-1] in (GITIGNORE, VENV_MARKER):
         return True
-    name = parts[-1]
-    return name in (GITIGNORE, VENV_MARKER) or _IGNORED_NAME.fullmatch(name) is not None
+    return any(part in IGNORED_DIRS or _IGNORED_NAME.fullmatch(part) for part in parts)
 
 
 class IgnoreRules:
@@ -69,7 +71,7 @@ class IgnoreRules:
     Fixed rules first (no I/O), then virtualenv folders (a `pyvenv.cfg` on the way),
     then .gitignore (git's answer, cached). A changed `.gitignore` never triggers a run
     itself, but it drops the cached answers, as do changes to `.git/info/exclude` and the
-    index (a newly tracked file is no longer ignored).
+    index (a newly tracked file is no longer ignored). Not thread-safe: one per thread.
     """
 
     def __init__(
@@ -102,6 +104,11 @@ class IgnoreRules:
         ignored = self._gitignore_ignored(candidates)
         return {absolute for relative, absolute in candidates.items() if relative not in ignored}
 
+    @property
+    def asks_git(self) -> bool:
+        """git answers for .gitignore here (so git can list the project's files too)."""
+        return isinstance(self._gitignore, GitCheckIgnore)
+
     def is_ignored(self, path: Path | str) -> bool:
         return not self.keep([path])
 
@@ -127,7 +134,7 @@ class IgnoreRules:
 
     def _relative(self, absolute: Path) -> str | None:
         relative = os.path.relpath(absolute, self.root)
-        if relative == "." or relative.startswith(".."):
+        if relative in (".", "..") or relative.startswith(f"..{os.sep}"):
             return None
         return Path(relative).as_posix()
 

@@ -32,7 +32,7 @@ class DynamicImport:
     """An import whose module is only known at run time, or only by its prefix."""
 
     line: int
-    how: str  # "importlib.import_module", "__import__" ...
+    how: str  # the function called: "import_module", "__import__", "importorskip"
     prefix: str  # f"pkg.plugins.{name}" -> "pkg.plugins."; "" when nothing is known
 
 

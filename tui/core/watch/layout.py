@@ -9,6 +9,7 @@ default `prepend` import mode: the first folder above it without an `__init__.py
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 import subprocess
 import tomllib
@@ -30,7 +31,12 @@ class ProjectLayout:
     test_file_patterns: tuple[str, ...] = DEFAULT_TEST_FILES
 
     def is_test_file(self, path: Path) -> bool:
-        return any(fnmatch.fnmatchcase(path.name, pattern) for pattern in self.test_file_patterns)
+        return _matches_any(path.name, self.test_file_patterns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _matches_any(name: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
 
 
 def read_layout(root: Path, extra_roots: Iterable[Path] = ()) -> ProjectLayout:
@@ -70,7 +76,7 @@ def _as_list(value: object) -> list[str]:
 
 def list_python_files(root: Path, rules: IgnoreRules) -> list[Path]:
     """Every .py file of the project that .gitignore and the fixed rules do not ignore."""
-    listed = _git_listed(root)
+    listed = _git_listed(root) if rules.asks_git else None
     candidates = listed if listed is not None else walk_python_files(root)
     existing = [path for path in candidates if path.is_file()]  # ls-files lists deletions too
     return sorted(rules.keep(existing))

@@ -16,6 +16,7 @@ caches) would then hold back the save that should cancel it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import threading
@@ -52,7 +53,7 @@ class ChangeBatch:
 
 
 class _Settler:
-    """Merges groups of changes until `quiet` seconds pass without one (pure logic)."""
+    """Merges groups of changes until `quiet` seconds pass without one (pure timing logic)."""
 
     def __init__(self, quiet: float, max_wait: float) -> None:
         self._quiet = quiet
@@ -78,8 +79,7 @@ class _Settler:
             return None
         paths = frozenset(self._paths)
         self._paths = set()
-        removed = frozenset(path for path in paths if not os.path.lexists(path))
-        return ChangeBatch(paths, self._first, self._last, removed)
+        return ChangeBatch(paths, self._first, self._last)
 
 
 class SourceWatcher:
@@ -119,6 +119,8 @@ class SourceWatcher:
     def start(self) -> None:
         if self._on_batch is None:
             raise ValueError("start() needs an on_batch callback; else iterate batches()")
+        if self._thread is not None:
+            raise RuntimeError("a SourceWatcher starts once")
         self._thread = threading.Thread(
             target=self._run, name="envdeck-source-watcher", daemon=True
         )
@@ -158,7 +160,10 @@ class SourceWatcher:
         assert self._on_batch is not None
         try:
             for batch in self.batches():
-                self._on_batch(batch)
+                try:
+                    self._on_batch(batch)
+                except Exception:  # the consumer's bug must not end watching
+                    log.exception("on_batch failed for %d paths", len(batch.paths))
         except Exception as error:  # the folder went away, inotify ran out of watches...
             log.warning("watching %s stopped: %s", self.root, error)
             self.error = error
@@ -219,4 +224,8 @@ class SourceWatcher:
     ) -> ChangeBatch | None:
         now = self._clock()
         settler.add(kept, now)
-        return settler.take(now, quiet_seen=quiet_seen and not kept)
+        batch = settler.take(now, quiet_seen=quiet_seen and not kept)
+        if batch is None:
+            return None
+        gone = frozenset(path for path in batch.paths if not os.path.lexists(path))
+        return dataclasses.replace(batch, removed=gone)
