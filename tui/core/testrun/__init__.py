@@ -28,6 +28,7 @@ from tui.core.testrun.model import (
     TestNode,
 )
 from tui.core.testrun.printer import format_event, format_failure
+from tui.core.testrun.progress import RunProgress
 from tui.core.testrun.runner import TestRun, TestRunError
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "Outcome",
     "OutcomeCounts",
     "OutputEvent",
+    "RunProgress",
     "SessionFinishedEvent",
     "SessionStartedEvent",
     "StartedEvent",

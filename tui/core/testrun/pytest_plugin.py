@@ -39,6 +39,8 @@ ITEMS_PER_EVENT = 500  # a 20,000-test collection is 40 lines, not one huge one
 # Marks that say how a test is built, not what it is about.
 STRUCTURAL_MARKS = frozenset({"parametrize", "usefixtures", "filterwarnings"})
 _PR_SET_CHILD_SUBREAPER = 36
+OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+PHASES = ("setup", "call", "teardown")
 _FAILURES = ("failed", "error")
 
 
@@ -196,13 +198,10 @@ class EventReporter:
         if interrupted:
             event["interrupted"] = True
             if event["outcome"] == "passed":  # the phase that was cut short never reported
-                phase = "call" if reports else "setup"
+                phase = PHASES[min(len(reports), 2)]
                 event.update(outcome="error", when=phase, reason="interrupted")
         self._counts[event["outcome"]] += 1
         self._sink.send(event)
-
-
-OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
 
 
 def describe_item(item: pytest.Item) -> dict[str, Any]:

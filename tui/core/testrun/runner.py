@@ -21,23 +21,16 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from tui.core.testrun.buffers import EventChannel, LineSplitter, OutputRing
 from tui.core.testrun.command import RUN_ID_ENV, pytest_command, pytest_environment
-from tui.core.testrun.events import (
-    EventFormatError,
-    FinishedEvent,
-    SessionFinishedEvent,
-    StartedEvent,
-    TestEvent,
-    parse_event,
-)
-from tui.core.testrun.model import Outcome, OutcomeCounts, utc_timestamp
+from tui.core.testrun.events import EventFormatError, SessionFinishedEvent, TestEvent, parse_event
+from tui.core.testrun.model import Outcome
 from tui.core.testrun.processes import RunProcesses
+from tui.core.testrun.progress import RunProgress
 
 READ_BYTES = 64 * 1024  # read(), never readline(): asyncio's readline fails past 64 KiB
 OUTPUT_RING_BYTES = 2 * 1024 * 1024
@@ -46,6 +39,7 @@ MAX_EVENT_LINE_BYTES = 64 * 1024 * 1024  # the plugin clips far below this
 GRACE_SECONDS = 1.5  # between SIGINT and SIGKILL
 TRACK_INTERVAL = 0.5  # how often the run's processes are noted while it runs
 DRAIN_SECONDS = 2.0  # for the pipes to end once pytest has exited
+EXIT_POLL = 0.05
 
 _log = logging.getLogger(__name__)
 
@@ -102,9 +96,7 @@ class TestRun:
         self._processes: RunProcesses | None = None
         self._supervisor: asyncio.Task[SessionFinishedEvent] | None = None
         self._stopping: asyncio.Task[None] | None = None
-        self._stop_reason: str | None = None
-        self._outcomes: dict[str, Outcome] = {}
-        self._running: dict[str, StartedEvent] = {}
+        self._progress = RunProgress()
         self._spawned_at = 0.0
 
     # ---------------------------------------------------------------- what callers see
@@ -120,11 +112,11 @@ class TestRun:
 
     @property
     def running_tests(self) -> tuple[str, ...]:
-        return tuple(self._running)
+        return tuple(self._progress.running)
 
     def outcomes(self) -> dict[str, Outcome]:
         """Each test's outcome so far (RUNNING while it runs); a copy."""
-        return dict(self._outcomes)
+        return dict(self._progress.outcomes)
 
     def events(self) -> AsyncIterator[TestEvent]:
         """The run's events in order, for one consumer; ends after SessionFinishedEvent."""
@@ -134,6 +126,7 @@ class TestRun:
         if self._process is not None:
             raise RuntimeError("a TestRun starts once")
         read_fd, write_fd = os.pipe()
+        events, events_pipe = await _read_pipe(read_fd)
         try:
             self._process = await asyncio.create_subprocess_exec(
                 *self.command,
@@ -147,14 +140,19 @@ class TestRun:
                 limit=READ_BYTES,
             )
         except OSError as error:
-            os.close(read_fd)
-            raise TestRunError(f"cannot start {self.command[0]}: {error}") from error
+            events_pipe.close()
+            where = f"{self.command[0]} in {self.project_dir}"
+            raise TestRunError(f"cannot start pytest with {where}: {error}") from error
+        except BaseException:
+            events_pipe.close()
+            raise
         finally:
             os.close(write_fd)  # pytest holds the only write end: EOF when it is gone
         self._spawned_at = time.monotonic()
         self._processes = RunProcesses(self._process.pid, self.marker)
         self._supervisor = asyncio.create_task(
-            self._supervise(self._process, self._processes, read_fd), name="envdeck-testrun"
+            self._supervise(self._process, self._processes, events, events_pipe),
+            name="envdeck-testrun",
         )
 
     async def wait(self) -> SessionFinishedEvent:
@@ -174,7 +172,7 @@ class TestRun:
         if self._supervisor.done():
             return
         if self._stopping is None:
-            self._stop_reason = reason
+            self._progress.stop_reason = reason
             # A task of its own: the kill happens even if our caller is cancelled meanwhile.
             self._stopping = asyncio.create_task(self._interrupt_then_kill(process, processes))
         await asyncio.shield(self._stopping)
@@ -183,7 +181,7 @@ class TestRun:
     async def stop_test(self, nodeid: str) -> bool:
         """Stop a hanging test. pytest cannot drop one test and go on, so this ends the
         run, the test finishing as `error` ("stopped"). False if it is not running."""
-        if nodeid not in self._running:
+        if nodeid not in self._progress.running:
             return False
         await self.cancel(reason=f"stopped: {nodeid} was hanging")
         return True
@@ -192,7 +190,7 @@ class TestRun:
         """SIGKILL every process of the run without waiting: for shutdown paths that
         cannot await. The events of the end still follow if the loop runs on."""
         if self._processes is not None and self._process and self._process.returncode is None:
-            self._stop_reason = self._stop_reason or "killed"
+            self._progress.stop_reason = self._progress.stop_reason or "killed"
             self._processes.kill_all()
 
     async def __aenter__(self) -> Self:
@@ -214,27 +212,33 @@ class TestRun:
     # ---------------------------------------------------------------- the process
 
     async def _supervise(
-        self, process: asyncio.subprocess.Process, processes: RunProcesses, events_fd: int
+        self,
+        process: asyncio.subprocess.Process,
+        processes: RunProcesses,
+        events: asyncio.StreamReader,
+        events_pipe: asyncio.BaseTransport,
     ) -> SessionFinishedEvent:
         assert process.stdout is not None  # stdout=PIPE
+        progress = self._progress
         pumps = [
             asyncio.create_task(self._pump_output(process.stdout)),
-            asyncio.create_task(self._pump_events(events_fd)),
+            asyncio.create_task(self._pump_events(events)),
         ]
         tracker = asyncio.create_task(self._track(processes))
         try:
-            returncode = await process.wait()
+            returncode = await _exited(process)
             tracker.cancel()
-            if self._reap_leftovers or self._stop_reason is not None:
+            if self._reap_leftovers or progress.stop_reason is not None:
                 # Leftovers would hold our pipes open, and a port or a file, for the next run.
                 await asyncio.to_thread(processes.kill_all)
             await _drain(pumps, DRAIN_SECONDS)
-            self._close_open_tests(returncode)
+            for ended in progress.finish_open_tests(returncode, time.time(), time.monotonic()):
+                self._channel.put(ended)
             self.result = SessionFinishedEvent(
                 exit_code=returncode,
-                counts=OutcomeCounts.of(self._outcomes.values()),
+                counts=progress.counts(),
                 duration=time.monotonic() - self._spawned_at,
-                cancelled=self._stop_reason is not None,
+                cancelled=progress.stop_reason is not None,
             )
             self._channel.put(self.result)
             return self.result
@@ -245,6 +249,7 @@ class TestRun:
             tracker.cancel()
             for pump in pumps:
                 pump.cancel()
+            events_pipe.close()
             self._channel.close()
 
     async def _interrupt_then_kill(
@@ -253,7 +258,7 @@ class TestRun:
         await asyncio.to_thread(processes.track)  # before pytest exits and orphans its children
         processes.signal_group(signal.SIGINT)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(process.wait(), self._grace)
+            await asyncio.wait_for(_exited(process), self._grace)
         await asyncio.to_thread(processes.kill_all)
 
     @staticmethod
@@ -273,20 +278,11 @@ class TestRun:
         if text := decoder.decode(b"", final=True):
             self._channel.put_output(text)
 
-    async def _pump_events(self, events_fd: int) -> None:
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=READ_BYTES)
-        pipe = os.fdopen(events_fd, "rb", buffering=0)
-        transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), pipe
-        )
+    async def _pump_events(self, events: asyncio.StreamReader) -> None:
         lines = LineSplitter(MAX_EVENT_LINE_BYTES)
-        try:
-            while chunk := await reader.read(READ_BYTES):
-                for line in lines.feed(chunk):
-                    self._receive(line)
-        finally:
-            transport.close()
+        while chunk := await events.read(READ_BYTES):
+            for line in lines.feed(chunk):
+                self._receive(line)
         if lines.dropped_lines:
             _log.warning("%d oversized test events were dropped", lines.dropped_lines)
 
@@ -299,40 +295,24 @@ class TestRun:
         except ValueError as error:  # JSONDecodeError and EventFormatError are ValueErrors
             _log.warning("ignoring a malformed test event: %s", error)
             return
-        self._apply(event)
+        if (shown := self._progress.apply(event)) is not None:
+            self._channel.put(shown)
 
-    def _apply(self, event: TestEvent) -> None:
-        if isinstance(event, SessionFinishedEvent):
-            return  # the runner has the last word, once the process is gone
-        if isinstance(event, StartedEvent):
-            self._running[event.nodeid] = event
-            self._outcomes[event.nodeid] = Outcome.RUNNING
-        elif isinstance(event, FinishedEvent):
-            self._running.pop(event.nodeid, None)
-            if event.interrupted and self._stop_reason is not None:
-                event = replace(event, reason=self._stop_reason)
-            self._outcomes[event.nodeid] = event.outcome
-        self._channel.put(event)
 
-    def _close_open_tests(self, returncode: int) -> None:
-        """Tests pytest never finished (it was killed, or crashed) finish as errors."""
-        reason = self._stop_reason or f"pytest exited ({returncode}) during this test"
-        now, monotonic = time.time(), time.monotonic()
-        for started in list(self._running.values()):
-            self._apply(
-                FinishedEvent(
-                    nodeid=started.nodeid,
-                    outcome=Outcome.ERROR,
-                    duration=max(0.0, monotonic - started.start_monotonic),
-                    when="call",
-                    longrepr="",
-                    reason=reason,
-                    sections=(),
-                    start=started.start,
-                    stop=utc_timestamp(now),
-                    interrupted=True,
-                )
-            )
+async def _read_pipe(fd: int) -> tuple[asyncio.StreamReader, asyncio.BaseTransport]:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=READ_BYTES)
+    pipe = os.fdopen(fd, "rb", buffering=0)
+    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
+    return reader, transport
+
+
+async def _exited(process: asyncio.subprocess.Process) -> int:
+    """pytest's exit code, as soon as it exits. Not `process.wait()`: before Python 3.12 it
+    also waits for the pipes to close, and a process a test left running holds them open."""
+    while process.returncode is None:
+        await asyncio.sleep(EXIT_POLL)
+    return process.returncode
 
 
 async def _drain(pumps: list[asyncio.Task[None]], timeout: float) -> None:
