@@ -55,3 +55,12 @@ def test_bad_config_names_the_field(tmp_path: Path, content: str, message: str) 
     (tmp_path / "envdeck.toml").write_text(content)
     with pytest.raises(ConfigError, match=message):
         load_settings(tmp_path)
+
+
+def test_pytest_options_pass_through_the_test_command() -> None:
+    from tui.cli import parse
+
+    args = parse(["-p", "test", "test", "--watch", "-k", "add", "tests/x.py", "-q"])
+    assert (args.project_name, args.command, args.watch) == ("test", "test", True)
+    assert args.pytest_args == ["-k", "add", "tests/x.py", "-q"]
+    assert parse(["status", "--json"]).command == "status"

@@ -65,12 +65,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inspect.add_argument("--yes", action="store_true", help="do not ask before a destructive one")
 
+    test = commands.add_parser(
+        "test", help="run the project's tests (headless); --watch reruns on changes"
+    )
+    test.add_argument("--watch", action="store_true", help="rerun affected tests on save")
+    test.add_argument("pytest_args", nargs="*", metavar="PYTEST ARGS", help="passed to pytest")
+
     commands.add_parser("doctor", help="check engine, compose and config; say how to fix")
     return parser
 
 
+VALUE_OPTIONS = ("-f", "--file", "-p", "--project-name")
+
+
+def split_test_command(argv: list[str]) -> tuple[list[str], list[str]] | None:
+    """(envdeck's argv up to `test`, pytest's) — argparse cannot pass `-k x` through."""
+    for index, word in enumerate(argv):
+        if word == "test" and (index == 0 or argv[index - 1] not in VALUE_OPTIONS):
+            return argv[: index + 1], argv[index + 1 :]
+        if not word.startswith("-") and (index == 0 or argv[index - 1] not in VALUE_OPTIONS):
+            return None  # another command
+    return None
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = build_parser()
+    tokens = list(sys.argv[1:] if argv is None else argv)
+    test_split = split_test_command(tokens)
+    if test_split is None:
+        return parser.parse_args(tokens)
+    head, pytest_args = test_split
+    args = parser.parse_args(head)
+    args.watch = "--watch" in pytest_args
+    args.pytest_args = [arg for arg in pytest_args if arg not in ("--watch", "--")]
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     # Imported here so `envdeck --version` and `--help` stay instant.
     from tui.cli import commands
     from tui.config.settings import ConfigError, load_settings

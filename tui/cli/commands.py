@@ -223,6 +223,12 @@ def _run_plugin_action(inspector: Inspector, args: argparse.Namespace) -> int:
     return 0
 
 
+def run_test(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
+    from tui.cli.test_command import run_test_command
+
+    return run_test_command(settings, args.watch, args.pytest_args)
+
+
 def run_doctor(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
     checks = run_checks(settings, gateway_for(settings))
     marks = {Verdict.OK: "ok  ", Verdict.WARN: "warn", Verdict.FAIL: "FAIL"}
@@ -242,6 +248,7 @@ HANDLERS: dict[str, Handler] = {
     "doctor": run_doctor,
     "inspect": run_inspect,
     "logs": run_logs,
+    "test": run_test,
 }
 
 __all__ = ["HANDLERS", "ComposeError"]

@@ -76,6 +76,14 @@ class EnvdeckSettings(BaseSettings):
         description='Key remapping by binding id, e.g. {"dashboard.restart" = "R"} '
         "(ids are listed in the help screen).",
     )
+    test_python: Path | None = Field(
+        default=None,
+        description="The interpreter that runs the project's tests; unset: its .venv, "
+        "else envdeck's own.",
+    )
+    pytest_args: list[str] = Field(
+        default_factory=list, description="Extra pytest arguments for every test run."
+    )
     log_lines_per_service: int = Field(
         default=10_000,
         ge=100,
@@ -170,5 +178,6 @@ def anchor_paths(settings: EnvdeckSettings, base: Path) -> EnvdeckSettings:
             "project_dir": anchor(settings.project_dir) if settings.project_dir else None,
             "config_dir": base,
             "compose_binary": anchor(settings.compose_binary) if settings.compose_binary else None,
+            "test_python": anchor(settings.test_python) if settings.test_python else None,
         }
     )

@@ -1,0 +1,157 @@
+"""`envdeck test [--watch] [PYTEST ARGS...]`: the headless test runner.
+
+The same events the tests screen shows, as plain lines; exits with pytest's exit code.
+With --watch it reruns the tests a save affects, cancels a run a newer save overtakes,
+and waits while a service of the environment is starting or unhealthy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tui.config.settings import EnvdeckSettings
+from tui.core.compose_cli import ComposeError
+from tui.core.engine import DockerGateway
+from tui.core.monitor import DockerEnvironmentMonitor
+from tui.core.testrun import (
+    FinishedEvent,
+    Outcome,
+    TestRun,
+    TestRunError,
+    format_event,
+    format_failure,
+)
+from tui.core.text import safe_text
+from tui.core.watch import ImportGraph, SourceWatcher, find_affected, narrow
+
+FAILING = (Outcome.FAILED, Outcome.ERROR)
+GATE_POLL_SECONDS = 1.0
+
+
+def say(message: str) -> None:
+    print(f"envdeck: {message}", file=sys.stderr, flush=True)
+
+
+def split_args(pytest_args: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(selection, options): node ids, files and folders apart from pytest's options."""
+    selection: list[str] = []
+    options: list[str] = []
+    takes_value = {"-k", "-m", "-c", "-p", "-W", "-o", "--rootdir", "--maxfail", "--tb"}
+    expect_value = False
+    for arg in pytest_args:
+        if expect_value:
+            options.append(arg)
+            expect_value = False
+        elif arg.startswith("-"):
+            options.append(arg)
+            expect_value = arg in takes_value
+        else:
+            selection.append(arg)
+    return selection, options
+
+
+def project_python(root: Path, configured: Path | None) -> str:
+    """The project's own interpreter: configured, its .venv, or the one running envdeck."""
+    if configured is not None:
+        return str(configured)
+    for candidate in (root / ".venv" / "bin" / "python", root / "venv" / "bin" / "python"):
+        if candidate.exists():
+            return str(candidate)
+    return sys.executable
+
+
+async def run_tests(root: Path, python: str, targets: Sequence[str], options: Sequence[str]) -> int:
+    """One run, printed as it happens; pytest's exit code."""
+    try:
+        async with TestRun(root, python=python, nodeids=targets, extra_args=options) as run:
+            async for event in run.events():
+                line = format_event(event)
+                if line is not None:
+                    print(line, flush=True)
+                if isinstance(event, FinishedEvent) and event.outcome in FAILING:
+                    print(format_failure(event), flush=True)
+            return (await run.wait()).exit_code
+    except TestRunError as error:
+        say(str(error))
+        return 4
+
+
+async def wait_for_environment(monitor: DockerEnvironmentMonitor | None) -> None:
+    """Health gate: no run starts while a service is starting or unhealthy."""
+    if monitor is None:
+        return
+    said = ""
+    while True:
+        status = await asyncio.to_thread(monitor.snapshot)
+        waiting = [
+            s
+            for s in status.services
+            if s.state == "running" and s.health in ("starting", "unhealthy")
+        ]
+        if not waiting:
+            return
+        message = ", ".join(f"{safe_text(s.name)} ({s.health})" for s in waiting)
+        if message != said:
+            say(f"waiting for {message}")
+            said = message
+        await asyncio.sleep(GATE_POLL_SECONDS)
+
+
+def environment_monitor(settings: EnvdeckSettings) -> DockerEnvironmentMonitor | None:
+    """The environment to gate on, if this project has one envdeck can reach."""
+    monitor = DockerEnvironmentMonitor(settings, DockerGateway(timeout=settings.engine_timeout))
+    try:
+        status = monitor.snapshot()
+    except ComposeError:
+        return None
+    return monitor if status.engine.connected and status.problem is None else None
+
+
+async def watch_tests(
+    root: Path,
+    python: str,
+    selection: list[str],
+    options: list[str],
+    monitor: DockerEnvironmentMonitor | None,
+) -> int:
+    graph = ImportGraph(root)
+    current: asyncio.Task[int] | None = None
+
+    async def gated_run(targets: list[str]) -> int:
+        await wait_for_environment(monitor)
+        return await run_tests(root, python, targets, options)
+
+    current = asyncio.create_task(gated_run(selection))
+    watcher = SourceWatcher(root)
+    say(f"watching {root} (ctrl+c to stop)")
+    async for batch in watcher.abatches():
+        affected = await asyncio.to_thread(find_affected, graph, batch.paths)
+        if affected.nothing:
+            continue
+        targets = narrow(selection, affected, root=root)
+        if not targets and not affected.run_all:
+            say(f"{affected.reason}: none of the selected tests is affected")
+            continue
+        if current is not None and not current.done():
+            say("a newer change: cancelling the running tests")
+            current.cancel()  # leaving TestRun's block kills the whole process group
+            await asyncio.gather(current, return_exceptions=True)
+        say(f"{affected.reason}: running {' '.join(targets) or 'the selection'}")
+        current = asyncio.create_task(gated_run(targets))
+    return 0
+
+
+def run_test_command(settings: EnvdeckSettings, watch: bool, pytest_args: Sequence[str]) -> int:
+    root = (settings.config_dir or Path.cwd()).resolve()
+    python = project_python(root, settings.test_python)
+    selection, options = split_args([*settings.pytest_args, *pytest_args])
+    try:
+        if not watch:
+            return asyncio.run(run_tests(root, python, selection, options))
+        monitor = environment_monitor(settings)
+        return asyncio.run(watch_tests(root, python, selection, options, monitor))
+    except KeyboardInterrupt:
+        return 130
