@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.cli.test_command import split_args
+from tui.core.testrun.project import split_args
 
 APP = "def add(a, b):\n    return a + b\n"
 OTHER = "def shout(s):\n    return s.upper()\n"

@@ -24,6 +24,7 @@ from tui.core.testrun import (
     format_event,
     format_failure,
 )
+from tui.core.testrun.project import project_python, split_args
 from tui.core.text import safe_text
 from tui.core.watch import ImportGraph, SourceWatcher, find_affected, narrow
 
@@ -33,34 +34,6 @@ GATE_POLL_SECONDS = 1.0
 
 def say(message: str) -> None:
     print(f"envdeck: {message}", file=sys.stderr, flush=True)
-
-
-def split_args(pytest_args: Sequence[str]) -> tuple[list[str], list[str]]:
-    """(selection, options): node ids, files and folders apart from pytest's options."""
-    selection: list[str] = []
-    options: list[str] = []
-    takes_value = {"-k", "-m", "-c", "-p", "-W", "-o", "--rootdir", "--maxfail", "--tb"}
-    expect_value = False
-    for arg in pytest_args:
-        if expect_value:
-            options.append(arg)
-            expect_value = False
-        elif arg.startswith("-"):
-            options.append(arg)
-            expect_value = arg in takes_value
-        else:
-            selection.append(arg)
-    return selection, options
-
-
-def project_python(root: Path, configured: Path | None) -> str:
-    """The project's own interpreter: configured, its .venv, or the one running envdeck."""
-    if configured is not None:
-        return str(configured)
-    for candidate in (root / ".venv" / "bin" / "python", root / "venv" / "bin" / "python"):
-        if candidate.exists():
-            return str(candidate)
-    return sys.executable
 
 
 async def run_tests(root: Path, python: str, targets: Sequence[str], options: Sequence[str]) -> int:

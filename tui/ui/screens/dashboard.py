@@ -43,6 +43,7 @@ from tui.ui.messages import (
 )
 from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.screens.plugin_action import ActionChoice, PluginActionScreen
+from tui.ui.screens.tests import TestsScreen
 from tui.ui.widgets.inspector_pane import InspectorPane, InspectQuery
 from tui.ui.widgets.log_view import LogView
 from tui.ui.widgets.service_details import ServiceDetailsPanel
@@ -84,6 +85,7 @@ class DashboardScreen(Screen[None]):
         Binding("l", "show_tab('tab-logs')", "Logs", show=False, id="dashboard.logs"),
         Binding("i", "show_tab('tab-inspect')", "Inspect", id="dashboard.inspect"),
         Binding("e", "show_tab('tab-env')", "Env", show=False, id="dashboard.env"),
+        Binding("t", "tests", "Tests", id="dashboard.tests"),
         Binding("v", "toggle_secrets", "Reveal secrets", show=False, id="dashboard.reveal"),
     ]
 
@@ -121,6 +123,13 @@ class DashboardScreen(Screen[None]):
         self.set_timer(1.0, self.refresh_resources)
         # Inspectors refresh while visible, and only then.
         self.set_interval(INSPECT_REFRESH_SECONDS, self._refresh_visible_inspector)
+
+    def action_tests(self) -> None:
+        settings = getattr(self.app, "settings", None)
+        if settings is None:
+            self.notify("No settings: the tests screen needs a project", severity="error")
+            return
+        self.app.push_screen(TestsScreen(settings, self.monitor))
 
     def action_toggle_secrets(self) -> None:
         self.query_one(ServiceDetailsPanel).action_toggle_secrets()
