@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
@@ -339,3 +340,27 @@ async def test_a_destructive_plugin_action_asks_and_escape_runs_nothing() -> Non
             assert ran == ["flush"]
     finally:
         PagedKeysPlugin.run_action = original  # type: ignore[method-assign]
+
+
+async def test_a_full_log_keeps_drawing_the_newest_lines() -> None:
+    from tui.core.log_buffer import LogLine
+    from tui.ui.widgets.log_view import MAX_LINES, LogView
+
+    app = fixed_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for_rows(pilot)
+        logs = app.screen.query_one(LogView)
+        total = MAX_LINES + 7_000
+        for start in range(0, total, 1_000):  # batches, as the follower delivers them
+            logs.add_lines(
+                [
+                    LogLine(
+                        "migrate", "c1", f"2026-11-22T04:00:00.{n:09d}Z", f"flood #{n}", "stdout"
+                    )
+                    for n in range(start, start + 1_000)
+                ]
+            )
+            await pilot.pause()
+        await pilot.pause(0.2)
+        drawn = html.unescape(app.export_screenshot()).replace("\xa0", " ")
+        assert f"flood #{total - 1}" in drawn  # what is drawn, not only what is held

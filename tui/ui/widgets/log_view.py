@@ -132,8 +132,14 @@ class LogView(Vertical):
         if not shown:
             self._update_status()
             return
-        at_end = self.lines_widget.is_vertical_scroll_end
-        self.lines_widget.write_lines(shown, scroll_end=self.follow and at_end)
+        log = self.lines_widget
+        at_end = log.is_vertical_scroll_end
+        full = log.line_count + len(shown) > MAX_LINES
+        log.write_lines(shown, scroll_end=self.follow and at_end)
+        if full:
+            # Textual's Log refreshes the rows its new lines had before pruning, which are
+            # below the viewport once it is full: without this the pane stops changing.
+            log.refresh()
         if not (self.follow and at_end):
             self.unseen += len(shown)  # never yank a user who scrolled up; count instead
         self._update_status()
