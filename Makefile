@@ -44,7 +44,7 @@ test: lint engine
 	$(VENV)/bin/pytest
 
 bench: engine
-	$(VENV)/bin/python bench/run.py
+	$(VENV)/bin/python -m bench.dashboard
 
 clean:
 	rm -rf $(VENV) $(TOOLS)

@@ -1,0 +1,1 @@
+"""Benchmarks of envdeck, run as scripts (`python -m bench.dashboard`), never as tests."""
