@@ -1,6 +1,6 @@
 """Benchmark of the live dashboard against the targets of the issue "The live dashboard".
 
-Run from the repository root (about 4 minutes; `--quick` about 1):
+Run from the repository root (about 4 minutes; `--quick` about 75 s):
 
     .venv/bin/python -m bench.dashboard [--quick] [--only NAME ...] [--out FILE]
 
@@ -126,6 +126,7 @@ def machine() -> dict[str, Any]:
     except OSError:
         debian = None
     return {
+        "commit": revision(),
         "cpus": os.cpu_count(),
         "cpu_model": first("/proc/cpuinfo", "model name"),
         "memory_total_kb": first("/proc/meminfo", "MemTotal"),
@@ -138,9 +139,26 @@ def machine() -> dict[str, Any]:
     }
 
 
+def revision() -> str | None:
+    """The commit of the app measured, `+changes` when its code (not the benchmark's)
+    differs from it in the work tree."""
+
+    def git(*args: str) -> str:
+        found = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
+        return found.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return None
+    changed = git("status", "--porcelain", "--", "tui", "plugins", "pyproject.toml", "uv.lock")
+    return f"{commit}+changes" if changed else commit
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.dashboard", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="about 1 minute instead of 4")
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run of about 75 s instead of 4 min"
+    )
     parser.add_argument(
         "--only",
         action="append",

@@ -364,3 +364,21 @@ async def test_a_full_log_keeps_drawing_the_newest_lines() -> None:
         await pilot.pause(0.2)
         drawn = html.unescape(app.export_screenshot()).replace("\xa0", " ")
         assert f"flood #{total - 1}" in drawn  # what is drawn, not only what is held
+
+
+async def test_rows_are_sorted_whatever_order_they_arrive_in() -> None:
+    app = fixed_app()
+    async with app.run_test(size=(120, 24)) as pilot:
+        await wait_for_rows(pilot)
+        table = app.screen.query_one(ServicesTable)
+        await pilot.press("j", "j")  # postgres
+        from dataclasses import replace
+
+        late = replace(FixedMonitor().status.services[2], name="aaa-first", container="shop-a-1")
+        table.apply_status(late)
+        await pilot.pause()
+        names = [str(table.get_row_at(row)[0]) for row in range(table.row_count)]
+        assert names[0] == "aaa-first"
+        assert names == sorted(names)
+        assert table.selected is not None
+        assert table.selected.name == "postgres"  # the cursor followed its row

@@ -65,6 +65,7 @@ class ServicesTable(DataTable[Text | str]):
     def update_services(self, statuses: Sequence[ServiceStatus]) -> None:
         """Apply a snapshot as a keyed diff, so the cursor never jumps."""
         wanted = {row_key(status): status for status in statuses}
+        added = False
         with self.app.batch_update():
             for key in list(self.statuses):
                 if key not in wanted:
@@ -77,7 +78,26 @@ class ServicesTable(DataTable[Text | str]):
                         self.update_cell(key, column, cell, update_width=True)
                 else:
                     self.add_row(*cells, key=key)
+                    added = True
                 self.statuses[key] = status
+            if added:
+                self._sort_keeping_selection()
+
+    def _sort_keeping_selection(self) -> None:
+        """Rows by service name, whatever order they arrived in; the cursor stays put.
+
+        Rebuilt rather than DataTable.sort(), which left the header drawn with stale widths.
+        """
+        ordered = sorted(self.statuses.values(), key=lambda s: (s.name, s.container or ""))
+        current = [row.key.value for row in self.ordered_rows]
+        if current == [row_key(status) for status in ordered]:
+            return
+        selected = self.selected
+        self.clear()
+        for status in ordered:
+            self.add_row(*self._cells(status), key=row_key(status))
+        if selected is not None:
+            self.move_cursor(row=self.get_row_index(row_key(selected)), animate=False)
 
     def apply_status(self, status: ServiceStatus) -> None:
         """One container's new state; its service's 'missing' row goes if it had one."""
