@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,22 @@ def fixed_app(monitor: FixedMonitor | None = None) -> EnvdeckApp:
 
 
 async def wait_for_rows(pilot: Pilot[Any]) -> None:
-    await pilot.pause()
+    """Until the fixed data is on screen: the rows, and the selected service's log lines
+    (they arrive from a worker thread, later on a loaded machine)."""
+    from tui.ui.widgets.log_view import LogView
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        await pilot.pause(0.02)
+        tables = pilot.app.screen.query(ServicesTable)
+        logs = pilot.app.screen.query(LogView)
+        if not tables or not logs:
+            continue
+        expected = pilot.app.monitor.snapshot().services  # type: ignore[attr-defined]
+        if tables.first().row_count == len(expected) and (
+            not expected or logs.first().lines_widget.line_count > 0
+        ):
+            break
     await pilot.wait_for_scheduled_animations()
     await pilot.pause()
 
