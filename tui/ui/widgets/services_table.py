@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from tui.core.status import ServiceStatus
 from tui.core.text import safe_text
@@ -75,7 +76,7 @@ class ServicesTable(DataTable[Text | str]):
                 cells = self._cells(status)
                 if key in self.statuses:
                     for column, cell in zip(COLUMNS, cells, strict=True):
-                        self.update_cell(key, column, cell, update_width=True)
+                        self._set_cell(key, column, cell)
                 else:
                     self.add_row(*cells, key=key)
                     added = True
@@ -116,14 +117,20 @@ class ServicesTable(DataTable[Text | str]):
                 self.statuses[key] = replace(
                     current, cpu_percent=status.cpu_percent, mem_bytes=status.mem_bytes
                 )
-                self.update_cell(key, "cpu", cpu_label(status.cpu_percent), update_width=True)
-                self.update_cell(key, "memory", bytes_label(status.mem_bytes), update_width=True)
+                self._set_cell(key, "cpu", cpu_label(status.cpu_percent))
+                self._set_cell(key, "memory", bytes_label(status.mem_bytes))
         self.refresh_uptimes()
 
     def refresh_uptimes(self) -> None:
         """Uptime moves on by itself; nothing else would redraw it."""
         for key, status in self.statuses.items():
-            self.update_cell(key, "uptime", uptime_label(status.started_at), update_width=True)
+            self._set_cell(key, "uptime", uptime_label(status.started_at))
+
+    def _set_cell(self, key: str, column: str, value: Text | str) -> None:
+        """Update a cell; recompute column widths (costly) only when it outgrows its column."""
+        width = value.cell_len if isinstance(value, Text) else len(value)
+        grows = width > self.columns[ColumnKey(column)].content_width
+        self.update_cell(key, column, value, update_width=grows)
 
     def set_pending(self, service: str, label: str | None) -> None:
         """Show an action in progress in the service's state cell (None: done)."""
