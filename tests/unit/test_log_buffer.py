@@ -336,6 +336,10 @@ class ScriptedEngine:
     streams: list[ScriptedStream]
     exit_codes: dict[str, int] = field(default_factory=dict)
     since_asked: list[str | None] = field(default_factory=list)
+    # What a non-following read (the drain after a stream ends) finds: nothing new unless
+    # the script says otherwise, as with a log that was read completely.
+    drains: list[ScriptedStream] = field(default_factory=list)
+    drain_since_asked: list[str | None] = field(default_factory=list)
 
     def current_container(self, project: str, service: str) -> ContainerRun | None:
         answer = self.inspections.pop(0) if len(self.inspections) > 1 else self.inspections[0]
@@ -352,6 +356,9 @@ class ScriptedEngine:
         tail: int | None,
         follow: bool,
     ) -> ScriptedStream:
+        if not follow:
+            self.drain_since_asked.append(since)
+            return self.drains.pop(0) if self.drains else ScriptedStream([], ends=True)
         self.since_asked.append(since)
         return self.streams.pop(0)
 
@@ -473,3 +480,16 @@ def test_stop_ends_a_follower_blocked_on_a_quiet_container() -> None:
     assert follower.running
     assert follower.stop(timeout=2)
     assert not follower.running
+
+
+def test_lines_a_stream_ended_before_are_read_back_once() -> None:
+    """Docker 20.10 can end a follow stream before a fast-exiting container's last lines."""
+    exited = replace(RUN, running=False, finished_at=ts(9), exit_code=0)
+    engine = ScriptedEngine(
+        inspections=[exited],
+        streams=[ScriptedStream([out((1, "one"), (2, "two"))], ends=True)],
+        drains=[ScriptedStream([out((2, "two"), (3, "three"))], ends=True)],
+    )
+    [texts] = follow(engine, lambda texts: "three" in texts)
+    assert texts[:3] == ["one", "two", "three"]  # "two" was sent again: dropped, not repeated
+    assert engine.drain_since_asked[0] == ts(2)  # the drain starts at the last line seen

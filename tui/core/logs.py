@@ -346,6 +346,7 @@ class _ServiceReader:
             produced = self._read(run, since, tail)
             if not options.follow or self._until_passed():
                 return
+            produced |= self._drain(run, since, tail)
             idle = not produced and time.monotonic() - started < 1.0
             following, run = run, self._next_run(run, idle=idle)
             if run is None:
@@ -357,13 +358,26 @@ class _ServiceReader:
                 since, tail = self._last_seen, None
                 self._overlap = (self._last_seen, self._seen_at_last)
 
+    def _drain(self, run: ContainerRun, since: str | None, tail: int | None) -> bool:
+        """Docker 20.10 can end a follow stream before the last lines of a container that
+        exits fast: read once more, without following, from the last line seen (the lines
+        at that instant already read are dropped), so nothing is lost."""
+        if self._stop.is_set():
+            return False
+        if self._last_seen is not None:
+            since, tail = self._last_seen, None
+            self._overlap = (self._last_seen, self._seen_at_last)
+        return self._read(run, since, tail, follow=False)
+
     def _until_passed(self) -> bool:
         until = self._options.until_timestamp()
         return until is not None and time.time_ns() >= timestamp_to_ns(until)
 
     # ---------------------------------------------------------------- reading one run
 
-    def _read(self, run: ContainerRun, since: str | None, tail: int | None) -> bool:
+    def _read(
+        self, run: ContainerRun, since: str | None, tail: int | None, follow: bool | None = None
+    ) -> bool:
         """Read until the stream ends; True if it brought any line."""
         try:
             stream = self._source.open_logs(
@@ -371,7 +385,7 @@ class _ServiceReader:
                 since=since,
                 until=self._options.until_timestamp(),
                 tail=tail,
-                follow=self._options.follow,
+                follow=self._options.follow if follow is None else follow,
             )
         except EngineUnavailable:
             return False  # _next_run finds out, and says so
