@@ -59,11 +59,7 @@ async def wait_for_environment(monitor: DockerEnvironmentMonitor | None) -> None
     said = ""
     while True:
         status = await asyncio.to_thread(monitor.snapshot)
-        waiting = [
-            s
-            for s in status.services
-            if s.state == "running" and s.health in ("starting", "unhealthy")
-        ]
+        waiting = status.gating_services
         if not waiting:
             return
         message = ", ".join(f"{safe_text(s.name)} ({s.health})" for s in waiting)

@@ -55,6 +55,15 @@ class EnvironmentStatus:
     problem: str | None = None  # e.g. compose refused the files: state cannot be told
 
     @property
+    def gating_services(self) -> tuple[ServiceStatus, ...]:
+        """Running services a test run should wait for: starting or unhealthy."""
+        return tuple(
+            s
+            for s in self.services
+            if s.state == "running" and s.health in ("starting", "unhealthy")
+        )
+
+    @property
     def exit_code(self) -> int:
         if not self.engine.connected or self.problem is not None:
             return EXIT_UNKNOWN

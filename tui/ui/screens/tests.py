@@ -349,11 +349,7 @@ class TestsScreen(Screen[None]):
     async def _wait_for_environment(self) -> None:
         while True:
             status = await asyncio.to_thread(self.monitor.snapshot)
-            waiting = [
-                s
-                for s in status.services
-                if s.state == "running" and s.health in ("starting", "unhealthy")
-            ]
+            waiting = status.gating_services
             if not waiting:
                 return
             names = ", ".join(f"{s.name} ({s.health})" for s in waiting)

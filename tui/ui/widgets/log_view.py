@@ -102,6 +102,7 @@ class LogView(Vertical):
         self.search: LogFilter | None = None
         self.unseen = 0
         self.title = ""
+        self.prefix_width = 4
 
     def compose(self) -> ComposeResult:
         yield Static("", id="log-status", markup=False)
@@ -123,6 +124,8 @@ class LogView(Vertical):
         self.title, self.merged = title, merged
         self.ring = LogRing(max_lines_per_service=self.lines_per_service)
         self.highlighter.colours = self._colours(services)
+        # Per source, not per line: this is on the path of every log line.
+        self.prefix_width = max((len(name) for name in self.highlighter.colours), default=4)
         self.unseen = 0
         self.rebuild()
 
@@ -175,7 +178,7 @@ class LogView(Vertical):
         return search.matches(line.text)
 
     def _line_texts(self, line: LogLine) -> list[str]:
-        width = max((len(name) for name in self.highlighter.colours), default=4)
+        width = self.prefix_width
         text = format_line(
             line, timestamps=self.timestamps, prefix_width=width if self.merged else None
         )
@@ -193,8 +196,10 @@ class LogView(Vertical):
             kind = "hiding non-matching" if self.search.mode is FilterMode.HIDE else "search"
             flags.append(f"{kind}: {self.search.pattern}")
         unseen = f" · {self.unseen} new lines below (G)" if self.unseen else ""
+        # One fixed-height line: no layout pass for it on every batch of log lines.
         self.query_one("#log-status", Static).update(
-            Text(f"{self.title} · {len(self.ring)} lines · {' · '.join(flags)}{unseen}")
+            Text(f"{self.title} · {len(self.ring)} lines · {' · '.join(flags)}{unseen}"),
+            layout=False,
         )
 
     def on_resize(self, event: events.Resize) -> None:
