@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 # ---------------------------------------------------------------- what a plugin is told
@@ -154,3 +155,58 @@ class ServicePlugin(Protocol):
     def actions(self, target: ServiceTarget) -> Sequence[Action]: ...
 
     def run_action(self, target: ServiceTarget, action: str, params: Mapping[str, str]) -> str: ...
+
+
+# ---------------------------------------------------------------- saved data states
+
+
+@dataclass(frozen=True)
+class StateRef:
+    """Where one saved state of a service lives.
+
+    `folder` is a project-local directory that belongs to this service's part of the
+    state (it exists, is empty before `save_state`); a plugin keeps its files there, or
+    keeps the data in the service itself (e.g. a template database) and its name in
+    `name`. Names are the user's snapshot names; `baseline` is the automatic one.
+    """
+
+    name: str
+    folder: Path
+
+
+@dataclass(frozen=True)
+class SavedState:
+    """What `save_state` made: shown in `snapshot list`, checked after a restore."""
+
+    location: str  # "3 files in .envdeck/..." or "database envdeck_s_1a2b3c (in the service)"
+    size_bytes: int
+    summary: str  # "1,204 keys in 2 dbs", "2 databases, 14 tables, 3,100 rows"
+    fingerprint: str  # the data's fingerprint when saved: equal after a correct restore
+
+
+@runtime_checkable
+class StatefulPlugin(Protocol):
+    """Optional: a plugin that can save and restore its service's data.
+
+    Reset, baseline and snapshots are built on these four calls. Each may take longer
+    than `target.timeout` in total (a restore moves data), but every single request to
+    the service still uses that timeout. Restores replace the service's data as a whole:
+    whatever the saved state does not contain is removed.
+    """
+
+    def save_state(self, target: ServiceTarget, ref: StateRef) -> SavedState: ...
+
+    def restore_state(self, target: ServiceTarget, ref: StateRef) -> str: ...
+
+    def state_exists(self, target: ServiceTarget, ref: StateRef) -> bool: ...
+
+    def delete_state(self, target: ServiceTarget, ref: StateRef) -> None: ...
+
+    def fingerprint(self, target: ServiceTarget) -> str: ...
+
+
+@runtime_checkable
+class SeedablePlugin(Protocol):
+    """Optional: a plugin that can apply a seed file (SQL, commands) to its service."""
+
+    def apply_seed(self, target: ServiceTarget, path: Path) -> str: ...
