@@ -71,6 +71,25 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--watch", action="store_true", help="rerun affected tests on save")
     test.add_argument("pytest_args", nargs="*", metavar="PYTEST ARGS", help="passed to pytest")
 
+    reset = commands.add_parser(
+        "reset", help="data back to the baseline (fast), or --hard: recreate containers+volumes"
+    )
+    reset.add_argument(
+        "--hard", action="store_true", help="down -v, up, wait, seed hooks, new baseline"
+    )
+    reset.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
+
+    snapshot = commands.add_parser("snapshot", help="named data states across services")
+    snapshot.add_argument(
+        "snapshot_action",
+        choices=("save", "restore", "list", "delete", "baseline"),
+        metavar="save|restore|list|delete|baseline",
+        help="baseline: retake the automatic baseline from the data as it is now",
+    )
+    snapshot.add_argument("name", nargs="?", metavar="NAME")
+    snapshot.add_argument("--json", action="store_true", help="list: one JSON array")
+    snapshot.add_argument("--yes", action="store_true", help="restore/delete without asking")
+
     commands.add_parser("doctor", help="check engine, compose and config; say how to fix")
     return parser
 

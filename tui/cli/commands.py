@@ -229,6 +229,18 @@ def run_test(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
     return run_test_command(settings, args.watch, args.pytest_args)
 
 
+def run_reset(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
+    from tui.cli.reset_command import run_reset as reset
+
+    return reset(settings, args)
+
+
+def run_snapshot(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
+    from tui.cli.reset_command import run_snapshot as snapshot
+
+    return snapshot(settings, args)
+
+
 def run_doctor(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
     checks = run_checks(settings, gateway_for(settings))
     marks = {Verdict.OK: "ok  ", Verdict.WARN: "warn", Verdict.FAIL: "FAIL"}
@@ -249,6 +261,8 @@ HANDLERS: dict[str, Handler] = {
     "inspect": run_inspect,
     "logs": run_logs,
     "test": run_test,
+    "reset": run_reset,
+    "snapshot": run_snapshot,
 }
 
 __all__ = ["HANDLERS", "ComposeError"]

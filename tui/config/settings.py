@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,6 +25,40 @@ CONFIG_FILE_NAMES = ("envdeck.toml", "pyproject.toml")
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message says which value and why."""
+
+
+class SeedHook(BaseModel):
+    """One step that puts data into a freshly created environment (after a hard reset).
+
+    Exactly one of: `command` (argv run on this machine from the config's folder, with
+    ENVDECK_<SERVICE>_PORT_<N> set to each published port), `exec` (argv run inside
+    `service`'s container), `file` (a seed file `service`'s plugin applies, e.g. SQL).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    service: str | None = None
+    command: list[str] = Field(default_factory=list)
+    exec: list[str] = Field(default_factory=list)
+    file: Path | None = None
+    timeout: float = Field(default=120.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SeedHook:
+        kinds = [kind for kind in ("command", "exec", "file") if getattr(self, kind)]
+        if len(kinds) != 1:
+            raise ValueError("a seed hook needs exactly one of command, exec, file")
+        if kinds[0] in ("exec", "file") and not self.service:
+            raise ValueError(f"a seed hook with {kinds[0]} needs a service")
+        return self
+
+    @property
+    def title(self) -> str:
+        if self.file is not None:
+            return f"seed {self.service} from {self.file.name}"
+        if self.exec:
+            return f"seed {self.service}: {' '.join(self.exec)}"
+        return f"seed: {' '.join(self.command)}"
 
 
 class EnvdeckSettings(BaseSettings):
@@ -93,6 +127,20 @@ class EnvdeckSettings(BaseSettings):
     engine_timeout: float = Field(
         default=10.0, gt=0, description="Seconds a single Docker engine call may take."
     )
+    state_dir: Path | None = Field(
+        default=None,
+        description="Where baselines, snapshots and the last reset are kept; unset: "
+        ".envdeck beside the config (or the compose file).",
+    )
+    seed: list[SeedHook] = Field(
+        default_factory=list,
+        description="Steps a hard reset runs after `up`, in order: [[tool.envdeck.seed]] "
+        "with command, exec or file.",
+    )
+    reset_before_watch_runs: bool = Field(
+        default=False,
+        description="Fast-reset the environment before every watch-mode test run.",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -160,7 +208,7 @@ def load_settings(cwd: Path | None = None, **overrides: Any) -> EnvdeckSettings:
             for item in error.errors()
         )
         raise ConfigError(f"invalid envdeck configuration ({where}): {problems}") from None
-    settings = EnvdeckSettings.model_construct(**loaded.model_dump())
+    settings = EnvdeckSettings.model_construct(**dict(loaded))
     # Paths in a config file are relative to its folder; the CLI passes absolute ones.
     return anchor_paths(settings, config_file.parent if config_file else cwd)
 
@@ -179,5 +227,10 @@ def anchor_paths(settings: EnvdeckSettings, base: Path) -> EnvdeckSettings:
             "config_dir": base,
             "compose_binary": anchor(settings.compose_binary) if settings.compose_binary else None,
             "test_python": anchor(settings.test_python) if settings.test_python else None,
+            "state_dir": anchor(settings.state_dir) if settings.state_dir else None,
+            "seed": [
+                hook.model_copy(update={"file": anchor(hook.file)}) if hook.file else hook
+                for hook in settings.seed
+            ],
         }
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tui.core.compose_cli import ComposeCommand, ComposeError
@@ -44,6 +44,7 @@ class ServiceSpec:
     environment: Mapping[str, str | None]
     restart: str | None
     labels: Mapping[str, str]
+    volume_mounts: tuple[str, ...] = ()  # keys of the project's named volumes it mounts
 
     def published_port(self, container_port: int) -> int | None:
         """The host port published for `container_port`, if any."""
@@ -54,10 +55,18 @@ class ServiceSpec:
 
 
 @dataclass(frozen=True)
+class VolumeSpec:
+    key: str  # the name in the compose file
+    name: str  # the engine's name, e.g. envdeck-sample_postgres-data
+    external: bool  # made outside compose: never envdeck's to remove
+
+
+@dataclass(frozen=True)
 class ComposeProject:
     name: str
     services: Mapping[str, ServiceSpec]
     volumes: tuple[str, ...]
+    volume_specs: Mapping[str, VolumeSpec] = field(default_factory=dict)
 
     @property
     def service_names(self) -> tuple[str, ...]:
@@ -117,16 +126,33 @@ def _service(name: str, raw: Mapping[str, Any]) -> ServiceSpec:
         environment={str(key): value for key, value in environment.items()},
         restart=raw.get("restart"),
         labels={str(key): str(value) for key, value in (raw.get("labels") or {}).items()},
+        volume_mounts=tuple(
+            str(mount["source"])
+            for mount in raw.get("volumes") or ()
+            if mount.get("type") == "volume" and mount.get("source")
+        ),
+    )
+
+
+def _volume(key: str, raw: Mapping[str, Any] | None, project: str) -> VolumeSpec:
+    raw = raw or {}
+    return VolumeSpec(
+        key=key,
+        name=str(raw.get("name") or f"{project}_{key}"),
+        external=bool(raw.get("external")),
     )
 
 
 def parse_project(config: Mapping[str, Any]) -> ComposeProject:
     """A ComposeProject from the parsed output of `compose config --format json`."""
     services = config.get("services") or {}
+    volumes = config.get("volumes") or {}
+    name = str(config["name"])
     return ComposeProject(
-        name=str(config["name"]),
-        services={name: _service(name, raw) for name, raw in sorted(services.items())},
-        volumes=tuple(sorted(config.get("volumes") or {})),
+        name=name,
+        services={key: _service(key, raw) for key, raw in sorted(services.items())},
+        volumes=tuple(sorted(volumes)),
+        volume_specs={key: _volume(key, raw, name) for key, raw in sorted(volumes.items())},
     )
 
 

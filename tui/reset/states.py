@@ -1,0 +1,275 @@
+"""Saving and restoring the data of every service together: baselines and snapshots.
+
+The services are independent, so their parts are saved and restored in parallel
+threads; a restore is then checked against the fingerprint taken when it was saved.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from docker.models.containers import Container
+
+from tui.config.settings import EnvdeckSettings
+from tui.core.engine import PROJECT_LABEL, DockerGateway, EngineUnavailable
+from tui.core.environment import Environment
+from tui.core.status import build_statuses
+from tui.plugins.api import StateRef
+from tui.plugins.registry import PluginRegistry
+from tui.reset.scope import (
+    ServicesWithData,
+    StatefulService,
+    check_ownership,
+    project_directory,
+    services_with_data,
+)
+from tui.reset.steps import Outcome, Progress, StepFailed, StepRunner, no_progress
+from tui.reset.store import (
+    BASELINE,
+    LastReset,
+    SavedPart,
+    StateRecord,
+    StateStore,
+    StateStoreError,
+    check_name,
+    now,
+)
+
+
+def default_state_dir(settings: EnvdeckSettings, environment: Environment) -> Path:
+    """The configured state_dir, else .envdeck in the compose project's folder (the same
+    folder whichever config or command line reached the project)."""
+    return settings.state_dir or project_directory(settings, environment) / ".envdeck"
+
+
+class StateManager:
+    """Baseline, snapshots and fast reset for one environment."""
+
+    def __init__(
+        self,
+        settings: EnvdeckSettings,
+        environment: Environment,
+        gateway: DockerGateway,
+        registry: PluginRegistry | None = None,
+    ) -> None:
+        self.settings = settings
+        self.environment = environment
+        self.gateway = gateway
+        self.registry = registry or PluginRegistry()
+        self.store = StateStore(default_state_dir(settings, environment), environment.project.name)
+
+    # ------------------------------------------------------------ what is there
+
+    def containers(self) -> list[Container]:
+        return self.gateway.project_containers(self.environment.project.name)
+
+    def checked_services(self) -> ServicesWithData:
+        """The services with data, once the containers are proven this checkout's."""
+        containers = self.containers()
+        check_ownership(containers, self.settings, self.environment)
+        statuses = build_statuses(self.environment.project, containers)
+        return services_with_data(self.settings, self.environment, self.registry, statuses)
+
+    def volume_ages(self) -> dict[str, str]:
+        """CreatedAt of the project's volumes: a recreated volume makes a baseline stale."""
+        label = {"label": f"{PROJECT_LABEL}={self.environment.project.name}"}
+        try:
+            volumes = self.gateway.client.volumes.list(filters=label)
+        except Exception:  # the engine went away: staleness is then unknown, not an error
+            return {}
+        return {volume.name: str(volume.attrs.get("CreatedAt", "")) for volume in volumes}
+
+    def snapshots(self) -> list[StateRecord]:
+        return [record for record in self.store.records() if record.name != BASELINE]
+
+    def baseline(self) -> StateRecord | None:
+        return self.store.read(BASELINE)
+
+    def baseline_problem(self) -> str | None:
+        """Why there is no usable baseline, or None when there is one."""
+        try:
+            record = self.baseline()
+        except StateStoreError as error:
+            return str(error)
+        if record is None:
+            return "no baseline has been taken"
+        current = self.volume_ages()
+        changed = [name for name, created in record.volumes.items() if current.get(name) != created]
+        if changed:
+            return f"volumes were recreated since the baseline: {', '.join(sorted(changed))}"
+        return None
+
+    # ------------------------------------------------------------ save
+
+    def save(self, name: str, progress: Progress = no_progress) -> Outcome:
+        return self._save(check_name(name), f"save snapshot {name}", progress)
+
+    def take_baseline(self, progress: Progress = no_progress) -> Outcome:
+        return self._save(BASELINE, "take baseline", progress)
+
+    def _save(self, name: str, kind: str, progress: Progress) -> Outcome:
+        steps = StepRunner(kind, progress)
+        found: list[ServicesWithData] = []
+        if not steps.run("check the containers are this checkout's", lambda: _found(self, found)):
+            return steps.outcome()
+        scope = found[0]
+        for service, reason in scope.skipped.items():
+            steps.skip(f"save {service}", reason)
+        staging = self.store.begin(name)
+        parts: dict[str, SavedPart] = {}
+
+        def save_one(item: StatefulService) -> None:
+            def work() -> str:
+                folder = staging / item.service
+                folder.mkdir()
+                saved = item.plugin.save_state(item.target, StateRef(name, folder))
+                parts[item.service] = SavedPart(
+                    item.plugin_name,
+                    saved.location,
+                    saved.size_bytes,
+                    saved.summary,
+                    saved.fingerprint,
+                )
+                return saved.summary
+
+            steps.run(f"save {item.service}", work)
+
+        _each(save_one, scope.services)
+        if not steps.outcome().ok:
+            self.store.abandon(staging)
+            return steps.outcome()
+        record = StateRecord(
+            name=name,
+            project=self.environment.project.name,
+            created_at=now(),
+            parts=parts,
+            skipped=dict(scope.skipped),
+            volumes=self.volume_ages(),
+        )
+        self.store.commit(staging, record)
+        return steps.outcome()
+
+    # ------------------------------------------------------------ restore
+
+    def fast_reset(self, progress: Progress = no_progress) -> Outcome:
+        """Every service's data back to the baseline, checked; recorded as the last reset."""
+        outcome = self._restore(BASELINE, "fast reset", progress)
+        self.record(outcome)
+        return outcome
+
+    def restore(self, name: str, progress: Progress = no_progress) -> Outcome:
+        return self._restore(check_name(name), f"restore snapshot {name}", progress)
+
+    def _restore(self, name: str, kind: str, progress: Progress) -> Outcome:
+        steps = StepRunner(kind, progress)
+        records: list[StateRecord] = []
+
+        def read() -> str:
+            record = self.store.read(name)
+            if record is None:
+                if name == BASELINE:
+                    raise StepFailed(
+                        "no baseline yet: envdeck takes one the first time the environment "
+                        "is healthy; take it now with `envdeck snapshot baseline`, or run "
+                        "a hard reset"
+                    )
+                known = ", ".join(record.name for record in self.snapshots()) or "none"
+                raise StepFailed(f"no snapshot named {name!r} (saved: {known})")
+            records.append(record)
+            return "saved " + time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created_at))
+
+        if not steps.run(f"read {name}", read):
+            return steps.outcome()
+        record = records[0]
+        found: list[ServicesWithData] = []
+        if not steps.run("check the containers are this checkout's", lambda: _found(self, found)):
+            return steps.outcome()
+        scope = found[0]
+        for service, reason in scope.skipped.items():
+            steps.skip(f"reset {service}", reason)
+        to_restore = []
+        for item in scope.services:
+            if item.service in record.parts:
+                to_restore.append(item)
+            else:
+                steps.skip(f"reset {item.service}", f"not in {name} (added since it was saved)")
+
+        def restore_one(item: StatefulService) -> None:
+            part = record.parts[item.service]
+            ref = StateRef(name, self.store.path(name) / item.service)
+
+            def work() -> str:
+                message = item.plugin.restore_state(item.target, ref)
+                if item.plugin.fingerprint(item.target) != part.fingerprint:
+                    raise StepFailed(f"{message}, but the data then differs from {name}")
+                return f"{message}, checked"
+
+            steps.run(f"reset {item.service}", work)
+
+        _each(restore_one, to_restore)
+        return steps.outcome()
+
+    def delete(self, name: str, progress: Progress = no_progress) -> Outcome:
+        steps = StepRunner(f"delete snapshot {name}", progress)
+        record = self.store.read(check_name(name))
+        if record is None:
+            steps.run(f"find {name}", _fail(f"no snapshot named {name!r}"))
+            return steps.outcome()
+        scope = services_with_data(self.settings, self.environment, self.registry, ())
+        plugins = {item.service: item for item in scope.services}
+        for service in record.parts:
+            item = plugins.get(service)
+            if item is not None:
+                ref = StateRef(name, self.store.path(name) / service)
+                steps.run(f"delete {service}'s part", _call(item, ref))
+        steps.run(f"delete {name}", lambda: _remove(self.store, name))
+        return steps.outcome()
+
+    def record(self, outcome: Outcome) -> None:
+        """Keep `outcome` as the last reset (shown in the dashboard's header)."""
+        last = LastReset(outcome.kind, now(), outcome.seconds, outcome.ok, outcome.failure_summary)
+        with contextlib.suppress(OSError):  # the reset itself is done; only its record is lost
+            self.store.record_reset(last)
+
+
+def _found(manager: StateManager, into: list[ServicesWithData]) -> str:
+    try:
+        scope = manager.checked_services()
+    except EngineUnavailable as error:
+        raise StepFailed(f"the Docker engine does not answer: {error}") from None
+    into.append(scope)
+    names = ", ".join(item.service for item in scope.services) or "none"
+    return f"services with data: {names}"
+
+
+def _each(work: Callable[[StatefulService], None], items: Sequence[StatefulService]) -> None:
+    if len(items) <= 1:
+        for item in items:
+            work(item)
+        return
+    with ThreadPoolExecutor(max_workers=len(items), thread_name_prefix="envdeck-state") as pool:
+        list(pool.map(work, items))
+
+
+def _fail(message: str) -> Callable[[], str]:
+    def work() -> str:
+        raise StepFailed(message)
+
+    return work
+
+
+def _call(item: StatefulService, ref: StateRef) -> Callable[[], str]:
+    def work() -> str:
+        item.plugin.delete_state(item.target, ref)
+        return "deleted"
+
+    return work
+
+
+def _remove(store: StateStore, name: str) -> str:
+    store.remove(name)
+    return "deleted"
