@@ -6,13 +6,19 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeError
 from tui.core.doctor import Verdict, run_checks
 from tui.core.engine import DockerGateway
-from tui.core.environment import bring_down, bring_up, sample_settings
+from tui.core.environment import (
+    Environment,
+    bring_down,
+    bring_up,
+    resolve_environment,
+    sample_settings,
+)
 from tui.core.monitor import DockerEnvironmentMonitor
 from tui.core.status import EXIT_UNKNOWN, EnvironmentStatus
 from tui.plugins.session import Inspector
@@ -42,17 +48,41 @@ def run_demo(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
         say("no Docker engine answers: start one (`make engine` in a checkout), then retry")
         return EXIT_UNKNOWN
     say("bringing up the sample environment")
-    bring_up(settings, gateway, report=say)
+    up_and_prepare(settings, gateway, ())
     return run_dashboard(settings, args)
 
 
 def run_up(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
     gateway = gateway_for(settings)
     started = time.monotonic()
-    environment = bring_up(settings, gateway, args.services, report=say)
+    environment = up_and_prepare(settings, gateway, args.services)
     mode = " (offline images)" if environment.offline else ""
     say(f"{environment.project.name} is up{mode} in {time.monotonic() - started:.1f} s")
     return 0
+
+
+def up_and_prepare(
+    settings: EnvdeckSettings, gateway: DockerGateway, services: Sequence[str]
+) -> Environment:
+    """`compose up --wait`; then seed what was created from nothing, and take the
+    baseline the first time the environment is healthy."""
+    from tui.presentation.reset_text import step_line
+    from tui.reset.hard import prepare_new_environment
+    from tui.reset.steps import StepEvent, StepState
+
+    def report(event: StepEvent) -> None:
+        if event.state is not StepState.RUNNING:
+            say(step_line(event))
+
+    project = resolve_environment(settings, gateway).project.name
+    fresh = not gateway.project_containers(project)
+    environment = bring_up(settings, gateway, services, report=say)
+    if services:
+        return environment  # part of the project: its baseline is not known yet
+    outcome = prepare_new_environment(settings, environment, gateway, fresh=fresh, progress=report)
+    if not outcome.ok:
+        say(f"up, but {outcome.failure_summary}")
+    return environment
 
 
 def run_down(settings: EnvdeckSettings, args: argparse.Namespace) -> int:

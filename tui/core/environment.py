@@ -8,11 +8,12 @@ fails. Read-only commands never pull: they pick offline when an upstream image i
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui.config.settings import EnvdeckSettings
+from tui.config.settings import EnvdeckSettings, SeedHook
 from tui.core.compose_cli import ComposeCommand, ComposeError, find_compose_binary
 from tui.core.compose_model import ComposeProject, load_project
 from tui.core.engine import DockerGateway, EngineUnavailable
@@ -153,5 +154,24 @@ def sample_settings(base: EnvdeckSettings) -> EnvdeckSettings:
             "project_dir": None,
             "config_dir": folder,
             "project_name": None,
+            "seed": sample_seed_hooks(folder),
         }
     )
+
+
+def sample_seed_hooks(folder: Path) -> list[SeedHook]:
+    """What the sample starts with beyond init.sql: a few Redis keys, a Qdrant collection."""
+    return [
+        SeedHook(
+            service="redis",
+            exec=[
+                "redis-cli",
+                "MSET",
+                "config:feature_flags",
+                '{"semantic_search": true}',
+                "config:rate_limit_per_minute",
+                "120",
+            ],
+        ),
+        SeedHook(command=[sys.executable, str(folder / "seed" / "qdrant_seed.py")]),
+    ]

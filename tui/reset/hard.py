@@ -20,7 +20,7 @@ from tui.core.environment import Environment
 from tui.core.status import ServiceStatus, build_statuses
 from tui.plugins.registry import PluginRegistry
 from tui.reset.scope import check_ownership, is_protected
-from tui.reset.seed import run_seed
+from tui.reset.seed import run_seeds
 from tui.reset.states import StateManager
 from tui.reset.steps import Outcome, Progress, StepFailed, StepRunner, no_progress
 
@@ -127,15 +127,7 @@ class HardReset:
             and steps.run("create and start (compose up)", self._up)
             and steps.run("wait until every service is ready", self._wait)
         )
-        for hook in self.settings.seed if ok else ():
-            ok = steps.run(
-                hook.title,
-                lambda hook=hook: run_seed(  # type: ignore[misc]
-                    hook, self.settings, self.environment, self.states.registry
-                ),
-            )
-            if not ok:
-                break
+        ok = ok and run_seeds(steps, self.settings, self.environment, self.states.registry)
         if ok:
             steps.run("take the baseline", self._baseline)
         outcome = steps.outcome()
@@ -199,11 +191,35 @@ class HardReset:
             time.sleep(WAIT_POLL_S)
 
     def _baseline(self) -> str:
-        outcome = self.states.take_baseline()
-        if not outcome.ok:
-            raise StepFailed(outcome.failure_summary)
-        record = self.states.baseline()
-        return f"{len(record.parts) if record else 0} services saved"
+        return take_baseline_step(self.states)
+
+
+def take_baseline_step(states: StateManager) -> str:
+    """The baseline taken as one step of a larger operation."""
+    outcome = states.take_baseline()
+    if not outcome.ok:
+        raise StepFailed(outcome.failure_summary)
+    record = states.baseline()
+    return f"{len(record.parts) if record else 0} services saved"
+
+
+def prepare_new_environment(
+    settings: EnvdeckSettings,
+    environment: Environment,
+    gateway: DockerGateway,
+    *,
+    fresh: bool,
+    progress: Progress = no_progress,
+) -> Outcome:
+    """After `up`: seed an environment created from nothing, then take the baseline if
+    there is no usable one (the first time the environment is healthy)."""
+    steps = StepRunner("prepare the environment", progress)
+    states = StateManager(settings, environment, gateway)
+    if fresh and not run_seeds(steps, settings, environment, states.registry):
+        return steps.outcome()
+    if states.baseline_problem() is not None:
+        steps.run("take the baseline", lambda: take_baseline_step(states))
+    return steps.outcome()
 
 
 def _failed(status: ServiceStatus) -> bool:

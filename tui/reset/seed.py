@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Mapping
+from functools import partial
 
 from tui.config.settings import EnvdeckSettings, SeedHook
 from tui.core.compose_cli import ComposeError
 from tui.core.environment import Environment
 from tui.plugins.api import SeedablePlugin
 from tui.plugins.registry import PluginRegistry, build_target
-from tui.reset.steps import StepFailed
+from tui.reset.steps import StepFailed, StepRunner
 
 OUTPUT_TAIL = 400  # characters of a failing hook's output kept in its message
 
@@ -25,6 +26,19 @@ def port_variables(environment: Environment) -> dict[str, str]:
                 key = "".join(char if char.isalnum() else "_" for char in name.upper())
                 variables[f"ENVDECK_{key}_PORT_{port.container_port}"] = str(port.host_port)
     return variables
+
+
+def run_seeds(
+    steps: StepRunner,
+    settings: EnvdeckSettings,
+    environment: Environment,
+    registry: PluginRegistry,
+) -> bool:
+    """Every configured hook in order, one step each; False at the first that fails."""
+    for hook in settings.seed:
+        if not steps.run(hook.title, partial(run_seed, hook, settings, environment, registry)):
+            return False
+    return True
 
 
 def run_seed(
