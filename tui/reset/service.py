@@ -1,0 +1,109 @@
+"""Everything the dashboard's reset dialog asks for, behind one small interface.
+
+Every method blocks (engine, plugins, files): the UI calls them from worker threads.
+Snapshot tests give the dialog a fixed implementation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from tui.config.settings import EnvdeckSettings
+from tui.core.engine import DockerGateway
+from tui.core.environment import Environment
+from tui.plugins.registry import PluginRegistry
+from tui.reset.hard import HardReset, HardResetPlan
+from tui.reset.scope import is_protected
+from tui.reset.states import StateManager
+from tui.reset.steps import Outcome, Progress
+from tui.reset.store import LastReset, StateRecord, StateStoreError
+
+
+@dataclass(frozen=True)
+class ResetOverview:
+    """What the dialog shows before the user chooses."""
+
+    project: str
+    baseline: StateRecord | None
+    baseline_problem: str | None  # why a fast reset cannot run, or None
+    snapshots: tuple[StateRecord, ...]
+    last_reset: LastReset | None
+    protected: tuple[str, ...] = field(default=())
+
+
+class Resets(Protocol):
+    def overview(self) -> ResetOverview: ...
+
+    def last_reset(self) -> LastReset | None: ...
+
+    def plan_hard(self) -> HardResetPlan: ...
+
+    def fast_reset(self, progress: Progress) -> Outcome: ...
+
+    def hard_reset(self, plan: HardResetPlan, progress: Progress) -> Outcome: ...
+
+    def restore(self, name: str, progress: Progress) -> Outcome: ...
+
+    def save(self, name: str, progress: Progress) -> Outcome: ...
+
+    def take_baseline(self, progress: Progress) -> Outcome: ...
+
+    def delete(self, name: str, progress: Progress) -> Outcome: ...
+
+
+class EnvironmentResets:
+    """The real thing, for one environment."""
+
+    def __init__(
+        self,
+        settings: EnvdeckSettings,
+        environment: Environment,
+        gateway: DockerGateway,
+        registry: PluginRegistry | None = None,
+    ) -> None:
+        self.states = StateManager(settings, environment, gateway, registry)
+        self.hard = HardReset(settings, environment, gateway, self.states.registry)
+
+    def overview(self) -> ResetOverview:
+        try:
+            baseline = self.states.baseline()
+        except StateStoreError:
+            baseline = None
+        settings = self.states.settings
+        return ResetOverview(
+            project=self.states.environment.project.name,
+            baseline=baseline,
+            baseline_problem=self.states.baseline_problem(),
+            snapshots=tuple(self.states.snapshots()),
+            last_reset=self.states.store.last_reset(),
+            protected=tuple(
+                name
+                for name in self.states.environment.project.services
+                if is_protected(settings, name)
+            ),
+        )
+
+    def last_reset(self) -> LastReset | None:
+        return self.states.store.last_reset()
+
+    def plan_hard(self) -> HardResetPlan:
+        return self.hard.plan()
+
+    def fast_reset(self, progress: Progress) -> Outcome:
+        return self.states.fast_reset(progress)
+
+    def hard_reset(self, plan: HardResetPlan, progress: Progress) -> Outcome:
+        return self.hard.run(plan, progress)
+
+    def restore(self, name: str, progress: Progress) -> Outcome:
+        return self.states.restore(name, progress)
+
+    def save(self, name: str, progress: Progress) -> Outcome:
+        return self.states.save(name, progress)
+
+    def take_baseline(self, progress: Progress) -> Outcome:
+        return self.states.take_baseline(progress)
+
+    def delete(self, name: str, progress: Progress) -> Outcome:
+        return self.states.delete(name, progress)
