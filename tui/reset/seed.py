@@ -12,6 +12,7 @@ from tui.core.compose_cli import ComposeError
 from tui.core.environment import Environment
 from tui.plugins.api import SeedablePlugin
 from tui.plugins.registry import PluginRegistry, build_target
+from tui.reset.scope import is_protected
 from tui.reset.steps import StepFailed, StepRunner
 
 OUTPUT_TAIL = 400  # characters of a failing hook's output kept in its message
@@ -36,6 +37,9 @@ def run_seeds(
 ) -> bool:
     """Every configured hook in order, one step each; False at the first that fails."""
     for hook in settings.seed:
+        if hook.service is not None and is_protected(settings, hook.service):
+            steps.skip(hook.title, f"{hook.service} is protected in the config")
+            continue
         if not steps.run(hook.title, partial(run_seed, hook, settings, environment, registry)):
             return False
     return True

@@ -1,0 +1,257 @@
+"""Reset, baseline and snapshots against the real sample environment.
+
+Each test keeps its states in its own folder. Every test leaves the sample's data at
+the state it found it in (the last step restores it), so the tests after it see the
+environment they expect.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from docker.models.containers import Container
+from docker.models.volumes import Volume
+
+from tests.conftest import SampleEnv
+from tests.integration.reset_data import (
+    dirty_everything,
+    everything,
+    pg_connect,
+    qdrant,
+    redis_client,
+    wait_until,
+)
+from tui.core.engine import PROJECT_LABEL, SERVICE_LABEL
+from tui.core.environment import resolve_environment
+from tui.core.status import build_statuses
+from tui.reset.hard import HardReset
+from tui.reset.scope import CONFIG_FILES_LABEL, WORKING_DIR_LABEL
+from tui.reset.states import StateManager
+from tui.reset.steps import Outcome, StepState
+
+
+def manager_for(env: SampleEnv, state_dir: Path, **settings: Any) -> StateManager:
+    changed = env.settings.model_copy(update={"state_dir": state_dir, **settings})
+    return StateManager(changed, resolve_environment(changed, env.gateway), env.gateway)
+
+
+def states(outcome: Outcome) -> dict[str, StepState]:
+    return {step.title: step.state for step in outcome.steps}
+
+
+def assert_ok(outcome: Outcome) -> None:
+    assert outcome.ok, outcome.failure_summary
+
+
+def all_ready(env: SampleEnv) -> bool:
+    containers = env.gateway.project_containers(env.project)
+    statuses = build_statuses(env.environment.project, containers)
+    return all(status.is_ready for status in statuses)
+
+
+@pytest.fixture
+def manager(sample_env: SampleEnv, tmp_path: Path) -> Iterator[StateManager]:
+    """A manager with a fresh baseline of the data as the test found it; restored after."""
+    manager = manager_for(sample_env, tmp_path)
+    assert_ok(manager.take_baseline())
+    yield manager
+    if all_ready(sample_env):
+        assert_ok(manager.fast_reset())
+
+
+def test_a_fast_reset_brings_every_service_back_to_the_baseline_exactly(
+    sample_env: SampleEnv, manager: StateManager
+) -> None:
+    before = everything(sample_env)
+    dirty_everything(sample_env, uuid.uuid4().hex[:8])
+    assert everything(sample_env) != before
+
+    outcome = manager.fast_reset()
+
+    assert_ok(outcome)
+    assert states(outcome) == {
+        "read baseline": StepState.DONE,
+        "check the containers are this checkout's": StepState.DONE,
+        "reset postgres": StepState.DONE,
+        "reset qdrant": StepState.DONE,
+        "reset redis": StepState.DONE,
+        "reset mock-api": StepState.SKIPPED,
+    }
+    assert everything(sample_env) == before
+    last = manager.store.last_reset()
+    assert last is not None
+    assert (last.kind, last.ok) == ("fast reset", True)
+    print(f"fast reset of the sample environment: {outcome.seconds:.3f} s")
+
+
+def test_a_snapshot_restores_the_state_it_saved_again_and_again(
+    sample_env: SampleEnv, manager: StateManager
+) -> None:
+    dirty_everything(sample_env, "snap")
+    saved = everything(sample_env)
+    assert_ok(manager.save("failing-order"))
+    listed = {record.name: record for record in manager.snapshots()}
+    assert set(listed) == {"failing-order"}
+    assert set(listed["failing-order"].parts) == {"postgres", "qdrant", "redis"}
+    assert all(part.size_bytes > 0 for part in listed["failing-order"].parts.values())
+
+    for round_ in range(2):
+        dirty_everything(sample_env, f"after{round_}")
+        assert_ok(manager.restore("failing-order"))
+        assert everything(sample_env) == saved
+
+    assert_ok(manager.delete("failing-order"))
+    assert manager.snapshots() == []
+    restore_deleted = manager.restore("failing-order")
+    assert not restore_deleted.ok
+    assert "no snapshot named 'failing-order'" in restore_deleted.failure_summary
+
+
+def test_a_reset_while_a_service_is_down_says_which_and_the_next_one_recovers(
+    sample_env: SampleEnv, manager: StateManager
+) -> None:
+    before = everything(sample_env)
+    dirty_everything(sample_env, "down")
+    redis_container = next(
+        c
+        for c in sample_env.gateway.project_containers(sample_env.project)
+        if c.labels.get(SERVICE_LABEL) == "redis"
+    )
+    redis_container.stop(timeout=2)
+    try:
+        outcome = manager.fast_reset()
+        assert not outcome.ok
+        assert states(outcome)["reset redis"] is StepState.FAILED
+        assert states(outcome)["reset postgres"] is StepState.DONE
+        assert "reset redis" in outcome.failure_summary
+    finally:
+        redis_container.start()
+        wait_until(lambda: all_ready(sample_env), 60, "redis to be healthy again")
+    assert_ok(manager.fast_reset())
+    assert everything(sample_env) == before
+
+
+@pytest.fixture
+def outsiders(sample_env: SampleEnv) -> Iterator[tuple[Container, Volume, Volume]]:
+    """A container and a volume of another project, and a volume of no project."""
+    client = sample_env.gateway.client
+    tag = uuid.uuid4().hex[:8]
+    other = f"envdeck-test-other-{tag}"
+    volume = client.volumes.create(f"{other}_data", labels={PROJECT_LABEL: other})
+    loose = client.volumes.create(f"envdeck-test-loose-{tag}")
+    image = sample_env.environment.project.services["redis"].image
+    assert image is not None
+    container = client.containers.run(
+        image,
+        ["sleep", "600"],
+        detach=True,
+        labels={PROJECT_LABEL: other, SERVICE_LABEL: "redis"},
+        volumes={volume.name: {"bind": "/data", "mode": "rw"}},
+        name=f"{other}-redis-1",
+    )
+    yield container, volume, loose
+    container.remove(force=True)
+    volume.remove(force=True)
+    loose.remove(force=True)
+
+
+def test_a_hard_reset_recreates_volumes_keeps_protected_services_and_nothing_else(
+    sample_env: SampleEnv,
+    tmp_path: Path,
+    outsiders: tuple[Container, Volume, Volume],
+) -> None:
+    manager = manager_for(sample_env, tmp_path, services={"redis": {"protected": True}})
+    client = sample_env.gateway.client
+    volumes_before = {
+        v.name: v.attrs["CreatedAt"]
+        for v in client.volumes.list(filters={"label": f"{PROJECT_LABEL}={sample_env.project}"})
+    }
+    containers_before = {
+        c.labels[SERVICE_LABEL]: c.id
+        for c in sample_env.gateway.project_containers(sample_env.project)
+    }
+    with pg_connect(sample_env) as connection:
+        connection.execute("CREATE TABLE hard_reset_marker (id int)")
+    redis_client(sample_env).set("protected:marker", "kept")
+
+    hard = HardReset(manager.settings, manager.environment, manager.gateway)
+    plan = hard.plan()
+    assert {name for _, name in plan.containers} == {
+        f"{sample_env.project}-{service}-1" for service in ("mock-api", "postgres", "qdrant")
+    }
+    assert set(plan.volumes) == set(volumes_before)
+    assert "service redis: protected in the config" in plan.kept
+
+    outcome = hard.run(plan)
+
+    assert_ok(outcome)
+    print("hard reset steps:", [(s.title, round(s.seconds or 0, 2)) for s in outcome.steps])
+    assert states(outcome)["take the baseline"] is StepState.DONE
+    volumes_after = {
+        v.name: v.attrs["CreatedAt"]
+        for v in client.volumes.list(filters={"label": f"{PROJECT_LABEL}={sample_env.project}"})
+    }
+    assert set(volumes_after) == set(volumes_before)
+    assert all(volumes_after[name] != created for name, created in volumes_before.items())
+    containers_after = {
+        c.labels[SERVICE_LABEL]: c.id
+        for c in sample_env.gateway.project_containers(sample_env.project)
+    }
+    assert containers_after["redis"] == containers_before["redis"]
+    assert containers_after["postgres"] != containers_before["postgres"]
+    assert redis_client(sample_env).get("protected:marker") == b"kept"
+    redis_client(sample_env).delete("protected:marker")
+    with pg_connect(sample_env) as connection:
+        tables = connection.execute(
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'hard_reset_marker'"
+        ).fetchone()
+        assert tables == (0,)
+        documents = connection.execute("SELECT count(*) FROM documents").fetchone()
+        assert documents == (3,), "init.sql ran again on the new volume"
+    with qdrant(sample_env) as http:
+        names = {c["name"] for c in http.get("/collections").json()["result"]["collections"]}
+    assert "seed_articles" in names, "the seed hook ran"
+    assert manager.baseline_problem() is None
+    container, volume, loose = outsiders
+    container.reload()
+    assert container.status == "running"
+    volume.reload()
+    loose.reload()
+
+
+def test_another_checkouts_containers_are_never_reset(
+    sample_env: SampleEnv, tmp_path: Path
+) -> None:
+    manager = manager_for(sample_env, tmp_path)
+    image = sample_env.environment.project.services["redis"].image
+    assert image is not None
+    elsewhere = "/elsewhere/other-checkout/compose"
+    intruder = sample_env.gateway.client.containers.run(
+        image,
+        ["sleep", "600"],
+        detach=True,
+        labels={
+            PROJECT_LABEL: sample_env.project,
+            SERVICE_LABEL: "worker",
+            "com.docker.compose.oneoff": "False",
+            WORKING_DIR_LABEL: elsewhere,
+            CONFIG_FILES_LABEL: f"{elsewhere}/compose.yaml",
+        },
+        name=f"{sample_env.project}-worker-{uuid.uuid4().hex[:6]}",
+    )
+    try:
+        ids_before = {c.id for c in sample_env.gateway.project_containers(sample_env.project)}
+        for outcome in (manager.fast_reset(), manager.take_baseline(), manager.save("x")):
+            assert not outcome.ok
+            assert "is not this checkout's" in outcome.failure_summary
+            assert "/elsewhere/other-checkout/compose" in outcome.failure_summary
+        with pytest.raises(Exception, match="is not this checkout's"):
+            HardReset(manager.settings, manager.environment, manager.gateway).plan()
+        ids_after = {c.id for c in sample_env.gateway.project_containers(sample_env.project)}
+        assert ids_after == ids_before
+    finally:
+        intruder.remove(force=True)
