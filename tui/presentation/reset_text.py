@@ -44,12 +44,14 @@ def age_text(seconds: float) -> str:
     return f"{seconds // 86400:.0f} days ago"
 
 
-def describe_record(record: StateRecord, now: float | None = None) -> str:
-    """A saved state: its name, when, how big, and one line a service."""
+def describe_record(record: StateRecord, now: float | None = None, *, clock: bool = True) -> str:
+    """A saved state: its name, when (local time unless not `clock`), how big, and one
+    line a service."""
     now = time.time() if now is None else now
+    age = age_text(now - record.created_at)
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created_at))
     lines = [
-        f"{record.name}  {when} ({age_text(now - record.created_at)})  "
+        f"{safe_text(record.name)}  {f'{when} ({age})' if clock else age}  "
         f"{size_text(record.size_bytes)}"
     ]
     for service, part in sorted(record.parts.items()):

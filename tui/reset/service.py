@@ -6,6 +6,7 @@ Snapshot tests give the dialog a fixed implementation.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -30,6 +31,7 @@ class ResetOverview:
     snapshots: tuple[StateRecord, ...]
     last_reset: LastReset | None
     protected: tuple[str, ...] = field(default=())
+    now: float = field(default_factory=time.time)  # when it was read: ages are from here
 
 
 class Resets(Protocol):

@@ -7,8 +7,6 @@ with the very plan that was shown, and refuses if anything appeared since.
 
 from __future__ import annotations
 
-import time
-
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -94,22 +92,27 @@ class ResetScreen(ModalScreen[Outcome | None]):
     def _show_overview(self, overview: ResetOverview) -> None:
         self.overview = overview
         self.query_one("#reset-title", Static).update(
-            Text(f"Reset {safe_text(overview.project)}  ·  {last_reset_text(overview.last_reset)}")
+            Text(
+                f"Reset {safe_text(overview.project)}  ·  "
+                f"{last_reset_text(overview.last_reset, overview.now)}"
+            )
         )
         choices = self.query_one(OptionList)
         choices.clear_options()
         fast = "Fast reset: every service's data back to the baseline"
         if overview.baseline is not None and overview.baseline_problem is None:
-            fast += f" (taken {age_text(time.time() - overview.baseline.created_at)})"
+            fast += f" (taken {age_text(overview.now - overview.baseline.created_at)})"
         choices.add_option(Option(fast, id=FAST, disabled=overview.baseline_problem is not None))
         choices.add_option(
             Option("Hard reset: remove containers and volumes, recreate, seed", id=HARD)
         )
         for record in overview.snapshots:
             label = f"Restore snapshot {safe_text(record.name)}  ({size_text(record.size_bytes)})"
-            choices.add_option(Option(label, id=RESTORE + record.name))
-        choices.add_option(Option("Save a snapshot of the data now…", id=SAVE))
-        choices.add_option(Option("Retake the baseline from the data now", id=BASELINE_CHOICE))
+            choices.add_option(Option(Text(label), id=RESTORE + record.name))
+        choices.add_option(Option(Text("Save a snapshot of the data now…"), id=SAVE))
+        choices.add_option(
+            Option(Text("Retake the baseline from the data now"), id=BASELINE_CHOICE)
+        )
         choices.highlighted = 0 if overview.baseline_problem is None else 1
 
     @work(thread=True, exclusive=True, group="reset-plan", exit_on_error=False)
@@ -158,7 +161,7 @@ class ResetScreen(ModalScreen[Outcome | None]):
                 return f"No fast reset: {overview.baseline_problem}."
             return (
                 "Replaces the current data of these services with the baseline:\n"
-                + describe_record(overview.baseline)
+                + describe_record(overview.baseline, overview.now, clock=False)
                 + protected
             )
         if choice == HARD:
@@ -178,7 +181,7 @@ class ResetScreen(ModalScreen[Outcome | None]):
             record = next(r for r in overview.snapshots if r.name == name)
             return (
                 "Replaces the current data of these services with the snapshot:\n"
-                + describe_record(record)
+                + describe_record(record, overview.now, clock=False)
                 + protected
             )
         return ""
