@@ -6,21 +6,28 @@ statement in a READ ONLY transaction). Actions: "truncate_schema" and "run_sql_f
 Connection settings come from [tool.envdeck.services.<name>] (`user`, `password`,
 `dbname`, `port`) or the service's POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB.
 How values are shown (NULL as `∅`, bytea, JSON...) is described in `cells`.
+
+It is also a StatefulPlugin (saved states as template databases in the server itself, for
+envdeck's reset and snapshots: see `state`) and a SeedablePlugin (a SQL file in one
+transaction: see `seed`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import ClassVar
 
-from envdeck_postgres import actions, browse, overview
+from envdeck_postgres import actions, browse, overview, seed, state
 from envdeck_postgres.session import POSTGRES_PORT, open_session
 from tui.plugins.api import (
     Action,
     InspectorError,
     Match,
     Problem,
+    SavedState,
     ServiceTarget,
+    StateRef,
     View,
     ViewRequest,
     ViewResult,
@@ -106,6 +113,28 @@ class PostgresPlugin:
             with open_session(target, read_only=False) as session:
                 return actions.run_sql_file(session, path)
         raise InspectorError(Problem.ERROR, f"unknown action {action!r}")
+
+    # ------------------------------------------------------------ StatefulPlugin
+
+    def save_state(self, target: ServiceTarget, ref: StateRef) -> SavedState:
+        return state.save_state(target, ref)
+
+    def restore_state(self, target: ServiceTarget, ref: StateRef) -> str:
+        return state.restore_state(target, ref)
+
+    def state_exists(self, target: ServiceTarget, ref: StateRef) -> bool:
+        return state.state_exists(target, ref)
+
+    def delete_state(self, target: ServiceTarget, ref: StateRef) -> None:
+        state.delete_state(target, ref)
+
+    def fingerprint(self, target: ServiceTarget) -> str:
+        return state.fingerprint(target)
+
+    # ------------------------------------------------------------ SeedablePlugin
+
+    def apply_seed(self, target: ServiceTarget, path: Path) -> str:
+        return seed.apply_seed(target, path)
 
 
 def _offset(cursor: str | None) -> int:

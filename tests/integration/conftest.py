@@ -1,13 +1,26 @@
-"""Network helpers shared by the integration tests: ports nobody listens on, and ports
-that accept a connection and then never answer (for timeouts)."""
+"""Helpers shared by the integration tests: ports nobody listens on, ports that accept a
+connection and then never answer (for timeouts), and throwaway PostgreSQL servers (for
+tests that stop a server, or replace its databases)."""
 
 from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
+from docker.models.containers import Container
+
+from tui.core.engine import PROJECT_LABEL, DockerGateway
+from tui.plugins.api import ServiceTarget
+
+REPO = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -38,3 +51,74 @@ def silent_port() -> Iterator[int]:
     listener.close()
     for connection in held:
         connection.close()
+
+
+def eventually(check: Callable[[], T | None], what: str, timeout: float = 10.0) -> T:
+    """`check()`'s first value that is not None, polled until `timeout`; else the test fails."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value is not None:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not seen within {timeout} s")
+        time.sleep(0.1)
+
+
+# ---------------------------------------------------------------- throwaway PostgreSQL
+
+POSTGRES_IMAGE = "envdeck-base:bookworm"  # Debian's PostgreSQL 15, see compose.offline.yaml
+THROWAWAY_ENV = {
+    "POSTGRES_USER": "throwaway",
+    "POSTGRES_PASSWORD": "throwaway-pw",
+    "POSTGRES_DB": "throwaway",
+}
+
+
+@contextmanager
+def throwaway_postgres(
+    request: pytest.FixtureRequest,
+    environment: Mapping[str, str] = THROWAWAY_ENV,
+    init_sql: Path | None = None,
+) -> Iterator[tuple[ServiceTarget, Container]]:
+    """A PostgreSQL server of the test's own, from the offline image, removed afterwards.
+    It yields once the port is published; the server may still be initialising. The image
+    comes from bringing the sample environment up offline when it is not here yet."""
+    gateway: DockerGateway = request.getfixturevalue("gateway")
+    if not gateway.client.images.list(name=POSTGRES_IMAGE):
+        request.getfixturevalue("sample_env")
+    tag = uuid.uuid4().hex[:8]
+    volumes = {str(REPO / "compose" / "postgres"): {"bind": "/envdeck", "mode": "ro"}}
+    if init_sql is not None:
+        volumes[str(init_sql)] = {"bind": "/docker-entrypoint-initdb.d/01-init.sql", "mode": "ro"}
+    # Published on loopback at a port the engine picks (the stubs know no None port).
+    ports: dict[str, Any] = {"5432/tcp": ("127.0.0.1", None)}
+    container = gateway.client.containers.run(
+        POSTGRES_IMAGE,
+        entrypoint=["bash", "/envdeck/postgres-entrypoint.sh"],
+        environment=dict(environment),
+        volumes=volumes,
+        ports=ports,
+        labels={PROJECT_LABEL: f"envdeck-test-pg-{tag}"},
+        name=f"envdeck-test-pg-{tag}",
+        detach=True,
+    )
+    try:
+        port = eventually(lambda: _published(container), "the port published")
+        target = ServiceTarget("db", POSTGRES_IMAGE, "127.0.0.1", {5432: port}, environment)
+        yield target, container
+    finally:
+        container.remove(force=True)
+
+
+def _published(container: Container) -> int | None:
+    container.reload()
+    bindings = (container.ports or {}).get("5432/tcp") or []
+    return int(bindings[0]["HostPort"]) if bindings else None
+
+
+@pytest.fixture
+def throwaway(request: pytest.FixtureRequest) -> Iterator[tuple[ServiceTarget, Container]]:
+    """A PostgreSQL of this test's own: the only kind a test may stop."""
+    with throwaway_postgres(request) as server:
+        yield server

@@ -24,7 +24,6 @@ from psycopg.types.json import Jsonb
 
 from envdeck_postgres import PostgresPlugin
 from tests.conftest import SampleEnv
-from tui.core.engine import PROJECT_LABEL
 from tui.plugins.api import (
     InspectorError,
     KeyValues,
@@ -36,7 +35,6 @@ from tui.plugins.api import (
 )
 from tui.plugins.registry import PluginRegistry, build_target
 
-REPO = Path(__file__).resolve().parents[2]
 PLUGIN = PostgresPlugin()
 T = TypeVar("T")
 Connection = psycopg.Connection[tuple[Any, ...]]
@@ -356,43 +354,6 @@ def test_wrong_or_missing_credentials_are_auth_errors(target: ServiceTarget) -> 
 
 
 # ---------------------------------------------------------------- a server that goes away
-
-
-IMAGE = "envdeck-base:bookworm"  # Debian's PostgreSQL 15, see compose.offline.yaml
-THROWAWAY_ENV = {
-    "POSTGRES_USER": "throwaway",
-    "POSTGRES_PASSWORD": "throwaway-pw",
-    "POSTGRES_DB": "throwaway",
-}
-
-
-@pytest.fixture
-def throwaway(sample_env: SampleEnv) -> Iterator[tuple[ServiceTarget, Container]]:
-    """A PostgreSQL of this test's own, from the offline image: the only one it stops."""
-    tag = uuid.uuid4().hex[:8]
-    # Published on loopback at a port the engine picks (the stubs know no None port).
-    ports: dict[str, Any] = {"5432/tcp": ("127.0.0.1", None)}
-    container = sample_env.gateway.client.containers.run(
-        IMAGE,
-        entrypoint=["bash", "/envdeck/postgres-entrypoint.sh"],
-        environment=dict(THROWAWAY_ENV),
-        volumes={str(REPO / "compose" / "postgres"): {"bind": "/envdeck", "mode": "ro"}},
-        ports=ports,
-        labels={PROJECT_LABEL: f"envdeck-test-pg-{tag}"},
-        name=f"envdeck-test-pg-{tag}",
-        detach=True,
-    )
-    try:
-        port = _eventually(lambda: _published(container), "the port published")
-        yield ServiceTarget("db", IMAGE, "127.0.0.1", {5432: port}, THROWAWAY_ENV), container
-    finally:
-        container.remove(force=True)
-
-
-def _published(container: Container) -> int | None:
-    container.reload()
-    bindings = (container.ports or {}).get("5432/tcp") or []
-    return int(bindings[0]["HostPort"]) if bindings else None
 
 
 def _show_or_problem(target: ServiceTarget, request: ViewRequest) -> ViewResult | Problem:
