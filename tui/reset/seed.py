@@ -103,7 +103,7 @@ def _apply_file(
     if not hook.file.is_file():
         raise StepFailed(f"{hook.file} does not exist")
     options = settings.services.get(hook.service, {})
-    target = build_target(spec, None, options, timeout=min(settings.engine_timeout, 5.0))
+    target = build_target(spec, None, options, timeout=hook.timeout)  # a whole file's time
     plugin = registry.for_target(target)
     if not isinstance(plugin, SeedablePlugin):
         name = plugin.name if plugin is not None else "no plugin"
