@@ -44,6 +44,7 @@ _C = "/collections/(?P<collection>[^/]+)"
 _ROUTE_TABLE: list[tuple[str, str, Endpoint]] = [
     ("GET", "/collections", collections.list_collections),
     ("GET", "/aliases", collections.list_aliases),
+    ("POST", "/collections/aliases", collections.update_aliases),
     ("GET", _C, collections.get_collection),
     ("PUT", _C, collections.create_collection),
     ("PATCH", _C, collections.update_collection),
@@ -149,6 +150,9 @@ class StandinServer(ThreadingHTTPServer):
 
 class RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as qdrant-client's httpx pool expects
+    # Headers and body go out in two writes: with Nagle's algorithm the body would wait
+    # for the client's delayed ACK, about 40 ms on every request of a kept-alive connection.
+    disable_nagle_algorithm = True
     server_version = "qdrant-standin"
     sys_version = ""
     server: StandinServer

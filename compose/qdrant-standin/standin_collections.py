@@ -1,4 +1,4 @@
-"""Collection endpoints: create, describe, list, delete, payload indexes and snapshots."""
+"""Collection endpoints: create, describe, list, delete, aliases, payload indexes and snapshots."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ from standin_wire import (
     already_exists,
     bad_input,
     body_object,
+    collection_missing,
+    expect_list,
     expect_object,
     format_error,
     not_found,
@@ -112,6 +114,10 @@ def create_collection(call: Call) -> bool:
     }
     if name in call.store.collections:
         raise already_exists(f"Collection `{name}` already exists!")
+    if name in call.store.aliases:
+        raise bad_input(
+            f"Can't create collection with name {name}. Alias with the same name already exists"
+        )
     call.store.add(Collection(name, vectors, named, config))
     return True
 
@@ -140,7 +146,8 @@ def list_collections(call: Call) -> JsonObject:
 
 
 def collection_exists(call: Call) -> JsonObject:
-    return {"exists": call.params["collection"] in call.store.collections}
+    # Qdrant answers through `get_collection`, which follows aliases.
+    return {"exists": call.store.resolve(call.params["collection"]) in call.store.collections}
 
 
 def get_collection(call: Call) -> JsonObject:
@@ -181,10 +188,69 @@ def delete_collection(call: Call) -> bool:
     return call.store.remove(call.params["collection"])
 
 
+# ---------------------------------------------------------------- aliases
+
+
+def _alias(alias: str, collection: str) -> JsonObject:
+    return {"alias_name": alias, "collection_name": collection}
+
+
 def list_aliases(call: Call) -> JsonObject:
+    """GET /aliases, or GET /collections/{name}/aliases: Qdrant looks the name up as it
+    is (not through an alias) and answers an empty list for a collection it does not have."""
+    pairs = sorted(call.store.aliases.items(), key=lambda pair: (pair[1], pair[0]))
     if "collection" in call.params:
-        call.store.get(call.params["collection"])
-    return {"aliases": []}
+        pairs = [pair for pair in pairs if pair[1] == call.params["collection"]]
+    return {"aliases": [_alias(alias, collection) for alias, collection in pairs]}
+
+
+_ALIAS_ACTIONS = {
+    "create_alias": ("collection_name", "alias_name"),
+    "delete_alias": ("alias_name",),
+    "rename_alias": ("old_alias_name", "new_alias_name"),
+}
+
+
+def _alias_action(raw: Any, field: str) -> tuple[str, JsonObject]:
+    action = expect_object(raw, field)
+    for kind, names in _ALIAS_ACTIONS.items():
+        if kind in action:
+            params = expect_object(action[kind], f"{field}.{kind}")
+            for key in names:
+                if not isinstance(required(params, key), str):
+                    raise format_error(f"`{field}.{kind}.{key}` must be a string")
+            return kind, params
+    raise format_error("data did not match any variant of untagged enum AliasOperations")
+
+
+def update_aliases(call: Call) -> bool:
+    """POST /collections/aliases: the actions in order. As in Qdrant, a body that does not
+    parse changes nothing, and an action that fails keeps the ones before it."""
+    body = body_object(call.body)
+    raw_actions = expect_list(required(body, "actions"), "actions")
+    actions = [_alias_action(raw, f"actions[{i}]") for i, raw in enumerate(raw_actions)]
+    store = call.store
+    before = dict(store.aliases)
+    try:
+        for kind, params in actions:
+            if kind == "create_alias":
+                collection, alias = params["collection_name"], params["alias_name"]
+                if collection not in store.collections:
+                    raise collection_missing(collection)
+                if alias in store.collections:
+                    raise already_exists(f"Collection `{alias}` already exists!")
+                store.aliases[alias] = collection
+            elif kind == "delete_alias":
+                store.aliases.pop(params["alias_name"], None)
+            else:
+                old, new = params["old_alias_name"], params["new_alias_name"]
+                if old not in store.aliases:
+                    raise not_found(f"Alias {old} does not exists!")
+                store.aliases[new] = store.aliases.pop(old)
+    finally:
+        if store.aliases != before:
+            store.save_aliases()
+    return True
 
 
 # ---------------------------------------------------------------- payload indexes

@@ -1,4 +1,4 @@
-"""Collections in memory, their vector maths, and their JSON files on disk.
+"""Collections and aliases in memory, their vector maths, and their JSON files on disk.
 
 Everything lives in memory under one lock; every change rewrites that collection's file
 atomically (temp file + fsync + os.replace), so a restarted container finds its data and a
@@ -31,6 +31,7 @@ log = logging.getLogger("qdrant_standin")
 
 DISTANCES = ("Cosine", "Euclid", "Dot", "Manhattan")
 FILE_FORMAT = "envdeck-qdrant-standin/1"
+ALIASES_FORMAT = "envdeck-qdrant-standin-aliases/1"
 
 # Defaults a fresh Qdrant 1.12 reports in a collection's config (config/config.yaml).
 DEFAULT_HNSW: JsonObject = {
@@ -62,12 +63,20 @@ DEFAULT_PARAMS: JsonObject = {
 # ---------------------------------------------------------------- vector maths
 
 
+F32_EPSILON = 2.0**-23  # Rust's f32::EPSILON
+
+
 def preprocess(distance: str, vector: list[float]) -> list[float]:
-    """Qdrant stores Cosine vectors normalised (and returns them so); a zero vector stays."""
+    """Qdrant stores Cosine vectors normalised (and returns them so). Like Qdrant's
+    `cosine_preprocess`, a vector whose squared length is about 0 or within 1e-6 of 1 is
+    kept as it is: a vector read back and written again does not change."""
     if distance != "Cosine":
         return vector
-    length = math.sqrt(sum(map(mul, vector, vector)))
-    return vector if length == 0.0 else [x / length for x in vector]
+    squared = sum(map(mul, vector, vector))
+    if squared < F32_EPSILON or abs(squared - 1.0) <= 1.0e-6:
+        return vector
+    length = math.sqrt(squared)
+    return [x / length for x in vector]
 
 
 def score(distance: str, query: list[float], stored: list[float]) -> float:
@@ -195,30 +204,52 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 
 class Store:
-    """All collections. Endpoints run under `lock`, one request at a time."""
+    """All collections and aliases. Endpoints run under `lock`, one request at a time."""
 
     def __init__(self, storage: Path) -> None:
         self.lock = threading.RLock()
         self.collections: dict[str, Collection] = {}
+        self.aliases: dict[str, str] = {}  # alias -> collection name
         # A subfolder: the same volume may also hold a real Qdrant's `collections/`.
         self._collections_dir = storage / "standin" / "collections"
         self._snapshots_dir = storage / "standin" / "snapshots"
+        self._aliases_path = storage / "standin" / "aliases.json"
 
     def load(self) -> None:
-        if not self._collections_dir.is_dir():
+        if self._collections_dir.is_dir():
+            for path in sorted(self._collections_dir.glob("*.json")):
+                try:
+                    collection = Collection.from_document(json.loads(path.read_bytes()))
+                except (OSError, ValueError, KeyError, TypeError, ApiError) as error:
+                    log.warning("skipping unreadable collection file %s: %s", path, error)
+                    continue
+                self.collections[collection.name] = collection
+        self._load_aliases()
+
+    def _load_aliases(self) -> None:
+        if not self._aliases_path.is_file():
             return
-        for path in sorted(self._collections_dir.glob("*.json")):
-            try:
-                collection = Collection.from_document(json.loads(path.read_bytes()))
-            except (OSError, ValueError, KeyError, TypeError, ApiError) as error:
-                log.warning("skipping unreadable collection file %s: %s", path, error)
-                continue
-            self.collections[collection.name] = collection
+        try:
+            doc = json.loads(self._aliases_path.read_bytes())
+            if doc.get("format") != ALIASES_FORMAT:
+                raise ValueError(f"unknown format {doc.get('format')!r}")
+            aliases = {str(alias): str(name) for alias, name in doc["aliases"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            log.warning("skipping unreadable alias file %s: %s", self._aliases_path, error)
+            return
+        self.aliases = {a: n for a, n in aliases.items() if n in self.collections}
+
+    def resolve(self, name: str) -> str:
+        """The collection `name` means: an alias's collection, else `name` itself (as
+        Qdrant's `resolve_name`, an alias wins over a collection of the same name)."""
+        return self.aliases.get(name, name)
 
     def get(self, name: str) -> Collection:
-        collection = self.collections.get(name)
+        """The collection called `name`, or the one the alias `name` points to."""
+        resolved = self.resolve(name)
+        collection = self.collections.get(resolved)
         if collection is None:
-            raise collection_missing(name)
+            raise collection_missing(resolved)
         return collection
 
     def add(self, collection: Collection) -> None:
@@ -226,6 +257,12 @@ class Store:
         self.save(collection)
 
     def remove(self, name: str) -> bool:
+        """Delete the collection `name` (never through an alias) and its aliases."""
+        doomed = [alias for alias, target in self.aliases.items() if target == name]
+        if doomed:
+            for alias in doomed:
+                del self.aliases[alias]
+            self.save_aliases()
         if self.collections.pop(name, None) is None:
             return False
         self._collection_path(name).unlink(missing_ok=True)
@@ -234,6 +271,10 @@ class Store:
     def save(self, collection: Collection) -> None:
         data = json.dumps(collection.to_document(), separators=(",", ":")).encode()
         write_atomically(self._collection_path(collection.name), data)
+
+    def save_aliases(self) -> None:
+        doc = {"format": ALIASES_FORMAT, "aliases": self.aliases}
+        write_atomically(self._aliases_path, json.dumps(doc, separators=(",", ":")).encode())
 
     def snapshot_dir(self, name: str) -> Path:
         return self._snapshots_dir / _file_stem(name)

@@ -1,10 +1,13 @@
-"""envdeck's Qdrant inspector: collections, points, snapshots, over Qdrant's REST API."""
+"""envdeck's Qdrant inspector: collections, points, snapshots, over Qdrant's REST API.
+
+It is also a `StatefulPlugin`: saved states are files of its own (see `state`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
 
+from envdeck_qdrant import state as qdrant_state
 from envdeck_qdrant import views as qdrant_views
 from envdeck_qdrant.client import QDRANT_PORT, QdrantApi, collection_path
 from tui.core.text import safe_text
@@ -13,7 +16,9 @@ from tui.plugins.api import (
     InspectorError,
     Match,
     Problem,
+    SavedState,
     ServiceTarget,
+    StateRef,
     View,
     ViewRequest,
     ViewResult,
@@ -79,3 +84,20 @@ class QdrantPlugin:
         if deleted is not True:
             raise InspectorError(Problem.ERROR, f"Qdrant has no collection {safe_text(name)!r}")
         return f"deleted collection {safe_text(name)}"
+
+    # ------------------------------------------------------------ saved states
+
+    def save_state(self, target: ServiceTarget, ref: StateRef) -> SavedState:
+        return qdrant_state.save_state(target, ref)
+
+    def restore_state(self, target: ServiceTarget, ref: StateRef) -> str:
+        return qdrant_state.restore_state(target, ref)
+
+    def state_exists(self, target: ServiceTarget, ref: StateRef) -> bool:
+        return qdrant_state.state_exists(target, ref)
+
+    def delete_state(self, target: ServiceTarget, ref: StateRef) -> None:
+        qdrant_state.delete_state(target, ref)
+
+    def fingerprint(self, target: ServiceTarget) -> str:
+        return qdrant_state.fingerprint(target)

@@ -629,6 +629,177 @@ def test_snapshots(client: QdrantClient) -> None:
     assert listed[0].checksum == created.checksum
 
 
+# ---------------------------------------------------------------- aliases
+
+
+def _create_alias(collection: str, alias: str) -> models.CreateAliasOperation:
+    return models.CreateAliasOperation(
+        create_alias=models.CreateAlias(collection_name=collection, alias_name=alias)
+    )
+
+
+def _aliases(client: QdrantClient) -> set[tuple[str, str]]:
+    return {(a.alias_name, a.collection_name) for a in client.get_aliases().aliases}
+
+
+def test_aliases_are_created_listed_followed_renamed_and_deleted(client: QdrantClient) -> None:
+    upsert_sample(client, "aliased_a", models.Distance.DOT, count=3)
+    upsert_sample(client, "aliased_b", models.Distance.DOT, count=5)
+    assert client.update_collection_aliases(
+        change_aliases_operations=[
+            _create_alias("aliased_a", "current"),
+            _create_alias("aliased_a", "also_a"),
+        ]
+    )
+    assert {("current", "aliased_a"), ("also_a", "aliased_a")} <= _aliases(client)
+    listed = client.get_collection_aliases("aliased_a").aliases
+    assert sorted(a.alias_name for a in listed) == ["also_a", "current"]
+    assert {a.collection_name for a in listed} == {"aliased_a"}
+    assert client.get_collection_aliases("aliased_b").aliases == []
+    assert client.get_collection_aliases("no_such_collection").aliases == []  # as Qdrant
+
+    # An alias stands for its collection wherever a collection name goes.
+    assert client.count("current").count == 3
+    assert client.get_collection("current").points_count == 3
+    assert client.collection_exists("current")
+    assert len(client.query_points("current", query=[1.0] * DIM, limit=10).points) == 3
+    client.upsert("current", points=[models.PointStruct(id=99, vector=[0.5] * DIM)])
+    assert client.count("aliased_a").count == 4
+
+    # Switching an alias to another collection: one call, as blue-green deploys do.
+    client.update_collection_aliases(
+        change_aliases_operations=[
+            models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name="current")),
+            _create_alias("aliased_b", "current"),
+            models.RenameAliasOperation(
+                rename_alias=models.RenameAlias(old_alias_name="also_a", new_alias_name="a_too")
+            ),
+        ]
+    )
+    assert client.count("current").count == 5
+    assert {("current", "aliased_b"), ("a_too", "aliased_a")} <= _aliases(client)
+    assert "also_a" not in {alias for alias, _ in _aliases(client)}
+
+    # Deleting through an alias deletes nothing; deleting the collection drops its aliases.
+    assert not client.delete_collection("a_too")
+    assert client.collection_exists("aliased_a")
+    assert client.delete_collection("aliased_a")
+    assert "a_too" not in {alias for alias, _ in _aliases(client)}
+    assert not client.collection_exists("a_too")
+
+
+def test_alias_errors_are_qdrant_s(client: QdrantClient, http: httpx.Client) -> None:
+    upsert_sample(client, "alias_errs", models.Distance.DOT, count=2)
+    upsert_sample(client, "alias_other", models.Distance.DOT, count=2)
+    with pytest.raises(UnexpectedResponse) as missing:
+        client.update_collection_aliases(
+            change_aliases_operations=[_create_alias("alias_absent", "x")]
+        )
+    assert missing.value.status_code == 404
+    assert missing.value.structured()["status"] == {
+        "error": "Not found: Collection `alias_absent` doesn't exist!"
+    }
+    with pytest.raises(UnexpectedResponse) as taken:
+        client.update_collection_aliases(
+            change_aliases_operations=[_create_alias("alias_errs", "alias_other")]
+        )
+    assert taken.value.status_code == 409
+    with pytest.raises(UnexpectedResponse) as rename:
+        client.update_collection_aliases(
+            change_aliases_operations=[
+                models.RenameAliasOperation(
+                    rename_alias=models.RenameAlias(old_alias_name="ghost", new_alias_name="y")
+                )
+            ]
+        )
+    assert rename.value.status_code == 404
+    assert "Alias ghost does not exists!" in rename.value.content.decode()
+
+    # An action that fails keeps the ones before it; a body that does not parse, nothing.
+    with pytest.raises(UnexpectedResponse):
+        client.update_collection_aliases(
+            change_aliases_operations=[
+                _create_alias("alias_errs", "kept_alias"),
+                _create_alias("alias_absent", "never"),
+            ]
+        )
+    assert ("kept_alias", "alias_errs") in _aliases(client)
+    bad = http.post(
+        "/collections/aliases",
+        json={"actions": [{"delete_alias": {"alias_name": "kept_alias"}}, {"nonsense": {}}]},
+    )
+    assert bad.status_code == 400
+    assert ("kept_alias", "alias_errs") in _aliases(client)
+
+    # A collection may not take an alias's name.
+    with pytest.raises(UnexpectedResponse) as clash:
+        client.create_collection(
+            "kept_alias", vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT)
+        )
+    assert clash.value.status_code == 400
+    assert "Alias with the same name already exists" in clash.value.content.decode()
+    # Deleting an alias that is not there is not an error in Qdrant either.
+    assert client.update_collection_aliases(
+        change_aliases_operations=[
+            models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name="ghost"))
+        ]
+    )
+
+
+def test_cosine_vectors_read_back_and_written_again_do_not_change(client: QdrantClient) -> None:
+    client.create_collection(
+        "renorm", vectors_config=models.VectorParams(size=3, distance=models.Distance.COSINE)
+    )
+    rng = random.Random(3)
+    raw = {pid: [rng.uniform(-5.0, 5.0) for _ in range(3)] for pid in range(1, 51)}
+    client.upsert("renorm", points=[models.PointStruct(id=k, vector=v) for k, v in raw.items()])
+    first = {p.id: p.vector for p in client.scroll("renorm", limit=100, with_vectors=True)[0]}
+    for pid, vector in first.items():
+        assert isinstance(pid, int)
+        assert isinstance(vector, list)
+        assert vector == pytest.approx(_normalised(raw[pid]))  # normalised when stored
+    client.upsert("renorm", points=[models.PointStruct(id=k, vector=v) for k, v in first.items()])
+    again = {p.id: p.vector for p in client.scroll("renorm", limit=100, with_vectors=True)[0]}
+    assert again == first  # bit for bit: a normalised vector is kept as it is, as in Qdrant
+
+
+def test_kept_alive_requests_answer_without_a_delayed_ack_wait(http: httpx.Client) -> None:
+    # Headers and body are two writes; with Nagle's algorithm on, every answer on a
+    # kept-alive connection waited ~40 ms for the client's delayed ACK.
+    http.get("/collections")
+    took = []
+    for _ in range(15):
+        started = time.perf_counter()
+        assert http.get("/collections").status_code == 200
+        took.append(time.perf_counter() - started)
+    took.sort()
+    assert took[len(took) // 2] < 0.030, took
+
+
+def test_aliases_survive_a_restart(tmp_path: Path) -> None:
+    storage, log = tmp_path / "storage", tmp_path / "standin.log"
+    first = start_standin(storage, log)
+    try:
+        qdrant = connect(first)
+        upsert_sample(qdrant, "target", models.Distance.DOT, count=2)
+        upsert_sample(qdrant, "gone", models.Distance.DOT, count=2)
+        qdrant.update_collection_aliases(
+            change_aliases_operations=[_create_alias("target", "live"), _create_alias("gone", "g")]
+        )
+        qdrant.delete_collection("gone")
+        qdrant.close()
+    finally:
+        stop_standin(first)
+    second = start_standin(storage, log)
+    try:
+        qdrant = connect(second)
+        assert _aliases(qdrant) == {("live", "target")}
+        assert qdrant.count("live").count == 2
+        qdrant.close()
+    finally:
+        stop_standin(second)
+
+
 # ---------------------------------------------------------------- persistence
 
 
