@@ -197,7 +197,7 @@ async def follow_core(stack: BenchStack, rate: int, seconds: float) -> Result:
     lags: list[float] = []
     lines_seen = [0]
 
-    def on_lines(lines: list[LogLine]) -> None:
+    def on_lines(lines: Sequence[LogLine]) -> None:
         newest = newest_line_time([line.text for line in lines[-20:]])
         if newest is not None:
             lags.append(time.time() - newest[1])

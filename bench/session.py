@@ -66,7 +66,7 @@ class Ingestion:
     def copy(self) -> Ingestion:
         return Ingestion(self.lines, self.skipped, self.batches, self.busy)
 
-    def posted(self, lines: list[LogLine]) -> None:
+    def posted(self, lines: Sequence[LogLine]) -> None:
         """On the batcher's thread: a batch is being posted to the screen."""
         now = time.time()
         newest = newest_line_time([line.text for line in lines[-20:]])

@@ -12,7 +12,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Protocol
 
@@ -68,7 +68,7 @@ class Collected:
         self.batches = 0
         self._lock = threading.Lock()
 
-    def __call__(self, batch: list[LogLine]) -> None:
+    def __call__(self, batch: Sequence[LogLine]) -> None:
         with self._lock:
             self.lines.extend(batch)
             self.batches += 1

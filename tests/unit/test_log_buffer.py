@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -18,6 +18,7 @@ from tui.core.log_buffer import (
     DEFAULT_MAX_LINE_BYTES,
     DOCKER_PARTIAL_BYTES,
     LineBatcher,
+    LineBlock,
     LogLine,
     LogRing,
     MultiplexedLogParser,
@@ -267,7 +268,7 @@ def test_the_ring_takes_appends_from_many_threads() -> None:
 
 
 def test_a_flood_is_delivered_complete_in_few_batches() -> None:
-    batches: list[list[LogLine]] = []
+    batches: list[Sequence[LogLine]] = []
     batcher = LineBatcher(batches.append, interval=0.05)
     batcher.start()
     try:
@@ -285,7 +286,7 @@ def test_a_callback_that_falls_behind_loses_the_oldest_lines_and_is_told() -> No
     delivered: list[LogLine] = []
     release = threading.Event()
 
-    def slow(batch: list[LogLine]) -> None:
+    def slow(batch: Sequence[LogLine]) -> None:
         release.wait(5)
         delivered.extend(batch)
 
@@ -392,7 +393,7 @@ def follow(engine: ScriptedEngine, until: Callable[[list[str]], bool]) -> Iterat
     texts: list[str] = []
     lock = threading.Lock()
 
-    def collect(batch: list[LogLine]) -> None:
+    def collect(batch: Sequence[LogLine]) -> None:
         with lock:
             texts.extend(entry.text for entry in batch)
 
@@ -493,3 +494,141 @@ def test_lines_a_stream_ended_before_are_read_back_once() -> None:
     [texts] = follow(engine, lambda texts: "three" in texts)
     assert texts[:3] == ["one", "two", "three"]  # "two" was sent again: dropped, not repeated
     assert engine.drain_since_asked[0] == ts(2)  # the drain starts at the last line seen
+
+
+# ---------------------------------------------------------------- whole chunks at once
+
+
+def mixed_stream() -> bytes:
+    """Ordinary lines (the fast path) around everything that is not one: a 16 KiB partial
+    line, stderr, CRLF endings, hostile bytes, an empty line, a prefix that is not Docker's
+    fixed width."""
+    long = bytes(97 + i % 26 for i in range(40_000))
+    parts = [frames(1, ts(n), f"line {n}".encode()) for n in range(50)]
+    parts += [
+        frames(2, ts(50), b"to stderr\r"),
+        frames(1, ts(51), long),
+        frames(1, ts(52), b"bell\x07 \x1b]0;title\x07 bad \xff utf-8 \xe2\x82"),
+        frames(1, ts(53), b""),
+        frames_raw(1, "2026-01-02T04:04:05+01:00", b"offset prefix\n"),
+        frames(1, ts(54), b"cr\r\r"),
+    ]
+    parts += [frames(1, ts(n), f"line {n}".encode()) for n in range(55, 100)]
+    return b"".join(parts)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 100, 4096, 1 << 20])
+def test_the_fast_path_gives_what_line_by_line_parsing_gives(chunk: int) -> None:
+    data = mixed_stream()
+    expected = feed_in_chunks(MultiplexedLogParser(), data, len(data))
+    assert len(expected) == 101
+    parser = MultiplexedLogParser()
+    parsed = [parser.feed_parsed(data[i : i + chunk]) for i in range(0, len(data), chunk)]
+    parsed.append(parser.finish_parsed())
+    timestamps = [stamp for part in parsed for stamp in part.timestamps]
+    texts = [text for part in parsed for text in part.texts]
+    streams = [
+        s
+        for part in parsed
+        for s in LineBlock("x", "c", part.timestamps, part.texts, part.streams).streams()
+    ]
+    assert timestamps == [raw.timestamp for raw in expected]
+    assert texts == [to_log_line(raw, "api", "c").text for raw in expected]
+    assert streams == [raw.stream for raw in expected]
+    assert feed_in_chunks(MultiplexedLogParser(), data, chunk) == expected
+
+
+def test_a_frame_whose_length_lies_is_not_taken_for_a_line() -> None:
+    # A 16 KiB partial has no newline: glued to the next frame it would look like one line
+    # to a regex; its length says otherwise.
+    messages = daemon_messages(b"p" * 20_000)
+    data = b"".join(frames_raw(1, ts(1), message) for message in messages)
+    [raw] = MultiplexedLogParser().feed(data)
+    assert raw.data == b"p" * 20_000
+
+
+@pytest.mark.parametrize("chunk", [1, 33, 65536])
+def test_the_tty_fast_path_gives_what_line_by_line_parsing_gives(chunk: int) -> None:
+    long = bytes(48 + i % 10 for i in range(DOCKER_PARTIAL_BYTES + 5))
+    data = b"".join(
+        [
+            *(tty_stream(ts(n), f"line {n}".encode()) for n in range(30)),
+            tty_stream(ts(30), long),
+            tty_stream(ts(31), b"esc \x1b[2J and bad \xff"),
+            *(tty_stream(ts(n), f"line {n}".encode()) for n in range(32, 60)),
+        ]
+    )
+    expected = feed_in_chunks(TtyLogParser(), data, 1)
+    assert len(expected) == 60
+    parser = TtyLogParser()
+    parsed = [parser.feed_parsed(data[i : i + chunk]) for i in range(0, len(data), chunk)]
+    parsed.append(parser.finish_parsed())
+    assert [t for part in parsed for t in part.texts] == [
+        to_log_line(raw, "api", "c").text for raw in expected
+    ]
+    assert [t for part in parsed for t in part.timestamps] == [raw.timestamp for raw in expected]
+
+
+def test_a_block_is_a_sequence_of_lines_kept_by_column() -> None:
+    block = LineBlock(
+        "api", "c1", [ts(1), ts(2), ts(3)], ["a", "b", "c"], ["stdout", "stderr", "stdout"]
+    )
+    assert list(block) == [
+        LogLine("api", "c1", ts(1), "a", "stdout"),
+        LogLine("api", "c1", ts(2), "b", "stderr"),
+        LogLine("api", "c1", ts(3), "c", "stdout"),
+    ]
+    assert block[1] == LogLine("api", "c1", ts(2), "b", "stderr")
+    assert list(block[1:]) == list(block)[1:]
+    assert block.service == "api"
+    assert LineBlock.of(list(block)) == block
+    assert LineBlock.of(block) is block
+    joined = LineBlock.join([block, LineBlock("db", "c2", [ts(0)], ["d"], "stdout")])
+    assert joined.service is None
+    assert [line.service for line in joined] == ["api", "api", "api", "db"]
+    assert set(joined.by_service()) == {"api", "db"}
+    assert list(joined.by_service()["db"]) == [LogLine("db", "c2", ts(0), "d", "stdout")]
+
+
+def test_the_ring_takes_whole_blocks_and_keeps_the_newest() -> None:
+    ring = LogRing(max_lines_per_service=5)
+    ring.extend(LineBlock("api", "c1", [ts(n) for n in range(4)], [f"a{n}" for n in range(4)]))
+    ring.extend(
+        LineBlock("api", "c2", [ts(n) for n in range(4, 12)], [f"a{n}" for n in range(4, 12)])
+    )
+    assert [line.text for line in ring.lines("api")] == ["a7", "a8", "a9", "a10", "a11"]
+    assert ring.text_size == sum(len(f"a{n}") for n in range(7, 12))
+    assert {line.container for line in ring.lines("api")} == {"c2"}
+    ring.extend(LineBlock("db", "c3", [ts(8)], ["d8"]))
+    assert [line.text for line in ring.lines(since=ts(9))] == ["a9", "a10", "a11"]
+    assert [line.text for line in ring.block()][:3] == [
+        "a7",
+        "a8",
+        "d8",
+    ]  # ties: first service first
+
+
+def test_batches_of_several_services_are_merged_by_timestamp() -> None:
+    batches: list[Sequence[LogLine]] = []
+    batcher = LineBatcher(batches.append, interval=0.05)
+    batcher.put(LineBlock("api", "c", [ts(1), ts(3), ts(5)], ["a1", "a3", "a5"]))
+    batcher.put(LineBlock("db", "c", [ts(2), ts(4)], ["d2", "d4"]))
+    batcher.start()
+    try:
+        assert batcher.drain(5)
+    finally:
+        batcher.stop()
+    assert [line.text for batch in batches for line in batch] == ["a1", "d2", "a3", "d4", "a5"]
+
+
+@pytest.mark.parametrize("piece", [1, 3, 10, 1000])
+def test_chunked_transfer_coding_is_undone_in_any_pieces(piece: int) -> None:
+    from tui.core.logs import ChunkedBody
+
+    payloads = [b"hello", b"x" * 300, b"\r\n in the data \r\n", b"a;b"]
+    wire = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in payloads) + b"0\r\n\r\n"
+    wire = wire.replace(b"12c\r\n", b"12C;ext=1\r\n")  # upper case, an extension
+    body = ChunkedBody()
+    got = b"".join(body.feed(wire[i : i + piece]) for i in range(0, len(wire), piece))
+    assert got == b"".join(payloads)
+    assert body.ended

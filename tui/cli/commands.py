@@ -149,7 +149,7 @@ def run_logs(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
     width = max(len(name) for name in services) if len(services) > 1 else None
     lock = threading.Lock()
 
-    def emit(lines: list[LogLine]) -> None:
+    def emit(lines: Sequence[LogLine]) -> None:
         with lock:  # followers call from their own threads
             for line in lines:
                 if pattern is None or line.stream == "envdeck" or pattern.search(line.text):

@@ -27,7 +27,7 @@ from tui.core.status import EnvironmentStatus, ServiceStatus, build_statuses, wi
 from tui.plugins.registry import PluginLoadError, PluginRegistry
 from tui.plugins.session import Inspector, NoInspector, inspector_for
 
-LinesCallback = Callable[[list[LogLine]], None]
+LinesCallback = Callable[[Sequence[LogLine]], None]  # called with a LineBlock
 
 
 class EnvironmentMonitor(Protocol):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -32,3 +33,12 @@ def safe_text(text: str) -> str:
 def safe_bytes(data: bytes) -> str:
     """Bytes from a container: invalid UTF-8 replaced, control characters made visible."""
     return safe_text(data.decode("utf-8", errors="replace"))
+
+
+def safe_text_lines(data: bytes) -> list[str]:
+    """Lines joined by newlines, each as `safe_bytes` makes it: one decode and one scan for
+    the whole chunk rather than one per line."""
+    text = data.decode("utf-8", errors="replace")
+    if _CONTROL_BUT_NEWLINE.search(text) is not None:
+        text = _CONTROL_BUT_NEWLINE.sub(_visible, text)
+    return text.split("\n")

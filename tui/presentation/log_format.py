@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from tui.core.log_buffer import LogLine, now_timestamp
+from tui.core.log_buffer import LineBlock, LogLine, now_timestamp
 from tui.core.text import safe_text
 
 SEPARATOR_STREAM = "envdeck"
@@ -16,12 +16,38 @@ def format_line(line: LogLine, *, timestamps: bool, prefix_width: int | None) ->
     """`service │ text` when several services share the pane (prefix_width set)."""
     parts = []
     if prefix_width is not None:
-        parts.append(safe_text(line.service).ljust(prefix_width)[:prefix_width] + PREFIX_END)
+        parts.append(_prefix(line.service, prefix_width))
     if timestamps and line.timestamp:
         # Docker's RFC3339Nano, shortened to milliseconds: enough to line up services.
         parts.append(line.timestamp[11:23] + " ")
     parts.append(line.text)
     return "".join(parts)
+
+
+def format_lines(block: LineBlock, *, timestamps: bool, prefix_width: int | None) -> list[str]:
+    """`format_line` of every line of the block, a column at a time (may be `block.texts`
+    itself: never change the list)."""
+    texts = block.texts
+    if timestamps:
+        texts = [
+            f"{stamp[11:23]} {text}" if stamp else text
+            for stamp, text in zip(block.timestamps, texts, strict=True)
+        ]
+    if prefix_width is not None:
+        service = block.service
+        if service is not None:
+            prefix = _prefix(service, prefix_width)
+            texts = [prefix + text for text in texts]
+        else:
+            prefixes = {name: _prefix(name, prefix_width) for name in set(block.services())}
+            texts = [
+                prefixes[name] + text for name, text in zip(block.services(), texts, strict=True)
+            ]
+    return texts
+
+
+def _prefix(service: str, width: int) -> str:
+    return safe_text(service).ljust(width)[:width] + PREFIX_END
 
 
 def wrap(text: str, width: int) -> Iterator[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from textual.message import Message
@@ -66,7 +67,7 @@ class LogLinesArrived(Message):
     """A batch of log lines (at most ~20 batches a second) for the follower `generation`."""
 
     generation: int
-    lines: list[LogLine]
+    lines: Sequence[LogLine]  # a LineBlock from the follower
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
 
@@ -256,7 +256,7 @@ class DashboardScreen(Screen[None]):
             since=since_timestamp(self.logs_since) if self.logs_since else None,
         )
 
-        def deliver(lines: list[LogLine]) -> None:
+        def deliver(lines: Sequence[LogLine]) -> None:
             self.post_message(LogLinesArrived(generation, lines))
 
         try:

@@ -1,34 +1,45 @@
-"""The log pane: Textual's line-cached Log, coloured per service, searchable, bounded.
+"""The log pane: a Log that takes a flood, coloured per service, searchable, bounded.
 
-Lines arrive already safe (the core strips control characters). Everything the pane
-shows is rebuilt from the core's ring buffer, so filter, timestamps and wrap can change
-without losing a line.
+Lines arrive already safe (the core strips control characters), a block at a time.
+Whatever the rate, the pane is drawn at most FRAME_RATE times a second, and a frame costs
+the lines it shows: the text of a batch is added in bulk and rendered only when scrolled
+into view. Everything the pane shows is rebuilt from the core's ring buffer, so filter,
+timestamps and wrap can change without losing a line.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from rich.cells import cell_len
 from rich.highlighter import Highlighter
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.containers import Vertical
+from textual.geometry import Region, Size
 from textual.message import Message
+from textual.strip import Strip
+from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Input, Log, Static
 
-from tui.core.log_buffer import LogLine, LogRing, now_timestamp
+from tui.core.log_buffer import LineBlock, LogLine, LogRing, now_timestamp
 from tui.core.log_filter import BadPattern, FilterMode, LogFilter, parse_filter
 from tui.core.text import safe_text
-from tui.presentation.log_format import PREFIX_END, SEPARATOR_STREAM, format_line, wrap
+from tui.presentation.log_format import PREFIX_END, SEPARATOR_STREAM, format_lines, wrap
 
 SERVICE_COLOURS = ("primary", "secondary", "accent", "success", "warning", "error")
 SINCE_KEYS = {"0": None, "1": "1m", "2": "5m", "3": "15m", "4": "30m", "5": "1h", "6": "24h"}
 MAX_LINES = 20_000
+FRAME_RATE = 10  # the most the pane is redrawn per second, however fast lines arrive
 
 
 class ServiceHighlighter(Highlighter):
@@ -38,6 +49,14 @@ class ServiceHighlighter(Highlighter):
         self.colours: dict[str, str] = {}
         self.search: LogFilter | None = None
         self.match_style = Style(reverse=True, bold=True)
+
+    def is_plain(self, plain: str) -> bool:
+        """Nothing to colour in this line: it can be drawn without a Rich Text."""
+        return (
+            self.search is None
+            and not (self.colours and PREFIX_END in plain)
+            and not plain.lstrip().startswith("──")
+        )
 
     def highlight(self, text: Text) -> None:
         plain = text.plain
@@ -54,6 +73,126 @@ class ServiceHighlighter(Highlighter):
                     text.stylize(self.match_style, start, end)
             except BadPattern:
                 return
+
+
+class LogLines(Log):
+    """Textual's Log, made for floods: `append` only stores a batch's text, `flush` (at
+    most FRAME_RATE times a second, from LogView) sizes, scrolls and repaints once, and a
+    line is rendered only when it is in view, cached by its number since the start rather
+    than by its position, so pruning the oldest lines invalidates nothing.
+    """
+
+    def __init__(self, *, max_lines: int, id: str | None = None) -> None:
+        super().__init__(highlight=True, max_lines=max_lines, auto_scroll=True, id=id)
+        self._first = 0  # the number, since the last clear, of the line at self._lines[0]
+        self._strips: LRUCache[int, Strip] = LRUCache(512)
+        self._appended = 0  # lines appended since the last flush
+        self._pruned = 0  # lines pruned since the last flush
+        # While a frame is rendered: rich_style, scroll x and y, width.
+        self._frame: tuple[Style, int, int, int] | None = None
+
+    @property
+    def line_count(self) -> int:
+        return len(self._lines)
+
+    def append(self, texts: Sequence[str]) -> None:
+        """Add lines (no newlines in them); drawn at the next flush."""
+        if not texts:
+            return
+        lines = self._lines
+        lines.extend(texts)
+        excess = len(lines) - (self.max_lines or len(lines))
+        if excess > 0:
+            del lines[:excess]
+            self._first += excess
+            self._pruned += excess
+        self._appended += len(texts)
+        self._width = max(self._width, self._widest(texts))
+
+    def _widest(self, texts: Sequence[str]) -> int:
+        joined = "".join(texts)
+        if joined.isascii() and "\t" not in joined:
+            return max(map(len, texts))
+        return max(cell_len(self._process_line(text)) for text in texts)
+
+    def flush(self, *, follow: bool) -> None:
+        """Show what was appended: the newest lines if `follow` and at the end, else the
+        same lines as before (the view moves up with them when the oldest are pruned)."""
+        appended, pruned = self._appended, self._pruned
+        self._appended = self._pruned = 0
+        stick = follow and self.is_vertical_scroll_end
+        self._set_virtual_size(Size(self._width, len(self._lines)))
+        if stick:
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+        elif pruned:
+            self.scroll_to(y=max(0, self.scroll_y - pruned), animate=False, immediate=True)
+        # New lines inside the viewport (a pane not yet full) show without any scrolling.
+        if stick or (appended and len(self._lines) - appended < self.scroll_y + self.size.height):
+            self.refresh()
+
+    def clear(self) -> LogLines:
+        self._lines.clear()
+        self._first = 0
+        self._strips.clear()
+        self._width = 0
+        self._appended = self._pruned = 0
+        self._updates += 1
+        self._clear_y = 0
+        self._set_virtual_size(Size(0, 0))
+        return self
+
+    def _set_virtual_size(self, size: Size) -> None:
+        if size != self.virtual_size:
+            # Not `self.virtual_size = size`: that asks for a layout of the whole screen.
+            self.set_reactive(Widget.virtual_size, size)
+            self._scroll_update(size)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+
+    def forget_rendering(self) -> None:
+        """The highlighter changed: render again what is shown."""
+        self._strips.clear()
+        self.refresh()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Log asks for rich_style (a walk up the DOM), scroll_offset and size for every
+        # line it renders: half of a frame. Once per frame is enough.
+        scroll_x, scroll_y = self.scroll_offset
+        self._frame = (self.rich_style, scroll_x, scroll_y, self.size.width)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
+    def render_line(self, y: int) -> Strip:
+        if self._frame is None:
+            return super().render_line(y)
+        rich_style, scroll_x, scroll_y, width = self._frame
+        y += scroll_y
+        if y >= len(self._lines):
+            return Strip.blank(width, rich_style)
+        line = self._render_line_strip(y, rich_style)
+        return line.crop_extend(scroll_x, scroll_x + width, rich_style).apply_offsets(scroll_x, y)
+
+    def _render_line_strip(self, y: int, rich_style: Style) -> Strip:
+        if self.text_selection is not None:
+            return super()._render_line_strip(y, rich_style)
+        number = self._first + y
+        strip = self._strips.get(number)
+        if strip is None:
+            strip = self._strips[number] = self._strip(self._lines[y], rich_style)
+        return strip
+
+    def _strip(self, line: str, rich_style: Style) -> Strip:
+        plain = self._process_line(line)
+        highlighter = self.highlighter
+        if isinstance(highlighter, ServiceHighlighter) and highlighter.is_plain(plain):
+            return Strip([Segment(plain, rich_style)], cell_len(plain))
+        text = Text(plain, no_wrap=True)
+        text.stylize(rich_style)
+        return Strip(highlighter(text).render(self.app.console), cell_len(plain))
 
 
 class LogView(Vertical):
@@ -103,10 +242,12 @@ class LogView(Vertical):
         self.unseen = 0
         self.title = ""
         self.prefix_width = 4
+        self._frame_at = 0.0  # when the pane was last drawn (monotonic)
+        self._frame_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="log-status", markup=False)
-        log = Log(id="log-lines", max_lines=MAX_LINES, highlight=True, auto_scroll=True)
+        log = LogLines(id="log-lines", max_lines=MAX_LINES)
         log.highlighter = self.highlighter
         yield log
         search = Input(placeholder="text, /regex/, ! to hide the rest — enter", id="log-search")
@@ -114,8 +255,8 @@ class LogView(Vertical):
         yield search
 
     @property
-    def lines_widget(self) -> Log:
-        return self.query_one("#log-lines", Log)
+    def lines_widget(self) -> LogLines:
+        return self.query_one("#log-lines", LogLines)
 
     # -------------------------------------------------------------- attributes down
 
@@ -130,39 +271,44 @@ class LogView(Vertical):
         self.rebuild()
 
     def add_lines(self, lines: Sequence[LogLine]) -> None:
-        self.ring.extend(lines)
-        shown = [text for line in lines if self._visible(line) for text in self._line_texts(line)]
-        if not shown:
-            self._update_status()
-            return
-        log = self.lines_widget
-        at_end = log.is_vertical_scroll_end
-        full = log.line_count + len(shown) > MAX_LINES
-        log.write_lines(shown, scroll_end=self.follow and at_end)
-        if full:
-            # Textual's Log refreshes the rows its new lines had before pruning, which are
-            # below the viewport once it is full: without this the pane stops changing.
-            log.refresh()
-        if not (self.follow and at_end):
-            self.unseen += len(shown)  # never yank a user who scrolled up; count instead
-        self._update_status()
+        """A batch from the follower: stored now, drawn at the next frame."""
+        block = LineBlock.of(lines)
+        self.ring.extend(block)
+        shown = self._texts(block)
+        if shown:
+            log = self.lines_widget
+            if not (self.follow and log.is_vertical_scroll_end):
+                self.unseen += len(shown)  # never yank a user who scrolled up; count instead
+            log.append(shown)
+        self._draw_soon()
 
     def rebuild(self) -> None:
         log = self.lines_widget
         log.clear()
-        log.write_lines(
-            [
-                text
-                for line in self.ring.lines()
-                if self._visible(line)
-                for text in self._line_texts(line)
-            ],
-            scroll_end=self.follow,
-        )
+        log.append(self._texts(self.ring.block()))
+        log.forget_rendering()
         self.unseen = 0
-        self._update_status()
+        self._draw()
 
     # -------------------------------------------------------------- rendering
+
+    def _draw_soon(self) -> None:
+        """Draw now if the last frame is old enough, else once it is (one timer at most)."""
+        if self._frame_timer is not None:
+            return
+        wait = self._frame_at + 1 / FRAME_RATE - time.monotonic()
+        if wait <= 0:
+            self._draw()
+        else:
+            self._frame_timer = self.set_timer(wait, self._draw, name="log-frame")
+
+    def _draw(self) -> None:
+        if self._frame_timer is not None:
+            self._frame_timer.stop()
+            self._frame_timer = None
+        self._frame_at = time.monotonic()
+        self.lines_widget.flush(follow=self.follow)
+        self._update_status()
 
     def _colours(self, services: Sequence[str]) -> dict[str, str]:
         variables = self.app.theme_variables
@@ -171,20 +317,29 @@ class LogView(Vertical):
             for index, service in enumerate(sorted(services))
         }
 
-    def _visible(self, line: LogLine) -> bool:
+    def _texts(self, block: LineBlock) -> list[str]:
+        """The pane's lines for a block: filtered, formatted, wrapped."""
         search = self.search
-        if search is None or search.mode is FilterMode.HIGHLIGHT or line.stream == SEPARATOR_STREAM:
-            return True
-        return search.matches(line.text)
-
-    def _line_texts(self, line: LogLine) -> list[str]:
-        width = self.prefix_width
-        text = format_line(
-            line, timestamps=self.timestamps, prefix_width=width if self.merged else None
+        if search is not None and search.mode is FilterMode.HIDE and block:
+            pattern = search.compiled()
+            block = block.take(
+                [
+                    index
+                    for index, (text, stream) in enumerate(
+                        zip(block.texts, block.streams(), strict=True)
+                    )
+                    if stream == SEPARATOR_STREAM or pattern.search(text)
+                ]
+            )
+        texts = format_lines(
+            block,
+            timestamps=self.timestamps,
+            prefix_width=self.prefix_width if self.merged else None,
         )
         if not self.wrap:
-            return [text]
-        return list(wrap(text, max(self.lines_widget.scrollable_content_region.width - 1, 20)))
+            return texts
+        width = max(self.lines_widget.scrollable_content_region.width - 1, 20)
+        return [part for text in texts for part in wrap(text, width)]
 
     def _update_status(self) -> None:
         flags = [
@@ -211,7 +366,7 @@ class LogView(Vertical):
     def action_toggle_follow(self) -> None:
         self.follow = not self.follow
         if self.follow:
-            self.lines_widget.scroll_end(animate=False)
+            self.lines_widget.scroll_end(animate=False, immediate=True, x_axis=False)
             self.unseen = 0
         self._update_status()
 
