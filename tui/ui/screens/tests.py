@@ -1,73 +1,139 @@
-"""The tests screen: the project's tests as a tree, run live, failures with service logs."""
+"""The tests screen: the project's tests as a tree, run live, failures with service logs.
+
+Two status lines on top: what the project holds (tests, collection errors, the selection,
+the filter, watch mode), then what the runs do (what started the current one, its
+progress, the last result, or the service a watch-mode run waits for and why). The detail
+pane follows the cursor: a failure with every service's logs of its time window, a file's
+collection error, a file's or class's outcomes. pytest runs in workers; `P` and `o` hand
+the terminal over (`hand_over`, which tests replace to see the exact command).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
+import re
 import shlex
 import shutil
 import subprocess
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static, Tree
-from textual.widgets.tree import TreeNode
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
 
 from tui.config.settings import EnvdeckSettings
 from tui.core.log_buffer import LogLine
 from tui.core.logs import FollowOptions
 from tui.core.monitor import EnvironmentMonitor
+from tui.core.status import ServiceStatus
 from tui.core.testrun import (
+    CollectedEvent,
     CollectedTree,
+    CollectErrorEvent,
+    CollectionFinishedEvent,
     DiscoveryError,
     FinishedEvent,
-    Outcome,
+    OutcomeCounts,
+    SessionFinishedEvent,
     StartedEvent,
-    TestNode,
     TestRun,
     TestRunError,
     discover,
-    format_failure,
 )
 from tui.core.testrun.project import project_python, split_args
 from tui.core.text import safe_text
-from tui.core.watch import ImportGraph, SourceWatcher, find_affected, narrow
-from tui.presentation.log_format import format_line
+from tui.core.watch import Affected, ImportGraph, SourceWatcher, find_affected, narrow
+from tui.ui.widgets.tests_detail import (
+    collection_error_text,
+    failure_text,
+    group_text,
+    leaf_text,
+    report_text,
+    service_logs_text,
+)
+from tui.ui.widgets.tests_tree import FAILING, TestTree
 
-ICONS = {
-    Outcome.RUNNING: "◌",
-    Outcome.PASSED: "✔",
-    Outcome.FAILED: "✘",
-    Outcome.ERROR: "‼",
-    Outcome.SKIPPED: "∅",
-    Outcome.XFAILED: "x",
-    Outcome.XPASSED: "X",
-}
-STYLES = {
-    Outcome.PASSED: "green",
-    Outcome.FAILED: "bold red",
-    Outcome.ERROR: "bold red",
-    Outcome.RUNNING: "yellow",
-    Outcome.XPASSED: "yellow",
-}
+GATE_POLL_SECONDS = 1.0
+FILTER_DELAY = 0.15  # seconds of no typing before the tree is filtered again
+LOGS_DELAY = 0.3  # the cursor rests this long on a failure before its logs are fetched
+LOGS_CACHE = 32  # failures whose service logs are kept
+HINT = "a runs all · enter runs the selection or the test under the cursor · w watches"
+
+HandOver = Callable[[list[str], Path], None]
+
+
+@dataclass
+class RunLine:
+    """The second status line: one run, from what started it to its result."""
+
+    why: str  # "all tests", "src/app/db.py changed → 3 affected tests"
+    held_by: str = ""  # the services a watch-mode run waits for, and why
+    held_since: float | None = None  # time.monotonic() when it began to wait
+    started: bool = False
+    total: int | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    result: SessionFinishedEvent | None = None
+    problem: str = ""  # pytest could not start
+    dropped: bool = False  # cancelled while it was held
+
+    def text(self) -> str:
+        if self.problem:
+            return f"{self.why} · could not start pytest: {self.problem}"
+        if self.dropped:
+            return f"{self.why} · not run: cancelled while it waited for the environment"
+        if self.held_by:
+            held = time.monotonic() - (self.held_since or time.monotonic())
+            return f"held {held:.0f} s until ready: {self.held_by} — then {self.why}"
+        if self.result is not None:
+            end = "cancelled, " if self.result.cancelled else ""
+            return (
+                f"{self.why} · {self.result.counts.summary()} in {self.result.duration:.2f}s"
+                f" ({end}exit {self.result.exit_code})"
+            )
+        if not self.started:
+            return f"{self.why} · starting pytest …"
+        done = sum(self.counts.values())
+        progress = f"{done}/{self.total}" if self.total is not None else f"{done}"
+        so_far = OutcomeCounts(**self.counts).summary() if done else "…"
+        return f"{self.why} · running {progress} · {so_far}"
+
+    @property
+    def css_class(self) -> str:
+        if self.dropped:
+            return "-idle"
+        if self.problem or (self.result is not None and self.result.exit_code != 0):
+            return "-failed"  # failures, errors, a collection error, cancelled, no tests
+        if self.held_by:
+            return "-held"
+        if self.result is not None:
+            return "-passed"
+        return "-running"
 
 
 class TestsScreen(Screen[None]):
     __test__ = False  # a screen, whatever pytest thinks of its name
     CSS_PATH = "tests.tcss"
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="tests.back"),
+        Binding("escape", "back", "Back", id="tests.back"),  # or clears the filter
         Binding("space", "toggle_select", "Select", id="tests.select"),
         Binding("enter", "run_or_open", "Run / open", id="tests.run"),
         Binding("a", "run_all", "Run all", id="tests.run_all"),
         Binding("F", "rerun_failures", "Rerun failed", id="tests.rerun_failed"),
         Binding("w", "toggle_watch", "Watch", id="tests.watch"),
-        Binding("c", "cancel", "Cancel run", id="tests.cancel"),
+        Binding("slash", "filter", "Filter", id="tests.filter"),
+        Binding("n", "next_match", "Next match / failure", show=False, id="tests.next"),
+        Binding("N", "previous_match", "Previous match / failure", show=False, id="tests.previous"),
+        Binding("c", "cancel", "Cancel run", show=False, id="tests.cancel"),
         Binding("P", "debug", "Debug (pdb)", id="tests.debug"),
         Binding("o", "open_editor", "Open in $EDITOR", id="tests.edit"),
         Binding("ctrl+r", "discover", "Rediscover", show=False, id="tests.rediscover"),
@@ -81,176 +147,328 @@ class TestsScreen(Screen[None]):
         self.python = project_python(self.root_dir, settings.test_python)
         self.selection, self.options = split_args(settings.pytest_args)
         self.tree_data: CollectedTree | None = None
-        self.results: dict[str, FinishedEvent] = {}
-        self.selected: set[str] = set()
-        self.nodes: dict[str, TreeNode[str]] = {}
-        self.names: dict[str, tuple[str, int | None]] = {}  # node id -> (name, count)
         self.run: TestRun | None = None
+        self.run_line: RunLine | None = None
+        self.discovery = ""  # collecting, or why collecting failed
         self.watching: SourceWatcher | None = None
+        # Runs the argv with the terminal handed over; tests replace it to see the argv.
+        self.hand_over: HandOver = self._run_in_terminal
+        self._serials = itertools.count(1)
+        self.detail_nodeid: str | None = None  # what the detail pane is about
+        self._detail_key: tuple[str, ...] = ()
+        self._logs: dict[tuple[str, str, str], Text] = {}
+        self._logs_timer: Timer | None = None
+        self._filter_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("tests · discovering…", id="tests-status", markup=False)
+        yield Static("tests", id="tests-status", markup=False)
+        yield Static("", id="tests-run", markup=False)
         with Horizontal(id="tests-main"):
-            yield Tree[str]("tests", id="tests-tree")
+            yield TestTree(id="tests-tree")
             with VerticalScroll(id="tests-detail"):
                 yield Static("", id="tests-failure", markup=False)
+        filter_box = Input(
+            placeholder="filter: part of a node id — enter keeps it, esc clears it",
+            id="tests-filter",
+        )
+        filter_box.display = False
+        yield filter_box
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(Tree).focus()
+        self.test_tree.focus()
         self.action_discover()
+
+    # -------------------------------------------------------------- state, for tests too
+
+    @property
+    def test_tree(self) -> TestTree:
+        return self.query_one(TestTree)
+
+    @property
+    def results(self) -> dict[str, FinishedEvent]:
+        return self.test_tree.results
+
+    @property
+    def selected(self) -> set[str]:
+        return self.test_tree.selected
+
+    # -------------------------------------------------------------- status lines
+
+    def refresh_status(self) -> None:
+        tree = self.test_tree
+        parts = [f"tests · {self.root_dir.name}"]
+        if self.discovery:
+            parts.append(self.discovery)
+        if self.tree_data is not None:
+            count = self.tree_data.count
+            parts.append(f"{count} test{'s' if count != 1 else ''}")
+            if self.tree_data.deselected:
+                parts.append(f"{self.tree_data.deselected} deselected")
+        if tree.errors:
+            errors = len(tree.errors)
+            parts.append(f"{errors} collection error{'s' if errors != 1 else ''}")
+        if tree.selected:
+            parts.append(f"{len(tree.selected)} selected")
+        if tree.filter_text:
+            shown = len(tree.matches())
+            parts.append(f"filter “{safe_text(tree.filter_text)}”: {shown} matching")
+        if self.watching is not None:
+            parts.append("watch on")
+        self.query_one("#tests-status", Static).update(Text(safe_text(" · ".join(parts))))
+        line = self.query_one("#tests-run", Static)
+        run = self.run_line
+        idle = "waiting for a change" if self.watching is not None else HINT
+        text = run.text() if run is not None else idle
+        if self.watching is not None:
+            text = f"watch · {text}"
+        line.update(Text(safe_text(text)))
+        line.set_classes(run.css_class if run is not None else "-idle")
 
     # -------------------------------------------------------------- discovery
 
-    def _status(self, text: str) -> None:
-        self.query_one("#tests-status", Static).update(Text(safe_text(text)))
-
     @work(exclusive=True, group="discover", exit_on_error=False)
     async def action_discover(self) -> None:
-        self._status(f"tests · collecting in {self.root_dir} …")
+        self.discovery = "collecting …"
+        self.refresh_status()
         try:
             collected = await discover(self.root_dir, self.python, self.options)
         except DiscoveryError as error:
-            self._status(f"tests · collection failed: {error}")
-            self.query_one("#tests-failure", Static).update(Text(safe_text(error.output)))
+            self.discovery = f"collection failed: {error} (ctrl+r collects again)"
+            self.refresh_status()
+            self._set_detail(report_text(error.output, str(error), "bold red"), ("discovery",))
             return
+        self.discovery = ""
         self.tree_data = collected
-        self._build_tree(collected)
-        errors = f" · {len(collected.errors)} collection errors" if collected.errors else ""
-        self._status(f"tests · {collected.count} tests{errors} · {self.root_dir}")
+        self.test_tree.load(collected)
+        self.refresh_status()
+        self.show_detail()
 
-    def _build_tree(self, collected: CollectedTree) -> None:
-        tree = self.query_one(Tree)
-        tree.clear()
-        self.nodes.clear()
-        self.names.clear()
-        tree.root.expand()
-        for node in collected.files():
-            self._add(tree.root, node)
+    # -------------------------------------------------------------- the selection
 
-    def _add(self, parent: TreeNode[str], node: TestNode) -> None:
-        if node.error is not None:
-            label = Text(f"‼ {node.name} — collection error", style="bold red")
-            added = parent.add_leaf(label, data=node.nodeid)
-        elif node.children:
-            added = parent.add(
-                self._label(node.name, node.nodeid, node.count), data=node.nodeid, expand=True
-            )
-            for child in node.children:
-                self._add(added, child)
-        else:
-            added = parent.add_leaf(self._label(node.name, node.nodeid), data=node.nodeid)
-        self.nodes[node.nodeid] = added
-        self.names[node.nodeid] = (node.name, node.count if node.children else None)
-
-    def _label(self, name: str, nodeid: str, count: int | None = None) -> Text:
-        mark = "● " if nodeid in self.selected else "  "
-        result = self.results.get(nodeid)
-        text = Text(mark)
-        if result is not None:
-            text.append(f"{ICONS[result.outcome]} ", style=STYLES.get(result.outcome, ""))
-        text.append(safe_text(name))
-        if count is not None:
-            text.append(f" ({count})", style="dim")
-        if result is not None and result.duration:
-            text.append(f" {result.duration:.2f}s", style="dim")
-        return text
-
-    def _relabel(self, nodeid: str, outcome: Outcome | None = None) -> None:
-        node = self.nodes.get(nodeid)
-        if node is None:
+    def action_toggle_select(self) -> None:
+        nodeid = self.test_tree.cursor_nodeid
+        if nodeid is None:
             return
-        name, count = self.names[nodeid]
-        if outcome is Outcome.RUNNING:
-            node.set_label(Text(f"  {ICONS[Outcome.RUNNING]} {safe_text(name)}", style="yellow"))
-        else:
-            node.set_label(self._label(name, nodeid, count))
+        self.test_tree.toggle_selection(nodeid)
+        self.refresh_status()
+        self.show_detail()
+
+    # -------------------------------------------------------------- the filter
+
+    def action_filter(self) -> None:
+        box = self.query_one("#tests-filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#tests-filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(FILTER_DELAY, lambda: self._apply_filter(event.value))
+
+    @on(Input.Submitted, "#tests-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._close_filter_box()
+        self._apply_filter(event.value)
+
+    def _apply_filter(self, text: str) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
+        self.test_tree.set_filter(text.strip())
+        self.refresh_status()
+        self.show_detail()
+
+    def _close_filter_box(self) -> None:
+        box = self.query_one("#tests-filter", Input)
+        box.display = False
+        self.test_tree.focus()
+
+    def action_back(self) -> None:
+        """esc: clears the filter if there is one, else back to the dashboard."""
+        box = self.query_one("#tests-filter", Input)
+        if box.display or self.test_tree.filter_text:
+            box.value = ""
+            self._close_filter_box()
+            self._apply_filter("")
+            return
+        self.app.pop_screen()
+
+    def action_next_match(self) -> None:
+        self._jump(1)
+
+    def action_previous_match(self) -> None:
+        self._jump(-1)
+
+    def _jump(self, step: int) -> None:
+        if self.test_tree.jump(step) is None:
+            what = "no test matches the filter" if self.test_tree.filter_text else "no failures"
+            self.notify(what.capitalize(), markup=False)
 
     # -------------------------------------------------------------- running
 
-    def _current_nodeid(self) -> str | None:
-        node = self.query_one(Tree).cursor_node
-        return node.data if node is not None else None
-
-    def action_toggle_select(self) -> None:
-        nodeid = self._current_nodeid()
-        if nodeid is None:
-            return
-        self.selected.symmetric_difference_update({nodeid})
-        self._relabel(nodeid)
-
     def action_run_or_open(self) -> None:
-        nodeid = self._current_nodeid()
-        if nodeid in self.results and self.results[nodeid].outcome in (
-            Outcome.FAILED,
-            Outcome.ERROR,
-        ):
-            self._show_failure(self.results[nodeid])
+        tree = self.test_tree
+        nodeid = tree.cursor_nodeid
+        result = tree.results.get(nodeid or "")
+        if result is not None and result.outcome in FAILING:
+            self.show_detail(logs_now=True)
             return
-        targets = sorted(self.selected) or ([nodeid] if nodeid else [])
-        self.start_run(targets, "selection")
+        targets = tree.selection_targets()
+        if targets:
+            count = len(tree.selected)
+            self.start_run(targets, f"{count} selected test{'s' if count != 1 else ''}")
+        elif nodeid is not None:
+            self.start_run([nodeid], safe_text(nodeid))
 
     def action_run_all(self) -> None:
-        self.start_run(list(self.selection), "all")
+        self.start_run(list(self.selection), "all tests")
 
     def action_rerun_failures(self) -> None:
-        failed = [
-            n for n, r in self.results.items() if r.outcome in (Outcome.FAILED, Outcome.ERROR)
-        ]
+        failed = self.test_tree.failures()
         if not failed:
             self.notify("No failures to rerun")
             return
-        self.start_run(failed, "the failures")
+        self.start_run(failed, f"rerun of {len(failed)} failure{'s' if len(failed) != 1 else ''}")
 
-    def start_run(self, targets: list[str], why: str) -> None:
-        self.run_tests(targets, why)
+    def start_run(self, targets: list[str], why: str, *, gated: bool = False) -> None:
+        """A run of `targets` (pytest's default with none) in place of any run going on;
+        `gated`: not before every service of the environment is ready."""
+        self.run_tests(targets, why, gated)
 
     @work(exclusive=True, group="testrun", exit_on_error=False)
-    async def run_tests(self, targets: list[str], why: str) -> None:
-        self._status(f"tests · running {why} ({len(targets) or 'all'}) …")
-        counts: dict[str, int] = {}
+    async def run_tests(self, targets: list[str], why: str, gated: bool) -> None:
+        serial = next(self._serials)
+        line = self.run_line = RunLine(why)
+        self.refresh_status()
+        if self.run is not None:
+            await self.run.cancel("a newer run")
+        if gated:
+            await self._wait_for_environment(line)
+        tree = self.test_tree
+        restructure = False  # the run found tests or files discovery did not
+        current: TestRun | None = None
         try:
             async with TestRun(
                 self.root_dir, python=self.python, nodeids=targets, extra_args=self.options
             ) as run:
-                self.run = run
+                self.run = current = run
+                line.started = True
+                self.refresh_status()
                 async for event in run.events():
                     if isinstance(event, StartedEvent):
-                        self._relabel(event.nodeid, Outcome.RUNNING)
+                        tree.mark_running(event.nodeid, serial)
                     elif isinstance(event, FinishedEvent):
-                        self.results[event.nodeid] = event
-                        counts[event.outcome.value] = counts.get(event.outcome.value, 0) + 1
-                        self._relabel(event.nodeid)
-                        summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-                        self._status(f"tests · {why}: {summary}")
-                result = await run.wait()
+                        tree.finished(event)
+                        line.counts[event.outcome.value] = (
+                            line.counts.get(event.outcome.value, 0) + 1
+                        )
+                        self.refresh_status()
+                        self._refresh_detail_for(event.nodeid)
+                    elif isinstance(event, CollectionFinishedEvent):
+                        line.total = event.count
+                        self.refresh_status()
+                    elif isinstance(event, CollectErrorEvent):
+                        tree.set_error(event.nodeid, event.longrepr)
+                        self.refresh_status()
+                        self._refresh_detail_for(event.nodeid)
+                    elif isinstance(event, CollectedEvent):
+                        restructure = restructure or any(
+                            item.nodeid not in tree.model or item.file in tree.errors
+                            for item in event.items
+                        )
+                line.result = await run.wait()
         except TestRunError as error:
-            self._status(f"tests · could not start pytest: {error}")
-            return
+            line.problem = str(error)
         finally:
-            self.run = None
-        self._status(
-            f"tests · {why}: {result.counts.summary()} in {result.duration:.2f}s"
-            f" (exit {result.exit_code})"
-        )
+            if current is not None and self.run is current:
+                self.run = None
+            tree.run_ended(serial)
+            if self.run_line is line:
+                self.refresh_status()
+        if restructure and line.result is not None and not line.result.cancelled:
+            self.action_discover()  # new tests, or a file that collects again
 
     @work(exclusive=True, group="cancel", exit_on_error=False)
     async def action_cancel(self) -> None:
+        """c: stops the run going on, or drops the one the health gate holds."""
+        line = self.run_line
         if self.run is not None:
             await self.run.cancel("stopped by the user")
+        elif line is not None and line.held_by:
+            self.workers.cancel_group(self, "testrun")
+            line.held_by, line.dropped = "", True
+            self.refresh_status()
 
-    # -------------------------------------------------------------- a failure
+    # -------------------------------------------------------------- the detail pane
 
-    def on_tree_node_selected(self, event: Tree.NodeSelected[str]) -> None:
-        result = self.results.get(event.node.data or "")
-        if result is not None and result.outcome in (Outcome.FAILED, Outcome.ERROR):
-            self._show_failure(result)
+    def on_tree_node_highlighted(self, event: TestTree.NodeHighlighted[str]) -> None:
+        self.show_detail()
 
-    def _show_failure(self, result: FinishedEvent) -> None:
-        self.query_one("#tests-failure", Static).update(
-            Text(safe_text(format_failure(result)) + "\n\n── service logs while it ran: loading …")
-        )
-        self.load_service_logs(result)
+    def on_tree_node_selected(self, event: TestTree.NodeSelected[str]) -> None:
+        self.show_detail(logs_now=True)  # a click
+
+    def _refresh_detail_for(self, nodeid: str) -> None:
+        cursor = self.test_tree.cursor_nodeid
+        if cursor is not None and (cursor == nodeid or cursor in self.test_tree.parents_of(nodeid)):
+            self.show_detail()
+
+    def show_detail(self, *, logs_now: bool = False) -> None:
+        """The detail pane for the node under the cursor; a failure's service logs are
+        fetched once the cursor rests on it (at once with `logs_now`)."""
+        tree = self.test_tree
+        nodeid = self.detail_nodeid = tree.cursor_nodeid
+        node = tree.model.get(nodeid or "")
+        if nodeid is None or node is None:
+            text = Text("no test here" if tree.filter_text else "", style="dim")
+            self._set_detail(text, ("empty",))
+            return
+        if nodeid in tree.errors:
+            error = tree.errors[nodeid]
+            self._set_detail(collection_error_text(nodeid, error), ("error", nodeid, error))
+            return
+        result = tree.results.get(nodeid)
+        if result is not None and result.outcome in FAILING:
+            self._show_failure(result, logs_now=logs_now)
+            return
+        if node.children:
+            leaves = tree.leaves[nodeid]
+            text = group_text(
+                node,
+                (tree.results.get(leaf) for leaf in leaves),
+                sum(1 for leaf in leaves if leaf in tree.selected),
+                sum(1 for leaf in leaves if leaf in tree.running),
+            )
+        else:
+            text = leaf_text(node, result, nodeid in tree.selected)
+        self._set_detail(text, ("node", nodeid))
+
+    def _set_detail(self, text: Text, key: tuple[str, ...]) -> None:
+        if self._logs_timer is not None:
+            self._logs_timer.stop()
+            self._logs_timer = None
+        moved = key[:2] != self._detail_key[:2]
+        self._detail_key = key
+        self.query_one("#tests-failure", Static).update(text)
+        if moved:
+            self.query_one("#tests-detail", VerticalScroll).scroll_home(animate=False)
+
+    def _show_failure(self, result: FinishedEvent, *, logs_now: bool) -> None:
+        window = (result.nodeid, result.start, result.stop)
+        key = ("failure", *window)
+        logs = self._logs.get(window)
+        if key == self._detail_key and (logs is not None or not logs_now):
+            return  # already shown, or its logs already on their way
+        self._set_detail(failure_text(result, logs), key)
+        if logs is None:
+            if logs_now:
+                self.load_service_logs(result)
+            else:
+                self._logs_timer = self.set_timer(
+                    LOGS_DELAY, lambda: self.load_service_logs(result)
+                )
 
     @work(thread=True, exclusive=True, group="failure-logs", exit_on_error=False)
     def load_service_logs(self, result: FinishedEvent) -> None:
@@ -273,46 +491,62 @@ class TestsScreen(Screen[None]):
                 if wait is not None:
                     wait(10.0)
                 follower.stop(timeout=2.0)
+            text = service_logs_text(lines)
         except Exception as error:
-            lines = [
-                LogLine("envdeck", "", "", f"── service logs unavailable: {error} ──", "envdeck")
-            ]
-        width = max((len(line.service) for line in lines), default=8)
-        text = "\n".join(format_line(line, timestamps=True, prefix_width=width) for line in lines)
-        body = safe_text(format_failure(result)) + "\n\n── service logs while it ran ──\n"
-        body += text or "(no service logged anything in that window)"
-        self.app.call_from_thread(self.query_one("#tests-failure", Static).update, Text(body))
+            text = Text(f"── service logs unavailable: {safe_text(str(error))} ──", style="red")
+        self.app.call_from_thread(self._logs_loaded, result, text)
+
+    def _logs_loaded(self, result: FinishedEvent, logs: Text) -> None:
+        window = (result.nodeid, result.start, result.stop)
+        self._logs[window] = logs
+        while len(self._logs) > LOGS_CACHE:
+            del self._logs[next(iter(self._logs))]
+        if self._detail_key == ("failure", *window):
+            self.query_one("#tests-failure", Static).update(failure_text(result, logs))
 
     # -------------------------------------------------------------- debugger, editor
 
-    def _test_location(self) -> tuple[str, int | None] | None:
-        nodeid = self._current_nodeid()
-        if nodeid is None or self.tree_data is None:
-            return None
-        item = self.tree_data.item(nodeid)
+    def debug_argv(self, nodeid: str) -> list[str]:
+        """pytest on `nodeid` alone, stopping in pdb at the first failure."""
+        return [self.python, "-m", "pytest", "--pdb", "-p", "no:cacheprovider", nodeid]
+
+    def editor_argv(self, file: str, line: int | None) -> list[str]:
+        """$EDITOR (vi without one) on the file, at `+line` when known."""
+        editor = shlex.split(os.environ.get("EDITOR") or "vi")
+        position = [f"+{line}"] if line else []
+        return [*editor, *position, str(self.root_dir / file)]
+
+    def location(self, nodeid: str) -> tuple[str, int | None]:
+        """Where `nodeid` is written: a test's line, a parametrized function's or a
+        class's first test, the line a file failed to collect at, or a file's top."""
+        tree = self.test_tree
         file = nodeid.split("::", 1)[0]
-        return file, item.lineno if item else None
+        if nodeid in tree.errors:
+            return file, error_line(tree.errors[nodeid], file)
+        node = tree.model.get(nodeid)
+        if node is None or node.kind == "file":
+            return file, None
+        first = tree.model.get(tree.leaves[nodeid][0]) if tree.leaves.get(nodeid) else None
+        item = first.item if first is not None else None
+        return file, item.lineno if item is not None else None
 
     def action_debug(self) -> None:
-        nodeid = self._current_nodeid()
+        nodeid = self.test_tree.cursor_nodeid
         if nodeid is None:
             return
-        argv = [self.python, "-m", "pytest", "--pdb", "-p", "no:cacheprovider", nodeid]
-        self._suspended(argv, cwd=self.root_dir)
+        self.hand_over(self.debug_argv(nodeid), self.root_dir)
 
     def action_open_editor(self) -> None:
-        location = self._test_location()
-        if location is None:
+        nodeid = self.test_tree.cursor_nodeid
+        if nodeid is None:
             return
-        file, line = location
-        editor = shlex.split(os.environ.get("EDITOR") or "vi")
-        if shutil.which(editor[0]) is None:
-            self.notify(f"$EDITOR ({editor[0]}) is not installed", severity="error", markup=False)
+        argv = self.editor_argv(*self.location(nodeid))
+        if shutil.which(argv[0]) is None:
+            self.notify(f"$EDITOR ({argv[0]}) is not installed", severity="error", markup=False)
             return
-        position = [f"+{line}"] if line else []
-        self._suspended([*editor, *position, str(self.root_dir / file)], cwd=self.root_dir)
+        self.hand_over(argv, self.root_dir)
 
-    def _suspended(self, argv: list[str], cwd: Path) -> None:
+    def _run_in_terminal(self, argv: list[str], cwd: Path) -> None:
         try:
             with self.app.suspend():
                 subprocess.call(argv, cwd=cwd)
@@ -326,38 +560,119 @@ class TestsScreen(Screen[None]):
             self.watching.stop()
             self.watching = None
             self.notify("Watch mode off")
+            self.refresh_status()
             return
         self.watching = SourceWatcher(self.root_dir)
         self.watch_files(self.watching)
+        self.refresh_status()
         self.notify("Watch mode on: saving a file reruns the tests it affects")
 
     @work(exclusive=True, group="watch", exit_on_error=False)
     async def watch_files(self, watcher: SourceWatcher) -> None:
         graph = ImportGraph(self.root_dir)
         async for batch in watcher.abatches():
-            affected = find_affected(graph, batch.paths)
+            # Reading and parsing the changed files is disk work: not on the UI's loop.
+            affected = await asyncio.to_thread(find_affected, graph, batch.paths)
             if affected.nothing:
                 continue
-            targets = narrow(sorted(self.selected) or self.selection, affected, root=self.root_dir)
+            chosen = self.test_tree.selection_targets() or self.selection
+            targets = narrow(chosen, affected, root=self.root_dir)
             if not targets and not affected.run_all:
+                reason = safe_text(affected.reason)
+                self.notify(f"{reason}: none of the selected tests is affected", markup=False)
                 continue
-            if self.run is not None:
-                await self.run.cancel("a newer change")
-            await self._wait_for_environment()
-            self.start_run(targets, affected.reason)
+            self.start_run(targets, self.trigger_text(batch.paths, affected, targets), gated=True)
 
-    async def _wait_for_environment(self) -> None:
+    def trigger_text(self, changed: Iterable[Path], affected: Affected, targets: list[str]) -> str:
+        """What started a watch-mode run: "src/app/db.py changed → 3 affected tests"."""
+        count = self.tests_in(targets)
+        if affected.run_all:
+            tests = "all tests" if count is None else f"all {count} tests"
+            return f"{affected.reason} → {tests}"
+        what = describe_paths(self.root_dir, changed)
+        if count is None:
+            files = len(affected.test_files)
+            return f"{what} changed → the affected tests of {files} file{'s' * (files != 1)}"
+        return f"{what} changed → {count} affected test{'s' * (count != 1)}"
+
+    def tests_in(self, targets: Sequence[str]) -> int | None:
+        """How many of the collected tests `targets` (pytest arguments) run."""
+        if self.tree_data is None:
+            return None
+        if not targets:
+            return self.tree_data.count
+        return sum(
+            1
+            for item in self.tree_data.items
+            if any(
+                item.nodeid == target
+                or item.nodeid.startswith(f"{target}::")
+                or item.file.startswith(f"{target.rstrip('/')}/")
+                for target in targets
+            )
+        )
+
+    async def _wait_for_environment(self, line: RunLine) -> None:
+        """Health gate: hold the run while a service is starting or unhealthy, saying
+        which and why (the healthcheck's own last output)."""
         while True:
-            status = await asyncio.to_thread(self.monitor.snapshot)
-            waiting = status.gating_services
-            if not waiting:
+            held_by = await asyncio.to_thread(self._gate_text)
+            if not held_by:
+                line.held_by = ""
                 return
-            names = ", ".join(f"{s.name} ({s.health})" for s in waiting)
-            self._status(f"tests · waiting for {names} before running")
-            await asyncio.sleep(1.0)
+            line.held_by = held_by
+            if line.held_since is None:
+                line.held_since = time.monotonic()
+            self.refresh_status()
+            await asyncio.sleep(GATE_POLL_SECONDS)
+
+    def _gate_text(self) -> str:
+        """The services a run waits for, and why; "" when none (or when the environment
+        cannot be asked: a broken monitor must not hold the tests forever)."""
+        try:
+            waiting = self.monitor.snapshot().gating_services
+            return ", ".join(self._why_not_ready(service) for service in waiting)
+        except Exception:
+            return ""
+
+    def _why_not_ready(self, service: ServiceStatus) -> str:
+        why = f"{safe_text(service.name)} {service.health}"
+        details = self.monitor.details(service)
+        probe = details.health_log[0] if details is not None and details.health_log else None
+        if probe is not None and probe.exit_code != 0:
+            output = probe.output.splitlines()[0] if probe.output else f"exit {probe.exit_code}"
+            why += f" ({safe_text(output)[:120]})"
+        return why
 
     def on_unmount(self) -> None:
         if self.watching is not None:
             self.watching.stop()
         if self.run is not None:
             self.run.kill_now()
+
+
+def describe_paths(root: Path, paths: Iterable[Path]) -> str:
+    """ "src/a.py", "src/a.py and b.py", "src/a.py, b.py and 3 more" (relative to root)."""
+    shown = []
+    for path in sorted(paths):
+        try:
+            shown.append(path.relative_to(root).as_posix())
+        except ValueError:
+            shown.append(str(path))
+    shown = [safe_text(name) for name in shown]
+    if len(shown) > 2:
+        return f"{', '.join(shown[:2])} and {len(shown) - 2} more"
+    return " and ".join(shown) or "nothing"
+
+
+def error_line(longrepr: str, file: str) -> int | None:
+    """The line of `file` a collection error points at, from pytest's report: the last
+    `File ".../file", line N` (a SyntaxError) or `file:N: in ...` (an import error)."""
+    name = re.escape(file)
+    found = re.findall(
+        rf'File "(?:[^"]*/)?{name}", line (\d+)|^(?:\S*/)?{name}:(\d+): ', longrepr, re.MULTILINE
+    )
+    if not found:
+        return None
+    syntax, traceback = found[-1]
+    return int(syntax or traceback)
