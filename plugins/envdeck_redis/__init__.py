@@ -1,4 +1,5 @@
-"""envdeck's Redis inspector: server overview, key browser, values, slow log.
+"""envdeck's Redis inspector: server overview, key browser, values, slow log; saved
+states of the whole server for reset and snapshots (state.py).
 
 Every call opens its own short-lived connection (connection.py), so a restarted service
 needs no reconnect logic and a dead one fails within the target's timeout.
@@ -6,6 +7,7 @@ needs no reconnect logic and a dead one fails within the target's timeout.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
@@ -16,13 +18,17 @@ from envdeck_redis.browser import keys_view
 from envdeck_redis.connection import Connect, open_client, session
 from envdeck_redis.display import count_text, key_text
 from envdeck_redis.overview import overview_sections, slowlog_sections
+from envdeck_redis.state import FILE_NAME, Databases, load, restore, save
+from envdeck_redis.state import fingerprint as data_fingerprint
 from envdeck_redis.values import key_view, resolve_key
 from tui.plugins.api import (
     Action,
     InspectorError,
     Match,
     Problem,
+    SavedState,
     ServiceTarget,
+    StateRef,
     View,
     ViewRequest,
     ViewResult,
@@ -87,6 +93,39 @@ class RedisPlugin:
                 client.flushdb(asynchronous=True)  # frees memory in the background
                 return f"flushed db {settings.db} ({count_text(keys, 'keys')})"
         raise InspectorError(Problem.ERROR, f"the Redis inspector has no action {action!r}")
+
+    # ------------------------------------------------------------ saved states
+    # Every db of the server, whichever db the target names: a reset replaces it all.
+
+    def save_state(self, target: ServiceTarget, ref: StateRef) -> SavedState:
+        with (
+            session(target, self._connect) as (client, settings),
+            Databases(client, settings, self._connect) as dbs,
+        ):
+            return save(dbs, ref.folder)
+
+    def restore_state(self, target: ServiceTarget, ref: StateRef) -> str:
+        state = load(ref.folder, target.service, ref.name)  # checked before Redis is touched
+        with (
+            session(target, self._connect) as (client, settings),
+            Databases(client, settings, self._connect) as dbs,
+        ):
+            return restore(dbs, state)
+
+    def state_exists(self, target: ServiceTarget, ref: StateRef) -> bool:
+        return (ref.folder / FILE_NAME).is_file()
+
+    def delete_state(self, target: ServiceTarget, ref: StateRef) -> None:
+        for name in (FILE_NAME, FILE_NAME + ".saving"):
+            with contextlib.suppress(FileNotFoundError):
+                (ref.folder / name).unlink()
+
+    def fingerprint(self, target: ServiceTarget) -> str:
+        with (
+            session(target, self._connect) as (client, settings),
+            Databases(client, settings, self._connect) as dbs,
+        ):
+            return data_fingerprint(dbs)
 
 
 def _delete_key(client: redis.Redis, db: int, name: str) -> str:
