@@ -182,12 +182,12 @@ class StateManager:
             records.append(record)
             return "saved " + time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created_at))
 
-        if not steps.run(f"read {name}", read):
-            return steps.outcome()
-        record = records[0]
         found: list[ServicesWithData] = []
         if not steps.run("check the containers are this checkout's", lambda: _found(self, found)):
             return steps.outcome()
+        if not steps.run(f"read {name}", read):
+            return steps.outcome()
+        record = records[0]
         scope = found[0]
         for service, reason in scope.skipped.items():
             steps.skip(f"reset {service}", reason)
