@@ -6,7 +6,9 @@ Snapshot tests give the dialog a fixed implementation.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -55,17 +57,39 @@ class Resets(Protocol):
 
 
 class EnvironmentResets:
-    """The real thing, for one environment."""
+    """The real thing, for one environment, resolved on first use (from a worker: it
+    runs `compose config`), so building the app costs nothing."""
 
     def __init__(
         self,
         settings: EnvdeckSettings,
-        environment: Environment,
         gateway: DockerGateway,
+        environment_of: Callable[[], Environment],
         registry: PluginRegistry | None = None,
     ) -> None:
-        self.states = StateManager(settings, environment, gateway, registry)
-        self.hard = HardReset(settings, environment, gateway, self.states.registry)
+        self._settings = settings
+        self._gateway = gateway
+        self._environment_of = environment_of
+        self._registry = registry
+        self._lock = threading.Lock()
+        self._parts: tuple[StateManager, HardReset] | None = None
+
+    @property
+    def states(self) -> StateManager:
+        return self._resolved()[0]
+
+    @property
+    def hard(self) -> HardReset:
+        return self._resolved()[1]
+
+    def _resolved(self) -> tuple[StateManager, HardReset]:
+        with self._lock:
+            if self._parts is None:
+                environment = self._environment_of()
+                states = StateManager(self._settings, environment, self._gateway, self._registry)
+                hard = HardReset(self._settings, environment, self._gateway, states.registry)
+                self._parts = (states, hard)
+            return self._parts
 
     def overview(self) -> ResetOverview:
         try:

@@ -53,6 +53,8 @@ from tui.core.testrun import (
 from tui.core.testrun.project import project_python, split_args
 from tui.core.text import safe_text
 from tui.core.watch import Affected, ImportGraph, SourceWatcher, find_affected, narrow
+from tui.reset.service import Resets
+from tui.reset.steps import no_progress
 from tui.ui.widgets.tests_detail import (
     collection_error_text,
     failure_text,
@@ -85,8 +87,14 @@ class RunLine:
     result: SessionFinishedEvent | None = None
     problem: str = ""  # pytest could not start
     dropped: bool = False  # cancelled while it was held
+    resetting: bool = False  # the environment is being reset before the run (config)
+    reset_failed: str = ""  # why that reset failed: the run did not start
 
     def text(self) -> str:
+        if self.reset_failed:
+            return f"{self.why} · not run: the reset before it failed: {self.reset_failed}"
+        if self.resetting:
+            return f"resetting the environment to its baseline — then {self.why}"
         if self.problem:
             return f"{self.why} · could not start pytest: {self.problem}"
         if self.dropped:
@@ -111,9 +119,11 @@ class RunLine:
     def css_class(self) -> str:
         if self.dropped:
             return "-idle"
-        if self.problem or (self.result is not None and self.result.exit_code != 0):
+        if self.problem or self.reset_failed:
+            return "-failed"
+        if self.result is not None and self.result.exit_code != 0:
             return "-failed"  # failures, errors, a collection error, cancelled, no tests
-        if self.held_by:
+        if self.held_by or self.resetting:
             return "-held"
         if self.result is not None:
             return "-passed"
@@ -139,10 +149,16 @@ class TestsScreen(Screen[None]):
         Binding("ctrl+r", "discover", "Rediscover", show=False, id="tests.rediscover"),
     ]
 
-    def __init__(self, settings: EnvdeckSettings, monitor: EnvironmentMonitor) -> None:
+    def __init__(
+        self,
+        settings: EnvdeckSettings,
+        monitor: EnvironmentMonitor,
+        resets: Resets | None = None,
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.monitor = monitor
+        self.resets = resets  # for reset_before_watch_runs
         self.root_dir = (settings.config_dir or Path.cwd()).resolve()
         self.python = project_python(self.root_dir, settings.test_python)
         self.selection, self.options = split_args(settings.pytest_args)
@@ -347,6 +363,8 @@ class TestsScreen(Screen[None]):
             await self.run.cancel("a newer run")
         if gated:
             await self._wait_for_environment(line)
+            if not await self._reset_before_run(line):
+                return
         tree = self.test_tree
         restructure = False  # the run found tests or files discovery did not
         current: TestRun | None = None
@@ -611,6 +629,19 @@ class TestsScreen(Screen[None]):
                 for target in targets
             )
         )
+
+    async def _reset_before_run(self, line: RunLine) -> bool:
+        """With reset_before_watch_runs: a fast reset first; False when it failed."""
+        if not self.settings.reset_before_watch_runs or self.resets is None:
+            return True
+        line.resetting = True
+        self.refresh_status()
+        outcome = await asyncio.to_thread(self.resets.fast_reset, no_progress)
+        line.resetting = False
+        if not outcome.ok:
+            line.reset_failed = outcome.failure_summary
+        self.refresh_status()
+        return outcome.ok
 
     async def _wait_for_environment(self, line: RunLine) -> None:
         """Health gate: hold the run while a service is starting or unhealthy, saying
