@@ -23,7 +23,13 @@ from tui.core.environment import Environment, resolve_environment
 from tui.core.events import ChangeCallback, EngineCallback, ProjectWatcher, ResyncCallback
 from tui.core.log_buffer import LogLine
 from tui.core.logs import DockerLogSource, FollowOptions, MergedLogFollower, ServiceLogFollower
-from tui.core.status import EnvironmentStatus, ServiceStatus, build_statuses, with_resource_usage
+from tui.core.status import (
+    EnvironmentStatus,
+    ResourceSampler,
+    ServiceStatus,
+    build_statuses,
+    with_resource_usage,
+)
 from tui.plugins.registry import PluginLoadError, PluginRegistry
 from tui.plugins.session import Inspector, NoInspector, inspector_for
 
@@ -80,6 +86,7 @@ class DockerEnvironmentMonitor:
         self.gateway = gateway
         self._environment: Environment | None = None
         self.registry = PluginRegistry()
+        self._resources = ResourceSampler(gateway)
 
     def environment(self, engine_connected: bool) -> Environment:
         if self._environment is None:
@@ -113,13 +120,8 @@ class DockerEnvironmentMonitor:
         )
 
     def resource_usage(self, statuses: Sequence[ServiceStatus]) -> tuple[ServiceStatus, ...]:
-        names = {status.container for status in statuses if status.state == "running"}
-        project = self.environment(engine_connected=True).project.name
-        try:
-            containers = [c for c in self.gateway.project_containers(project) if c.name in names]
-        except EngineUnavailable:
-            return tuple(statuses)
-        return with_resource_usage(self.gateway, containers, statuses)
+        # One request per running container, CPU averaged since the previous call.
+        return self._resources.usage(statuses)
 
     def actions(self) -> ServiceActions:
         """Actions on this project (blocking: resolves the project on first use)."""

@@ -11,7 +11,7 @@ from typing import Any
 from docker.models.containers import Container
 
 from tui.core.compose_model import ComposeProject
-from tui.core.engine import ENGINE_GONE, SERVICE_LABEL, DockerGateway, EngineInfo
+from tui.core.engine import ENGINE_GONE, SERVICE_LABEL, DockerGateway, EngineInfo, EngineUnavailable
 
 # Exit codes of `envdeck status` (and of every command that reports state).
 EXIT_OK, EXIT_NOT_READY, EXIT_UNKNOWN = 0, 1, 2
@@ -203,3 +203,49 @@ def with_resource_usage(
         else:
             result.append(status)
     return tuple(result)
+
+
+class ResourceSampler:
+    """CPU and memory of running containers for a view that asks every few seconds.
+
+    One stats request per container per round, by name (no listing): CPU is averaged
+    since the container's sample of the previous round. A container without one (the
+    first round, a new container) is sampled twice, `interval` apart, as
+    `with_resource_usage` does.
+    """
+
+    def __init__(self, gateway: DockerGateway, interval: float = 0.25) -> None:
+        self._gateway = gateway
+        self._interval = interval
+        self._previous: dict[str, dict[str, Any]] = {}
+
+    def usage(self, statuses: Sequence[ServiceStatus]) -> tuple[ServiceStatus, ...]:
+        names = [s.container for s in statuses if s.state == "running" and s.container]
+        if not names:
+            self._previous.clear()
+            return tuple(statuses)
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(names)))) as pool:
+            new = [name for name in names if name not in self._previous]
+            if new:
+                first = dict(pool.map(self._sample, new))
+                self._previous.update({n: s for n, s in first.items() if s is not None})
+                time.sleep(self._interval)  # the CPU figure is a rate: two points in time
+            current = dict(pool.map(self._sample, names))
+        result = []
+        for status in statuses:
+            name = status.container or ""
+            before, after = self._previous.get(name), current.get(name)
+            if before and after:
+                cpu, memory = cpu_percent(before, after), memory_bytes(after)
+                result.append(replace(status, cpu_percent=cpu, mem_bytes=memory))
+            else:
+                result.append(status)
+        self._previous = {name: sample for name, sample in current.items() if sample}
+        return tuple(result)
+
+    def _sample(self, name: str) -> tuple[str, dict[str, Any] | None]:
+        try:
+            stats = self._gateway.client.api.stats(name, stream=False, one_shot=True)
+        except (EngineUnavailable, *ENGINE_GONE):
+            return name, None
+        return name, stats if isinstance(stats, dict) else None

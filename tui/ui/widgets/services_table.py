@@ -1,4 +1,8 @@
-"""The services table: one row per container (or missing service), updated in place."""
+"""The services table: one row per container (or missing service), updated in place.
+
+Only cells whose text changed are written: DataTable renders the whole table again after
+any write, so an update that changes nothing must not write at all.
+"""
 
 from __future__ import annotations
 
@@ -58,6 +62,7 @@ class ServicesTable(DataTable[Text | str]):
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.statuses: dict[str, ServiceStatus] = {}
         self.pending: dict[str, str] = {}  # service -> what is being done to it
+        self._shown: dict[tuple[str, str], Text | str] = {}  # (row key, column) -> cell
 
     def on_mount(self) -> None:
         for column in COLUMNS:
@@ -72,17 +77,35 @@ class ServicesTable(DataTable[Text | str]):
                 if key not in wanted:
                     self.remove_row(key)
                     del self.statuses[key]
-            for key, status in wanted.items():
+                    for column in COLUMNS:
+                        self._shown.pop((key, column), None)
+            for key, original in wanted.items():
+                status = self._with_known_usage(original)
+                if self.statuses.get(key) == status:
+                    continue  # nothing to write (uptime moves on in refresh_uptimes)
                 cells = self._cells(status)
                 if key in self.statuses:
                     for column, cell in zip(COLUMNS, cells, strict=True):
                         self._set_cell(key, column, cell)
                 else:
-                    self.add_row(*cells, key=key)
+                    self._add_row(key, cells)
                     added = True
                 self.statuses[key] = status
             if added:
                 self._sort_keeping_selection()
+
+    def _with_known_usage(self, status: ServiceStatus) -> ServiceStatus:
+        """A listing without stats keeps the CPU and memory figures the row already shows
+        (the next stats pass brings new ones): the cells do not blink to "-"."""
+        known = self.statuses.get(row_key(status))
+        if (
+            known is None
+            or status.cpu_percent is not None
+            or status.state != "running"
+            or known.cpu_percent is None
+        ):
+            return status
+        return replace(status, cpu_percent=known.cpu_percent, mem_bytes=known.mem_bytes)
 
     def _sort_keeping_selection(self) -> None:
         """Rows by service name, whatever order they arrived in; the cursor stays put.
@@ -95,8 +118,9 @@ class ServicesTable(DataTable[Text | str]):
             return
         selected = self.selected
         self.clear()
+        self._shown.clear()
         for status in ordered:
-            self.add_row(*self._cells(status), key=row_key(status))
+            self._add_row(row_key(status), self._cells(status))
         if selected is not None:
             self.move_cursor(row=self.get_row_index(row_key(selected)), animate=False)
 
@@ -126,8 +150,17 @@ class ServicesTable(DataTable[Text | str]):
         for key, status in self.statuses.items():
             self._set_cell(key, "uptime", uptime_label(status.started_at))
 
+    def _add_row(self, key: str, cells: tuple[Text | str, ...]) -> None:
+        self.add_row(*cells, key=key)
+        for column, cell in zip(COLUMNS, cells, strict=True):
+            self._shown[key, column] = cell
+
     def _set_cell(self, key: str, column: str, value: Text | str) -> None:
-        """Update a cell; recompute column widths (costly) only when it outgrows its column."""
+        """Update a cell if its text changed; recompute column widths (costly) only when it
+        outgrows its column."""
+        if self._shown.get((key, column)) == value:
+            return
+        self._shown[key, column] = value
         width = value.cell_len if isinstance(value, Text) else len(value)
         grows = width > self.columns[ColumnKey(column)].content_width
         self.update_cell(key, column, value, update_width=grows)
@@ -140,7 +173,7 @@ class ServicesTable(DataTable[Text | str]):
             self.pending[service] = label
         for key, status in self.statuses.items():
             if status.name == service:
-                self.update_cell(key, "state", self._state_cell(status))
+                self._set_cell(key, "state", self._state_cell(status))
 
     def _state_cell(self, status: ServiceStatus) -> Text:
         if status.name in self.pending:

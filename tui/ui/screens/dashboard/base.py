@@ -1,0 +1,55 @@
+"""What every part of the dashboard screen shares: its state and a few lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.screen import Screen
+
+from tui.core.actions import ServiceActions
+from tui.core.monitor import EnvironmentMonitor, LogFollower, Watcher
+from tui.core.status import EnvironmentStatus
+from tui.plugins.session import Inspector
+from tui.ui.widgets.service_details import ServiceDetailsPanel
+from tui.ui.widgets.services_table import ServicesTable
+
+
+class DashboardBase(Screen[None]):
+    """The state the parts (live, logs, inspector, actions) read and write."""
+
+    # Re-list the project now: a worker of the live part, which the other parts call.
+    refresh_status: Callable[[], object]
+
+    def __init__(
+        self,
+        monitor: EnvironmentMonitor,
+        actions: Callable[[], ServiceActions] | None = None,
+        *,
+        log_lines: int = 10_000,
+    ) -> None:
+        super().__init__()
+        self.monitor = monitor
+        self.actions = actions
+        self.log_lines = log_lines
+        self.status: EnvironmentStatus | None = None
+        self.inspectors: dict[str, Inspector] = {}
+        self.follower: LogFollower | None = None
+        self.follower_generation = 0
+        self.logs_merged = False
+        self.logs_since: str | None = None
+        self.logs_service: str | None = None
+        self.watcher: Watcher | None = None
+
+    @property
+    def table(self) -> ServicesTable:
+        return self.query_one(ServicesTable)
+
+    @property
+    def details_panel(self) -> ServiceDetailsPanel:
+        return self.query_one(ServiceDetailsPanel)
+
+    def _selected_service(self) -> str | None:
+        selected = self.table.selected
+        if selected is None:
+            self.notify("No service selected", severity="warning")
+        return selected.name if selected else None

@@ -1,0 +1,198 @@
+"""The services table kept current: Docker's events as they come, a slow re-list for what
+events cannot say, CPU and memory every few seconds while the table is on screen, and the
+selected service's details.
+
+Nothing here runs on a timer when nothing happens except those two slow rounds, and an
+update that changes nothing writes nothing (see ServicesTable)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+from textual import work
+from textual.timer import Timer
+
+from tui.core.compose_cli import ComposeError
+from tui.core.engine import EngineUnavailable
+from tui.core.events import ContainerChange, EngineState
+from tui.core.monitor import Watcher
+from tui.core.status import ServiceStatus
+from tui.presentation.change_text import change_toast
+from tui.ui.messages import (
+    ContainerChanged,
+    ContainersResynced,
+    DetailsLoaded,
+    EngineChanged,
+    ResourcesUpdated,
+    StatusUpdated,
+)
+from tui.ui.screens.dashboard.base import DashboardBase
+from tui.ui.screens.dashboard.header import DashboardHeader
+
+# Live state comes from Docker's events; this slow re-list only catches what events
+# cannot say (a service with no container yet) and heals after any gap.
+RECONCILE_SECONDS = 15.0
+# CPU and memory every 5 s while something is busy; while no figure moves by more than a
+# point of CPU or a twentieth of its memory, less and less often (up to every 20 s): a
+# table of idle services costs next to nothing. Any change of a container brings the 5 s
+# back.
+STATS_SECONDS = 5.0
+STATS_MAX_SECONDS = 20.0
+WATCHER_RETRY_SECONDS = 5.0
+
+
+class LiveState(DashboardBase):
+    _reconcile_timer: Timer | None = None
+    _stats_interval = STATS_SECONDS
+
+    @property
+    def header(self) -> DashboardHeader:
+        return self.query_one(DashboardHeader)
+
+    # ------------------------------------------------------------------ the re-list
+
+    @work(thread=True, exclusive=True, group="status", exit_on_error=False)
+    def refresh_status(self) -> None:
+        self.post_message(StatusUpdated(self.monitor.snapshot()))
+
+    def on_status_updated(self, message: StatusUpdated) -> None:
+        self.status = message.status
+        self.header.show_status(message.status)
+        table = self.table
+        table.update_services(message.status.services)
+        if table.selected is not None:
+            self.load_details(table.selected)  # its health history moves on by itself
+        # One re-list RECONCILE_SECONDS after the last one finished, whatever asked for
+        # it (events, actions, a reconnect): never a second chain of timers.
+        if self._reconcile_timer is not None:
+            self._reconcile_timer.stop()
+        self._reconcile_timer = self.set_timer(RECONCILE_SECONDS, self.refresh_status)
+
+    # ------------------------------------------------------------------ events
+
+    @work(thread=True, exclusive=True, group="watcher", exit_on_error=False)
+    def start_watcher(self) -> None:
+        try:
+            watcher = self.monitor.watch(self._post_change, self._post_resync, self._post_engine)
+            watcher.start()
+        except (EngineUnavailable, ComposeError):
+            self.app.call_from_thread(self.set_timer, WATCHER_RETRY_SECONDS, self.start_watcher)
+            return
+        self.app.call_from_thread(self._adopt_watcher, watcher)
+
+    # The watcher's thread calls these; post_message is thread-safe.
+    def _post_change(self, change: ContainerChange) -> None:
+        self.post_message(ContainerChanged(change))
+
+    def _post_resync(self, statuses: dict[str, ServiceStatus]) -> None:
+        self.post_message(ContainersResynced(statuses))
+
+    def _post_engine(self, state: EngineState) -> None:
+        self.post_message(EngineChanged(state))
+
+    def _adopt_watcher(self, watcher: Watcher) -> None:
+        if self.is_attached:
+            self.watcher = watcher
+        else:
+            threading.Thread(target=watcher.stop, daemon=True).start()
+
+    def _stop_watcher(self) -> None:
+        if self.watcher is not None:
+            threading.Thread(target=self.watcher.stop, daemon=True).start()
+            self.watcher = None
+
+    def on_container_changed(self, message: ContainerChanged) -> None:
+        change = message.change
+        table = self.table
+        previous = next(
+            (
+                s
+                for s in table.statuses.values()
+                if s.container and change.status and s.container == change.status.container
+            ),
+            None,
+        )
+        toast = change_toast(change, previous)
+        if toast is not None:
+            self.notify(toast.message, severity=toast.severity, markup=False)  # type: ignore[arg-type]
+        self._stats_interval = STATS_SECONDS  # something happens: figures every 5 s again
+        if change.status is None:
+            self.refresh_status()  # a container went away: re-list, the service may be missing
+            return
+        status = change.status
+        if previous is not None and status.state == "running":
+            status = replace(status, cpu_percent=previous.cpu_percent, mem_bytes=previous.mem_bytes)
+        table.apply_status(status)
+        if table.selected is not None and table.selected.name == status.name:
+            self.load_details(table.selected)
+
+    def on_containers_resynced(self, message: ContainersResynced) -> None:
+        self.refresh_status()
+
+    def on_engine_changed(self, message: EngineChanged) -> None:
+        if not message.state.connected:
+            self.notify(
+                f"Docker engine unreachable: {message.state.error or ''}",
+                severity="error",
+                markup=False,
+            )
+            self.header.show_engine_lost(message.state.error)
+        else:
+            self.refresh_status()
+
+    # ------------------------------------------------------------------ CPU and memory
+
+    @work(thread=True, exclusive=True, group="stats", exit_on_error=False)
+    def refresh_resources(self) -> None:
+        try:
+            # Only while the table is on screen: under another screen nobody reads it.
+            if self.app.screen is not self:
+                return
+            statuses = tuple(self.table.statuses.values())
+            if not any(s.state == "running" for s in statuses):
+                return
+            usage = self.monitor.resource_usage(statuses)
+            moved = usage_moved(statuses, usage)
+            self._stats_interval = (
+                STATS_SECONDS if moved else min(self._stats_interval * 2, STATS_MAX_SECONDS)
+            )
+            self.post_message(ResourcesUpdated(usage))
+        finally:
+            self.app.call_from_thread(self.set_timer, self._stats_interval, self.refresh_resources)
+
+    def on_resources_updated(self, message: ResourcesUpdated) -> None:
+        self.table.apply_resources(message.statuses)
+
+    # ------------------------------------------------------------------ details
+
+    @work(thread=True, exclusive=True, group="details", exit_on_error=False)
+    def load_details(self, status: ServiceStatus) -> None:
+        self.post_message(DetailsLoaded(status.name, self.monitor.details(status)))
+
+    def on_details_loaded(self, message: DetailsLoaded) -> None:
+        selected = self.table.selected
+        panel = self.details_panel
+        # The panel renders every assignment: only a change is assigned.
+        if (
+            selected is not None
+            and selected.name == message.service
+            and panel.details != message.details
+        ):
+            panel.details = message.details
+
+
+def usage_moved(before: tuple[ServiceStatus, ...], after: tuple[ServiceStatus, ...]) -> bool:
+    """Did any container's CPU move by a point or more, or its memory by a twentieth?"""
+    known = {s.container: s for s in before if s.container}
+    return any(_moved(known.get(status.container or ""), status) for status in after)
+
+
+def _moved(old: ServiceStatus | None, new: ServiceStatus) -> bool:
+    if new.cpu_percent is None:
+        return False
+    if old is None or old.cpu_percent is None:
+        return True  # a first figure
+    if abs(new.cpu_percent - old.cpu_percent) >= 1.0:
+        return True
+    return abs((new.mem_bytes or 0) - (old.mem_bytes or 0)) * 20 > (old.mem_bytes or 0)

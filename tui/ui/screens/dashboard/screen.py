@@ -1,0 +1,71 @@
+"""The dashboard screen: the header, the services table, the selected service's details
+(logs, env, health, inspect) and the footer, wired to the parts that keep them current."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Footer
+
+from tui.ui.screens.dashboard.actions import ServiceActionsPart
+from tui.ui.screens.dashboard.bindings import DASHBOARD_BINDINGS
+from tui.ui.screens.dashboard.header import DashboardHeader
+from tui.ui.screens.dashboard.inspector import INSPECT_TAB, InspectorPart
+from tui.ui.screens.dashboard.live import LiveState
+from tui.ui.screens.dashboard.logs import LogsPart
+from tui.ui.screens.tests import TestsScreen
+from tui.ui.widgets.service_details import ServiceDetailsPanel
+from tui.ui.widgets.services_table import ServicesTable
+
+FIRST_STATS_SECONDS = 1.0  # the first CPU and memory figures, after the table is listed
+
+
+class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart):
+    CSS_PATH = "dashboard.tcss"
+    BINDINGS = DASHBOARD_BINDINGS
+
+    def compose(self) -> ComposeResult:
+        yield DashboardHeader(id="summary")
+        with Vertical(id="services-pane"):
+            yield ServicesTable(id="services")
+        yield ServiceDetailsPanel(id="details-pane", log_lines=self.log_lines)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        self.refresh_status()
+        self.start_watcher()
+        self.set_timer(FIRST_STATS_SECONDS, self.refresh_resources)
+
+    def on_unmount(self) -> None:
+        self._stop_follower()
+        self._stop_watcher()
+
+    def action_tests(self) -> None:
+        settings = getattr(self.app, "settings", None)
+        if settings is None:
+            self.notify("No settings: the tests screen needs a project", severity="error")
+            return
+        self.app.push_screen(TestsScreen(settings, self.monitor))
+
+    def action_toggle_secrets(self) -> None:
+        self.details_panel.action_toggle_secrets()
+
+    def action_show_tab(self, tab: str) -> None:
+        self.details_panel.active = tab
+        self._tab_shown(tab)
+
+    def on_tabbed_content_tab_activated(self, event: object) -> None:
+        self._tab_shown(self.details_panel.active)
+
+    def _tab_shown(self, tab: str) -> None:
+        self._inspect_tab_shown(tab == INSPECT_TAB)
+        if tab == INSPECT_TAB:
+            self._prepare_inspector()
+
+    def on_services_table_service_selected(self, message: ServicesTable.ServiceSelected) -> None:
+        if not self.logs_merged and message.status.name != self.logs_service:
+            self._follow_logs()
+        self.load_details(message.status)
+        if self._inspector_visible():
+            self.load_inspector(message.status)
