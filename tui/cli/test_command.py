@@ -2,7 +2,9 @@
 
 The same events the tests screen shows, as plain lines; exits with pytest's exit code.
 With --watch it reruns the tests a save affects, cancels a run a newer save overtakes,
-and waits while a service of the environment is starting or unhealthy.
+and waits while a service of the environment is starting or unhealthy. Unless
+`test_warm_start` is false, the next run's Python is started ahead of time, pytest
+imported (`tui.core.testrun.warm`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from tui.core.testrun import (
     format_failure,
 )
 from tui.core.testrun.project import project_python, split_args
+from tui.core.testrun.warm import WarmStarts
 from tui.core.text import safe_text
 from tui.core.watch import ImportGraph, SourceWatcher, find_affected, narrow
 
@@ -36,10 +39,17 @@ def say(message: str) -> None:
     print(f"envdeck: {message}", file=sys.stderr, flush=True)
 
 
-async def run_tests(root: Path, python: str, targets: Sequence[str], options: Sequence[str]) -> int:
+async def run_tests(
+    root: Path,
+    python: str,
+    targets: Sequence[str],
+    options: Sequence[str],
+    warm: WarmStarts | None = None,
+) -> int:
     """One run, printed as it happens; pytest's exit code."""
+    run = TestRun(root, python=python, nodeids=targets, extra_args=options, warm=warm)
     try:
-        async with TestRun(root, python=python, nodeids=targets, extra_args=options) as run:
+        async with run:
             async for event in run.events():
                 line = format_event(event)
                 if line is not None:
@@ -85,32 +95,46 @@ async def watch_tests(
     selection: list[str],
     options: list[str],
     monitor: DockerEnvironmentMonitor | None,
+    *,
+    warm: WarmStarts | None = None,
 ) -> int:
     graph = ImportGraph(root)
     current: asyncio.Task[int] | None = None
 
     async def gated_run(targets: list[str]) -> int:
         await wait_for_environment(monitor)
-        return await run_tests(root, python, targets, options)
+        try:
+            return await run_tests(root, python, targets, options, warm)
+        finally:
+            task = asyncio.current_task()
+            if warm is not None and task is not None and not task.cancelling():
+                await warm.prepare(root, python)  # the next run's Python, while nobody waits
 
-    current = asyncio.create_task(gated_run(selection))
-    watcher = SourceWatcher(root)
-    say(f"watching {root} (ctrl+c to stop)")
-    async for batch in watcher.abatches():
-        affected = await asyncio.to_thread(find_affected, graph, batch.paths)
-        if affected.nothing:
-            continue
-        targets = narrow(selection, affected, root=root)
-        if not targets and not affected.run_all:
-            say(f"{affected.reason}: none of the selected tests is affected")
-            continue
+    try:
+        current = asyncio.create_task(gated_run(selection))
+        watcher = SourceWatcher(root)
+        say(f"watching {root} (ctrl+c to stop)")
+        async for batch in watcher.abatches():
+            affected = await asyncio.to_thread(find_affected, graph, batch.paths)
+            if affected.nothing:
+                continue
+            targets = narrow(selection, affected, root=root)
+            if not targets and not affected.run_all:
+                say(f"{affected.reason}: none of the selected tests is affected")
+                continue
+            if current is not None and not current.done():
+                say("a newer change: cancelling the running tests")
+                current.cancel()  # leaving TestRun's block kills the whole process group
+                await asyncio.gather(current, return_exceptions=True)
+            say(f"{affected.reason}: running {' '.join(targets) or 'the selection'}")
+            current = asyncio.create_task(gated_run(targets))
+        return 0
+    finally:
         if current is not None and not current.done():
-            say("a newer change: cancelling the running tests")
-            current.cancel()  # leaving TestRun's block kills the whole process group
+            current.cancel()
             await asyncio.gather(current, return_exceptions=True)
-        say(f"{affected.reason}: running {' '.join(targets) or 'the selection'}")
-        current = asyncio.create_task(gated_run(targets))
-    return 0
+        if warm is not None:
+            await warm.aclose()
 
 
 def run_test_command(settings: EnvdeckSettings, watch: bool, pytest_args: Sequence[str]) -> int:
@@ -121,6 +145,7 @@ def run_test_command(settings: EnvdeckSettings, watch: bool, pytest_args: Sequen
         if not watch:
             return asyncio.run(run_tests(root, python, selection, options))
         monitor = environment_monitor(settings)
-        return asyncio.run(watch_tests(root, python, selection, options, monitor))
+        warm = WarmStarts() if settings.test_warm_start else None
+        return asyncio.run(watch_tests(root, python, selection, options, monitor, warm=warm))
     except KeyboardInterrupt:
         return 130

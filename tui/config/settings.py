@@ -141,6 +141,11 @@ class EnvdeckSettings(BaseSettings):
         default=False,
         description="Fast-reset the environment before every watch-mode test run.",
     )
+    test_warm_start: bool = Field(
+        default=True,
+        description="Watch mode keeps the next run's Python started, with pytest imported, "
+        "so a save's tests start ~0.3 s sooner; false: every run starts a fresh pytest.",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 # The plugin's import name, and the variables it reads (pytest_plugin.py has the same).
 PLUGIN_MODULE = "envdeck_testrun_plugin"
+WARM_HELPER_MODULE = "envdeck_warm_helper"  # warm_helper.py, for warm starts (warm.py)
 EVENTS_FD_ENV = "ENVDECK_EVENTS_FD"
 EVENTS_PATH_ENV = "ENVDECK_EVENTS_PATH"
 SUBREAPER_ENV = "ENVDECK_SUBREAPER"
@@ -21,12 +22,17 @@ RUN_ID_ENV = "ENVDECK_TESTRUN_ID"  # marks every process of a run, for finding t
 
 @functools.cache
 def plugin_directory() -> Path:
-    """A private directory holding only our plugin, as `envdeck_testrun_plugin.py`: on
-    PYTHONPATH it adds that one module to the project's interpreter, and nothing else."""
+    """A private directory holding only our plugin, as `envdeck_testrun_plugin.py`, and the
+    warm-start helper, as `envdeck_warm_helper.py`: on PYTHONPATH it adds those two modules
+    to the project's interpreter, and nothing else."""
     directory = Path(tempfile.mkdtemp(prefix="envdeck-pytest-plugin-"))
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
-    source = resources.files("tui.core.testrun").joinpath("pytest_plugin.py").read_bytes()
-    (directory / f"{PLUGIN_MODULE}.py").write_bytes(source)
+    package = resources.files("tui.core.testrun")
+    for source, module in (
+        ("pytest_plugin.py", PLUGIN_MODULE),
+        ("warm_helper.py", WARM_HELPER_MODULE),
+    ):
+        (directory / f"{module}.py").write_bytes(package.joinpath(source).read_bytes())
     return directory
 
 

@@ -6,6 +6,10 @@ to a pipe of its own, so events never mix with what the tests print. The console
 new session; `cancel()` interrupts it like Ctrl-C, then kills every process of the run
 (`tui.core.testrun.processes`), and a run leaves nothing behind even when it ends by
 itself: whatever its tests left running is killed when pytest exits.
+
+With `warm=WarmStarts()` a run takes the spare process prepared for it, when there is one
+that fits, instead of starting pytest (`tui.core.testrun.warm`): the same pipes, session
+and environment, only started earlier; everything below treats both alike.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from tui.core.testrun.buffers import EventChannel, LineSplitter, OutputRing
 from tui.core.testrun.command import RUN_ID_ENV, pytest_command, pytest_environment
@@ -31,6 +35,9 @@ from tui.core.testrun.events import EventFormatError, SessionFinishedEvent, Test
 from tui.core.testrun.model import Outcome
 from tui.core.testrun.processes import RunProcesses
 from tui.core.testrun.progress import RunProgress
+
+if TYPE_CHECKING:
+    from tui.core.testrun.warm import WarmStarts
 
 READ_BYTES = 64 * 1024  # read(), never readline(): asyncio's readline fails past 64 KiB
 OUTPUT_RING_BYTES = 2 * 1024 * 1024
@@ -42,6 +49,9 @@ DRAIN_SECONDS = 2.0  # for the pipes to end once pytest has exited
 EXIT_POLL = 0.05
 
 _log = logging.getLogger(__name__)
+
+# A started pytest: its process, and the read end of its event pipe.
+_Started = tuple[asyncio.subprocess.Process, asyncio.StreamReader, asyncio.BaseTransport]
 
 
 class TestRunError(Exception):
@@ -76,6 +86,7 @@ class TestRun:
         output_bytes: int = OUTPUT_RING_BYTES,
         max_pending_output: int = PENDING_OUTPUT_CHARS,
         reap_leftovers: bool = True,
+        warm: WarmStarts | None = None,
     ) -> None:
         self.project_dir = Path(project_dir)
         self.command = pytest_command(
@@ -98,6 +109,8 @@ class TestRun:
         self._stopping: asyncio.Task[None] | None = None
         self._progress = RunProgress()
         self._spawned_at = 0.0
+        self._warm = warm
+        self.warm_start = False  # set by start(): this run took a spare (warm.py)
 
     # ---------------------------------------------------------------- what callers see
 
@@ -125,10 +138,40 @@ class TestRun:
     async def start(self) -> None:
         if self._process is not None:
             raise RuntimeError("a TestRun starts once")
-        read_fd, write_fd = os.pipe()
-        events, events_pipe = await _read_pipe(read_fd)
+        started = await self._start_warm() or await self._start_cold()
+        self._process, events, events_pipe = started
+        self._spawned_at = time.monotonic()
+        self._processes = RunProcesses(self._process.pid, self.marker)
+        self._supervisor = asyncio.create_task(
+            self._supervise(self._process, self._processes, events, events_pipe),
+            name="envdeck-testrun",
+        )
+
+    async def _start_warm(self) -> _Started | None:
+        """The spare prepared for this run, given the run's arguments, if one fits."""
+        warm = self._warm
+        python, *rest = self.command
+        spare = None if warm is None else warm.take(self.project_dir, python, self._extra_env)
+        if spare is None or warm is None:
+            return None
+        assert rest[:2] == ["-m", "pytest"], self.command
         try:
-            self._process = await asyncio.create_subprocess_exec(
+            handed = await spare.go(rest[2:])
+        except BaseException:  # cancelled meanwhile: it may have begun; nobody would follow it
+            warm.retire(spare)
+            raise
+        if not handed:
+            warm.retire(spare)  # it died while waiting: start cold
+            return None
+        self.warm_start = True
+        self.run_id = spare.run_id
+        return spare.process, spare.events, spare.events_pipe
+
+    async def _start_cold(self) -> _Started:
+        read_fd, write_fd = os.pipe()
+        events, events_pipe = await read_pipe(read_fd)
+        try:
+            process = await asyncio.create_subprocess_exec(
                 *self.command,
                 cwd=self.project_dir,
                 env=pytest_environment({**os.environ, **self._extra_env}, write_fd, self.run_id),
@@ -148,12 +191,7 @@ class TestRun:
             raise
         finally:
             os.close(write_fd)  # pytest holds the only write end: EOF when it is gone
-        self._spawned_at = time.monotonic()
-        self._processes = RunProcesses(self._process.pid, self.marker)
-        self._supervisor = asyncio.create_task(
-            self._supervise(self._process, self._processes, events, events_pipe),
-            name="envdeck-testrun",
-        )
+        return process, events, events_pipe
 
     async def wait(self) -> SessionFinishedEvent:
         """Until pytest has exited and every event is delivered to the channel."""
@@ -299,7 +337,7 @@ class TestRun:
             self._channel.put(shown)
 
 
-async def _read_pipe(fd: int) -> tuple[asyncio.StreamReader, asyncio.BaseTransport]:
+async def read_pipe(fd: int) -> tuple[asyncio.StreamReader, asyncio.BaseTransport]:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=READ_BYTES)
     pipe = os.fdopen(fd, "rb", buffering=0)

@@ -8,6 +8,14 @@ saved again and again (a formatter after the editor) ends a group every two step
 project has been quiet for `quiet` seconds: watchfiles' `rust_timeout` with
 `yield_on_timeout` reports that quiet, and `max_wait` bounds a storm that never ends.
 
+A save reaches its batch one to two steps plus `quiet` after it is written (25-50 ms +
+100 ms; 130-155 ms measured here, 265-295 ms with watchfiles' 50 ms step and a 0.2 s quiet):
+most of what watch mode adds before pytest starts (bench/README.md, "The watch loop"). Both
+ways of iterating run watchfiles' blocking `watch` in a thread of their own, because an
+answer comes every `quiet` seconds even when nothing changes, and asyncio's `awatch` costs a
+thread hop and a task group per answer: idle, 0.4% of a core this way, where `awatch` took
+0.45% with a 0.2 s quiet and 1.4% with 0.05 s.
+
 Paths are filtered here, a whole group at once, rather than by a `watch_filter`: watchfiles
 swallows a group that its filter empties, and a run that keeps writing ignored files (logs,
 caches) would then hold back the save that should cancel it.
@@ -16,6 +24,7 @@ caches) would then hold back the save that should cancel it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -32,9 +41,9 @@ from tui.core.watch.ignore import IgnoreRules
 
 log = logging.getLogger(__name__)
 
-STEP_MS = 50  # watchfiles' default: a group ends after this long without a new change
+STEP_MS = 25  # a group ends after this long without a new change (watchfiles' default: 50)
 DEBOUNCE_MS = 1_600  # watchfiles' default: the longest one group may grow
-DEFAULT_QUIET = 0.2  # seconds without a change before a batch is delivered
+DEFAULT_QUIET = 0.1  # seconds without a change before a batch is delivered
 DEFAULT_MAX_WAIT = 5.0  # seconds: a storm that never calms still delivers
 
 RawChanges = set[tuple[watchfiles.Change, str]]
@@ -112,7 +121,6 @@ class SourceWatcher:
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
-        self._async_stop: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
 
     # ------------------------------------------------------------------ thread
 
@@ -128,11 +136,7 @@ class SourceWatcher:
 
     def stop(self, timeout: float = 1.0) -> None:
         """Stop watching; returns once the thread ended or `timeout` passed."""
-        self._stop.set()  # watchfiles checks it every step (50 ms)
-        if self._async_stop is not None:
-            loop, event = self._async_stop
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(event.set)
+        self._stop.set()  # watchfiles checks it every step
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
@@ -192,28 +196,36 @@ class SourceWatcher:
                 yield batch
 
     async def abatches(self) -> AsyncIterator[ChangeBatch]:
-        event = asyncio.Event()
-        self._async_stop = (asyncio.get_running_loop(), event)
-        if self._stop.is_set():
-            event.set()
-        settler = _Settler(self._quiet, self._max_wait)
-        changes = watchfiles.awatch(
-            self.root,
-            watch_filter=None,
-            debounce=DEBOUNCE_MS,
-            step=STEP_MS,
-            rust_timeout=self._quiet_ms,
-            yield_on_timeout=True,
-            stop_event=event,
-        )
-        async for raw in changes:
-            self._ready.set()
-            paths = [path for _, path in raw]
-            # `keep` may run git: off the event loop.
-            kept = await asyncio.to_thread(self.rules.keep, paths) if raw else set()
-            batch = self._settle(settler, kept, quiet_seen=not raw)
-            if batch is not None:
-                yield batch
+        """`batches()` run in a thread of its own (`keep` may run git: never on the loop),
+        handed over to the running loop. Ends when `stop()` is called; leaving the loop
+        early (break, cancellation) stops the thread too."""
+        loop = asyncio.get_running_loop()
+        handed: asyncio.Queue[ChangeBatch | BaseException | None] = asyncio.Queue()
+
+        def hand_over(item: ChangeBatch | BaseException | None) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
+                loop.call_soon_threadsafe(handed.put_nowait, item)
+
+        def watch() -> None:
+            try:
+                for batch in self.batches():
+                    hand_over(batch)
+            except Exception as error:  # the folder went away, inotify ran out of watches...
+                self.error = error
+                self._ready.set()  # wake wait_ready(): it reports the failure
+                hand_over(error)
+            else:
+                hand_over(None)
+
+        thread = threading.Thread(target=watch, name="envdeck-source-watcher", daemon=True)
+        thread.start()
+        try:
+            while (item := await handed.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self._stop.set()  # the thread ends within a step
 
     @property
     def _quiet_ms(self) -> int:

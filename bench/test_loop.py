@@ -1,0 +1,594 @@
+"""Benchmark of the watch loop: from a file save to the first result of the test it affects.
+
+Run from the repository root (about 3 minutes with the defaults):
+
+    .venv/bin/python -m bench.test_loop [--iterations 15] [--tools envdeck-cold,ptw-file]
+        [--python venv|PATH] [--out FILE] [--show FILE]
+
+It writes a throwaway project into a temporary folder (a package of five modules under
+`src/shop`, 20 test files, one of which imports `shop.prices`, the module that is edited),
+one identical copy per tool, and starts every tool on its own copy with the same
+interpreter: `envdeck test --watch -v` (warm start off, then on) and pytest-watcher
+(`ptw`), once over the whole suite and once given the affected file. Then, round after
+round, each tool in turn gets a save of `src/shop/prices.py`, and the time from the write
+to the first line of output showing the affected test's result is noted. Rounds
+interleave the tools, so a load that comes and goes on a shared machine falls on all of
+them alike. Every process started is killed at the end (process groups, then anything
+still carrying the run's marker in its environment), also on Ctrl-C.
+
+See bench/README.md ("The watch loop") for what the figures mean and the latest results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+VENV_BIN = Path(sys.executable).parent  # the repository's .venv: envdeck and ptw live here
+UV = REPO / ".tools" / "bin" / "uv"
+MARKER_ENV = "ENVDECK_BENCH_RUN"  # in the environment of every process the benchmark starts
+TOOLS = ("envdeck-cold", "envdeck-warm", "ptw-suite", "ptw-file")
+EDITED = "src/shop/prices.py"
+AFFECTED_FILE = "tests/test_10_prices.py"  # the 10th of 20 files: mid-suite for ptw-suite
+AFFECTED_TEST = f"{AFFECTED_FILE}::test_price"
+PYTEST_ARGS = ("-v",)  # ptw needs -v to name the test; envdeck gets it too, the same run
+PTW_DELAY = "0"
+# watchdog 7 matches a pattern against the whole path: ptw's default `*.py` then matches
+# top-level files only, and a save in src/ or tests/ would never trigger it.
+PTW_PATTERNS = "*.py,**/*.py"
+START_TIMEOUT = 120.0
+RESULT_TIMEOUT = 30.0
+
+
+def say(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- the throwaway project
+
+
+MODULES = {
+    "src/shop/__init__.py": '"""A small shop."""\n',
+    "src/shop/util.py": """
+        def norm(text):
+            return text.strip().lower()
+    """,
+    "src/shop/catalog.py": """
+        from shop.util import norm
+
+        ITEMS = {norm(" Apple "): 3, norm("pear"): 2, norm("Plum "): 1}
+    """,
+    "src/shop/cart.py": """
+        from shop.catalog import ITEMS
+
+        def total(names):
+            return sum(ITEMS[name] for name in names)
+    """,
+    EDITED: "VALUE = 0\n",
+    "tests/conftest.py": """
+        import pytest
+
+        @pytest.fixture
+        def basket():
+            return ["apple", "pear"]
+    """,
+    "pyproject.toml": """
+        [project]
+        name = "shop"
+        version = "0"
+
+        [tool.pytest.ini_options]
+        testpaths = ["tests"]
+        pythonpath = ["src"]
+    """,
+}
+
+OTHER_TEST = """
+    import pytest
+
+    from shop.cart import total
+    from shop.util import norm
+
+
+    def test_total_{n}(basket):
+        assert total(basket) == 5
+
+
+    @pytest.mark.parametrize("text", [" A", "a ", "A"])
+    def test_norm_{n}(text):
+        assert norm(text) == "a"
+"""
+
+AFFECTED = """
+    from shop import prices
+
+
+    def test_price():
+        assert prices.VALUE >= 0
+"""
+
+
+def write_project(root: Path) -> None:
+    files = dict(MODULES)
+    for n in range(1, 21):
+        name = AFFECTED_FILE if n == 10 else f"tests/test_{n:02d}_cart.py"
+        files[name] = AFFECTED if n == 10 else OTHER_TEST.format(n=n)
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip())
+    # A git work tree, as most projects are: envdeck then asks git what .gitignore ignores.
+    (root / ".gitignore").write_text("__pycache__/\n.pytest_cache/\n")
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+    subprocess.run([*git, "init", "-q"], cwd=root, check=True)
+    subprocess.run([*git, "add", "."], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "project"], cwd=root, check=True)
+
+
+def minimal_venv(where: Path) -> Path | None:
+    """A venv holding pytest alone (the version of ours, from uv's cache, offline), or None."""
+    pytest_version = subprocess.run(
+        [sys.executable, "-c", "import pytest; print(pytest.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    python = where / "bin" / "python"
+    pin = f"pytest=={pytest_version}"
+    try:
+        subprocess.run(
+            [str(UV), "venv", "-q", "--python", sys.executable, str(where)],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [str(UV), "pip", "install", "-q", "--offline", "--python", str(python), pin],
+            check=True,
+            capture_output=True,
+        )
+    except (OSError, subprocess.CalledProcessError) as error:
+        say(f"cannot build a pytest-only venv offline ({error}); using {sys.executable}")
+        return None
+    return python
+
+
+# ---------------------------------------------------------------- a tool's output
+
+
+class Output:
+    """A process's merged stdout and stderr, each chunk with the time it was read."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._chunks: list[tuple[float, int]] = []  # (time read, end offset in text)
+        self.text = ""
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = os.read(self._fd, 65536)
+            except OSError:
+                data = b""
+            now = time.monotonic()
+            with self._changed:
+                if data:
+                    self.text += data.decode("utf-8", "replace")
+                    self._chunks.append((now, len(self.text)))
+                else:
+                    self._chunks.append((now, -1))  # end of output
+                self._changed.notify_all()
+            if not data:
+                return
+
+    @property
+    def offset(self) -> int:
+        with self._changed:
+            return len(self.text)
+
+    @property
+    def ended(self) -> bool:
+        return bool(self._chunks) and self._chunks[-1][1] == -1
+
+    def wait_for(self, pattern: re.Pattern[str], after: int, timeout: float) -> tuple[float, int]:
+        """(when the first match after `after` was read, where it ends); TimeoutError."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                match = pattern.search(self.text, after)
+                if match is not None:
+                    read_at = next(t for t, end in self._chunks if end >= match.end())
+                    return read_at, match.end()
+                left = deadline - time.monotonic()
+                if left <= 0 or self.ended:
+                    tail = self.text[-2000:]
+                    raise TimeoutError(f"no {pattern.pattern!r} within {timeout:g} s:\n{tail}")
+                self._changed.wait(left)
+
+
+# ---------------------------------------------------------------- the tools
+
+
+@dataclass
+class Tool:
+    name: str
+    argv: list[str]
+    project: Path
+    env: dict[str, str]
+    ready: re.Pattern[str]  # once seen, the tool is watching
+    result: re.Pattern[str]  # the affected test's result
+    done: re.Pattern[str]  # the run is over
+    note: str
+    process: subprocess.Popen[bytes] | None = None
+    output: Output | None = None
+    latencies: list[float] = field(default_factory=list)
+    warmup: list[float] = field(default_factory=list)
+    misses: int = 0
+
+    def start(self) -> None:
+        read_fd, write_fd = os.pipe()
+        self.process = subprocess.Popen(
+            self.argv,
+            cwd=self.project,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=write_fd,
+            stderr=write_fd,
+            start_new_session=True,  # its own process group: killed as one
+        )
+        os.close(write_fd)
+        self.output = Output(read_fd)
+
+    def wait_ready(self) -> None:
+        assert self.output is not None
+        self.output.wait_for(self.ready, 0, START_TIMEOUT)
+
+    def save_and_time(self, counter: int) -> float:
+        """Write the edited module; seconds until the affected test's result was read."""
+        assert self.output is not None
+        after = self.output.offset
+        path = self.project / EDITED
+        started = time.monotonic()
+        path.write_text(f"VALUE = {counter}\n")
+        seen_at, end = self.output.wait_for(self.result, after, RESULT_TIMEOUT)
+        self.output.wait_for(self.done, end, RESULT_TIMEOUT)
+        return seen_at - started
+
+    def stop(self) -> None:
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGINT)  # envdeck then ends its run itself
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+
+def interpreter_env(cache: Path, marker: str) -> dict[str, str]:
+    """The environment of every tool: bytecode cached (in a folder of the benchmark's own,
+    so nothing is written into any venv) and the run's marker."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(cache)
+    env["PYTHONUNBUFFERED"] = "1"  # ptw's pytest writes to a pipe: lines as they happen
+    env[MARKER_ENV] = marker
+    for name in [name for name in env if name.startswith("ENVDECK_") and name != MARKER_ENV]:
+        del env[name]  # the user's own envdeck settings do not apply to the throwaway project
+    return env
+
+
+def make_tools(
+    names: Sequence[str], workdir: Path, python: Path, env: dict[str, str]
+) -> list[Tool]:
+    tools = []
+    envdeck_result = re.compile(rf"(?m)^(?:PASSED|FAILED|ERROR) {re.escape(AFFECTED_TEST)} ")
+    envdeck_done = re.compile(r"(?m)^.* in \d+\.\d+s \((?:cancelled, )?exit code -?\d+\)$")
+    ptw_result = re.compile(rf"{re.escape(AFFECTED_TEST)} (?:PASSED|FAILED|ERROR)")
+    ptw_done = re.compile(r"(?m)^=+ .* in \d+\.\d+s.* =+$")
+    for name in names:
+        project = workdir / name
+        shutil.copytree(workdir / "project", project, symlinks=True)
+        tool_env = dict(env)
+        if name.startswith("envdeck"):
+            tool_env["ENVDECK_TEST_PYTHON"] = str(python)
+            warm = name == "envdeck-warm"
+            tool_env["ENVDECK_TEST_WARM_START"] = "1" if warm else "0"
+            tools.append(
+                Tool(
+                    name,
+                    [str(VENV_BIN / "envdeck"), "test", "--watch", *PYTEST_ARGS],
+                    project,
+                    tool_env,
+                    ready=re.compile(r"envdeck: watching "),
+                    result=envdeck_result,
+                    done=envdeck_done,
+                    note=f"envdeck test --watch, warm start {'on' if warm else 'off'}",
+                )
+            )
+        else:
+            only = [AFFECTED_FILE] if name == "ptw-file" else []
+            argv = [str(VENV_BIN / "ptw"), ".", "--delay", PTW_DELAY, "--patterns", PTW_PATTERNS]
+            argv += ["--runner", str(python)]
+            tools.append(
+                Tool(
+                    name,
+                    [*argv, "-m", "pytest", *PYTEST_ARGS, *only],
+                    project,
+                    tool_env,
+                    ready=re.compile(r"Waiting for file changes"),
+                    result=ptw_result,
+                    done=ptw_done,
+                    note="ptw, whole suite on every change"
+                    if not only
+                    else f"ptw, given {AFFECTED_FILE} (the affected file)",
+                )
+            )
+    return tools
+
+
+# ---------------------------------------------------------------- processes
+
+
+def kill_marked(marker: str) -> int:
+    """SIGKILL every process whose environment carries the benchmark's marker."""
+    entry = f"{MARKER_ENV}={marker}".encode()
+    killed = 0
+    for pid_dir in Path("/proc").iterdir():
+        if not pid_dir.name.isdigit() or int(pid_dir.name) == os.getpid():
+            continue
+        try:
+            environ = (pid_dir / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if entry in environ:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(pid_dir.name), signal.SIGKILL)
+                killed += 1
+    return killed
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "loadavg_start": Path("/proc/loadavg").read_text().split()[:3],
+    }
+
+
+def busy_jiffies() -> tuple[int, int]:
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+def stats(values: Sequence[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    p90 = statistics.quantiles(ordered, n=10, method="inclusive")[8] if len(ordered) > 1 else 0
+    return {
+        "n": len(ordered),
+        "median_ms": statistics.median(ordered) * 1000,
+        "p90_ms": (p90 or ordered[0]) * 1000,
+        "min_ms": ordered[0] * 1000,
+        "max_ms": ordered[-1] * 1000,
+    }
+
+
+def measure(tools: list[Tool], iterations: int, warmup: int, pause: float, seed: int) -> None:
+    rng = random.Random(seed)  # noqa: S311 (reproducible pauses, not secrets)
+    counter = 0
+    for tool in tools:
+        say(f"starting {tool.name}: {' '.join(tool.argv)}")
+        tool.start()
+    for tool in tools:
+        tool.wait_ready()
+        assert tool.output is not None
+        if tool.name.startswith("envdeck"):  # its first run, of the whole suite, at start
+            tool.output.wait_for(tool.done, 0, START_TIMEOUT)
+        say(f"{tool.name} is watching")
+    for round_no in range(warmup + iterations):
+        order = list(tools)
+        rng.shuffle(order)
+        for tool in order:
+            # A random pause: saves never fall in step with a watcher's polling period.
+            time.sleep(pause + rng.uniform(0, 0.3))
+            counter += 1
+            try:
+                latency = tool.save_and_time(counter)
+            except TimeoutError as error:
+                say(f"{tool.name}: round {round_no + 1}: {error}")
+                tool.misses += 1
+                continue
+            (tool.warmup if round_no < warmup else tool.latencies).append(latency)
+        shown = ", ".join(
+            f"{t.name} {(t.warmup + t.latencies)[-1] * 1000:.0f} ms"
+            for t in tools
+            if t.warmup or t.latencies
+        )
+        say(f"round {round_no + 1}/{warmup + iterations}: {shown}")
+
+
+# ---------------------------------------------------------------- the report
+
+
+def table(results: dict[str, Any]) -> str:
+    rows = [("tool", "median", "p90", "min", "max", "n", "what runs")]
+    for name, tool in results["tools"].items():
+        figures = tool["latency"]
+        if figures is None:
+            rows.append((name, "—", "—", "—", "—", "0", tool["note"]))
+            continue
+        rows.append(
+            (
+                name,
+                *(f"{figures[key]:.0f} ms" for key in ("median_ms", "p90_ms", "min_ms", "max_ms")),
+                f"{figures['n']}" + (f" ({tool['misses']} missed)" if tool["misses"] else ""),
+                tool["note"],
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    env = results["machine"]
+    lines += [
+        "",
+        f"save → first result of {AFFECTED_TEST}; target < 600 ms. Python {env['python']}, "
+        f"{env['cores']} cores, load {' '.join(env['loadavg_start'])} → "
+        f"{' '.join(env['loadavg_end'])}, machine {env['busy_percent']:.0f}% busy "
+        f"(of {env['cores'] * 100}%).",
+        f"rerun: {results['command']}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.test_loop", description=__doc__)
+    parser.add_argument("--iterations", type=int, default=15, help="measured saves per tool")
+    parser.add_argument("--warmup", type=int, default=2, help="saves per tool not counted")
+    parser.add_argument("--tools", default=",".join(TOOLS), help=f"of {', '.join(TOOLS)}")
+    parser.add_argument(
+        "--python",
+        default="venv",
+        help="the project's interpreter: 'venv' (a new venv with pytest alone) or a path",
+    )
+    parser.add_argument("--pause", type=float, default=1.0, help="seconds between saves")
+    parser.add_argument("--seed", type=int, default=1, help="of the order and pauses")
+    parser.add_argument("--out", type=Path, help="JSON results (default bench/results/…)")
+    parser.add_argument("--show", type=Path, help="print the table of a results file, and exit")
+    args = parser.parse_args(argv)
+    if args.show:
+        print(table(json.loads(args.show.read_text())))
+        return 0
+    names = [name.strip() for name in args.tools.split(",") if name.strip()]
+    if unknown := set(names) - set(TOOLS):
+        parser.error(f"unknown tools: {', '.join(sorted(unknown))}")
+    command = "python -m bench.test_loop " + " ".join(argv if argv is not None else sys.argv[1:])
+    marker = uuid.uuid4().hex
+    tools: list[Tool] = []
+    started = datetime.now(UTC)
+    host = machine()
+    with sigterm_as_interrupt(), tempfile.TemporaryDirectory(prefix="envdeck-bench-") as tmp:
+        workdir = Path(tmp)
+        try:
+            write_project(workdir / "project")
+            python = Path(args.python) if args.python != "venv" else minimal_venv(workdir / "venv")
+            python = python or Path(sys.executable)
+            env = interpreter_env(workdir / "pycache", marker)
+            # Compile the interpreter's and the project's imports once, for every tool alike.
+            subprocess.run(
+                [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                cwd=workdir / "project",
+                env=env,
+                capture_output=True,
+                check=False,
+            )
+            tools = make_tools(names, workdir, python, env)
+            busy_before = busy_jiffies()
+            measure(tools, args.iterations, args.warmup, args.pause, args.seed)
+            busy_after = busy_jiffies()
+        except KeyboardInterrupt:
+            say("interrupted: stopping every process started")
+            return 130
+        finally:
+            for tool in tools:
+                tool.stop()
+            if killed := kill_marked(marker):
+                say(f"killed {killed} leftover processes")
+    cores = os.cpu_count() or 1
+    busy = (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1])
+    results: dict[str, Any] = {
+        "date": started.isoformat(timespec="seconds"),
+        "command": command.strip(),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip(),
+        "machine": {
+            **host,
+            "loadavg_end": Path("/proc/loadavg").read_text().split()[:3],
+            "busy_percent": busy * 100 * cores,
+        },
+        "python": str(python),
+        "ptw_delay": PTW_DELAY,
+        "ptw_patterns": PTW_PATTERNS,
+        "iterations": args.iterations,
+        "tools": {
+            tool.name: {
+                "argv": tool.argv,
+                "note": tool.note,
+                "latency": stats(tool.latencies),
+                "latencies_ms": [round(x * 1000, 1) for x in tool.latencies],
+                "warmup_ms": [round(x * 1000, 1) for x in tool.warmup],
+                "misses": tool.misses,
+            }
+            for tool in tools
+        },
+    }
+    out = args.out or RESULTS / f"test-loop-{started:%Y-%m-%d}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(table(results))
+    say(f"results in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
