@@ -3,7 +3,7 @@
 Run from the repository root (about 3 minutes with the defaults):
 
     .venv/bin/python -m bench.test_loop [--iterations 15] [--tools envdeck-cold,ptw-file]
-        [--python venv|PATH] [--out FILE] [--show FILE]
+        [--python venv|PATH] [--baseline REV] [--out FILE] [--show FILE]
 
 It writes a throwaway project into a temporary folder (a package of five modules under
 `src/shop`, 20 test files, one of which imports `shop.prices`, the module that is edited),
@@ -305,19 +305,51 @@ def interpreter_env(cache: Path, marker: str) -> dict[str, str]:
     return env
 
 
+def baseline_tree(revision: str, where: Path) -> Path:
+    """envdeck's `tui` package as it was at `revision` (git archive: the repository is not
+    touched), to run as `python -m tui` with it first on PYTHONPATH."""
+    where.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "archive", revision, "tui"], cwd=REPO, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
+    return where
+
+
 def make_tools(
-    names: Sequence[str], workdir: Path, python: Path, env: dict[str, str]
+    names: Sequence[str],
+    workdir: Path,
+    python: Path,
+    env: dict[str, str],
+    baseline: tuple[str, Path] | None = None,
 ) -> list[Tool]:
     tools = []
     envdeck_result = re.compile(rf"(?m)^(?:PASSED|FAILED|ERROR) {re.escape(AFFECTED_TEST)} ")
     envdeck_done = re.compile(r"(?m)^.* in \d+\.\d+s \((?:cancelled, )?exit code -?\d+\)$")
     ptw_result = re.compile(rf"{re.escape(AFFECTED_TEST)} (?:PASSED|FAILED|ERROR)")
     ptw_done = re.compile(r"(?m)^=+ .* in \d+\.\d+s.* =+$")
+    if baseline is not None:
+        names = [*names, f"envdeck@{baseline[0]}"]
     for name in names:
         project = workdir / name
         shutil.copytree(workdir / "project", project, symlinks=True)
         tool_env = dict(env)
-        if name.startswith("envdeck"):
+        if name.startswith("envdeck@") and baseline is not None:
+            tool_env["ENVDECK_TEST_PYTHON"] = str(python)
+            tool_env["PYTHONPATH"] = str(baseline[1])  # its runs see it too; they never use it
+            tools.append(
+                Tool(
+                    name,
+                    [sys.executable, "-m", "tui", "test", "--watch", *PYTEST_ARGS],
+                    project,
+                    tool_env,
+                    ready=re.compile(r"envdeck: watching "),
+                    result=envdeck_result,
+                    done=envdeck_done,
+                    note=f"envdeck test --watch at {baseline[0]}",
+                )
+            )
+        elif name.startswith("envdeck"):
             tool_env["ENVDECK_TEST_PYTHON"] = str(python)
             warm = name == "envdeck-warm"
             tool_env["ENVDECK_TEST_WARM_START"] = "1" if warm else "0"
@@ -496,7 +528,7 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.test_loop", description=__doc__)
     parser.add_argument("--iterations", type=int, default=15, help="measured saves per tool")
     parser.add_argument("--warmup", type=int, default=2, help="saves per tool not counted")
@@ -506,17 +538,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="venv",
         help="the project's interpreter: 'venv' (a new venv with pytest alone) or a path",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also measure envdeck as it was at this git revision (e.g. HEAD~1)",
+    )
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between saves")
     parser.add_argument("--seed", type=int, default=1, help="of the order and pauses")
     parser.add_argument("--out", type=Path, help="JSON results (default bench/results/…)")
     parser.add_argument("--show", type=Path, help="print the table of a results file, and exit")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_arguments(argv)
     if args.show:
         print(table(json.loads(args.show.read_text())))
         return 0
     names = [name.strip() for name in args.tools.split(",") if name.strip()]
     if unknown := set(names) - set(TOOLS):
-        parser.error(f"unknown tools: {', '.join(sorted(unknown))}")
+        say(f"unknown tools: {', '.join(sorted(unknown))} (of {', '.join(TOOLS)})")
+        return 2
     command = "python -m bench.test_loop " + " ".join(argv if argv is not None else sys.argv[1:])
     marker = uuid.uuid4().hex
     tools: list[Tool] = []
@@ -537,7 +579,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 capture_output=True,
                 check=False,
             )
-            tools = make_tools(names, workdir, python, env)
+            baseline = None
+            if args.baseline:
+                baseline = (args.baseline, baseline_tree(args.baseline, workdir / "baseline"))
+            tools = make_tools(names, workdir, python, env, baseline)
             busy_before = busy_jiffies()
             measure(tools, args.iterations, args.warmup, args.pause, args.seed)
             busy_after = busy_jiffies()
