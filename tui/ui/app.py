@@ -15,6 +15,7 @@ from tui.config.settings import EnvdeckSettings
 from tui.core.actions import ServiceActions
 from tui.core.engine import DockerGateway
 from tui.core.monitor import DockerEnvironmentMonitor, EnvironmentMonitor
+from tui.reset.service import EnvironmentResets, Resets
 from tui.ui.screens.dashboard import DashboardScreen
 from tui.ui.screens.help import HelpScreen, key_rows
 
@@ -41,11 +42,13 @@ class EnvdeckApp(App[int]):
         settings: EnvdeckSettings,
         monitor: EnvironmentMonitor,
         actions: Callable[[], ServiceActions] | None = None,
+        resets: Resets | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.monitor = monitor
         self.actions = actions
+        self.resets = resets
         self._gc_threshold = gc.get_threshold()
 
     def on_mount(self) -> None:
@@ -54,7 +57,10 @@ class EnvdeckApp(App[int]):
             self.set_keymap(self.settings.keymap)
         self.push_screen(
             DashboardScreen(
-                self.monitor, self.actions, log_lines=self.settings.log_lines_per_service
+                self.monitor,
+                self.actions,
+                log_lines=self.settings.log_lines_per_service,
+                resets=self.resets,
             )
         )
         self.call_after_refresh(gc.freeze)
@@ -89,9 +95,14 @@ def make_app(
     settings: EnvdeckSettings,
     gateway: DockerGateway,
     monitor: EnvironmentMonitor | None = None,
+    resets: Resets | None = None,
 ) -> EnvdeckApp:
-    """The app exactly as users run it; tests pass a fixed monitor for snapshots."""
+    """The app exactly as users run it; tests pass a fixed monitor (and resets) for
+    snapshots."""
     if monitor is not None:
-        return EnvdeckApp(settings, monitor)
+        return EnvdeckApp(settings, monitor, resets=resets)
     docker_monitor = DockerEnvironmentMonitor(settings, gateway)
-    return EnvdeckApp(settings, docker_monitor, docker_monitor.actions)
+    resets = EnvironmentResets(
+        settings, gateway, lambda: docker_monitor.environment(engine_connected=True)
+    )
+    return EnvdeckApp(settings, docker_monitor, docker_monitor.actions, resets)

@@ -10,6 +10,7 @@ from tui.core.actions import ServiceActions
 from tui.core.monitor import EnvironmentMonitor, LogFollower, Watcher
 from tui.core.status import EnvironmentStatus
 from tui.plugins.session import Inspector
+from tui.reset.service import Resets
 from tui.ui.widgets.service_details import ServiceDetailsPanel
 from tui.ui.widgets.services_table import ServicesTable
 
@@ -26,10 +27,12 @@ class DashboardBase(Screen[None]):
         actions: Callable[[], ServiceActions] | None = None,
         *,
         log_lines: int = 10_000,
+        resets: Resets | None = None,
     ) -> None:
         super().__init__()
         self.monitor = monitor
         self.actions = actions
+        self.resets = resets
         self.log_lines = log_lines
         self.status: EnvironmentStatus | None = None
         self.inspectors: dict[str, Inspector] = {}

@@ -16,6 +16,8 @@ DASHBOARD_BINDINGS: list[BindingType] = [
     Binding("U", "up_project", "Up all", show=False, id="dashboard.up_all"),
     Binding("D", "down_project", "Down", show=False, id="dashboard.down"),
     Binding("E", "shell", "Shell", show=False, id="dashboard.shell"),
+    # tui.ui.screens.dashboard.resets
+    Binding("X", "reset_environment", "Reset", id="dashboard.reset"),
     # tabs and other screens (tui.ui.screens.dashboard.screen)
     Binding("l", "show_tab('tab-logs')", "Logs", show=False, id="dashboard.logs"),
     Binding("i", "show_tab('tab-inspect')", "Inspect", id="dashboard.inspect"),

@@ -5,22 +5,22 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Footer
 
 from tui.ui.screens.dashboard.actions import ServiceActionsPart
 from tui.ui.screens.dashboard.bindings import DASHBOARD_BINDINGS
+from tui.ui.screens.dashboard.footer import CoalescingFooter
 from tui.ui.screens.dashboard.header import DashboardHeader
 from tui.ui.screens.dashboard.inspector import INSPECT_TAB, InspectorPart
 from tui.ui.screens.dashboard.live import LiveState
 from tui.ui.screens.dashboard.logs import LogsPart
-from tui.ui.screens.tests import TestsScreen
+from tui.ui.screens.dashboard.resets import ResetPart
 from tui.ui.widgets.service_details import ServiceDetailsPanel
 from tui.ui.widgets.services_table import ServicesTable
 
 FIRST_STATS_SECONDS = 1.0  # the first CPU and memory figures, after the table is listed
 
 
-class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart):
+class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, ResetPart):
     CSS_PATH = "dashboard.tcss"
     BINDINGS = DASHBOARD_BINDINGS
 
@@ -29,24 +29,29 @@ class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart):
         with Vertical(id="services-pane"):
             yield ServicesTable(id="services")
         yield ServiceDetailsPanel(id="details-pane", log_lines=self.log_lines)
-        yield Footer()
+        yield CoalescingFooter()
 
     def on_mount(self) -> None:
         self.table.focus()
         self.refresh_status()
         self.start_watcher()
         self.set_timer(FIRST_STATS_SECONDS, self.refresh_resources)
+        self.show_last_reset()
 
     def on_unmount(self) -> None:
         self._stop_follower()
         self._stop_watcher()
 
     def action_tests(self) -> None:
+        # Imported on first use: the test runner, watch mode and resets are a fifth of a
+        # second of imports that the first frame does not need.
+        from tui.ui.screens.tests import TestsScreen  # noqa: PLC0415
+
         settings = getattr(self.app, "settings", None)
         if settings is None:
             self.notify("No settings: the tests screen needs a project", severity="error")
             return
-        self.app.push_screen(TestsScreen(settings, self.monitor))
+        self.app.push_screen(TestsScreen(settings, self.monitor, self.resets))
 
     def action_toggle_secrets(self) -> None:
         self.details_panel.action_toggle_secrets()

@@ -1,0 +1,69 @@
+"""`X`: the reset dialog; the header's "last reset" item; and the baseline, taken by
+itself the first time the environment is seen up and healthy without a usable one."""
+
+from __future__ import annotations
+
+from textual import on, work
+
+from tui.presentation.reset_text import last_reset_text
+from tui.reset.steps import Outcome, no_progress
+from tui.ui.messages import StatusUpdated
+from tui.ui.screens.dashboard.base import DashboardBase
+from tui.ui.screens.dashboard.header import DashboardHeader
+
+LAST_RESET_ITEM = "last-reset"
+
+
+class ResetPart(DashboardBase):
+    _was_ready = False
+
+    def action_reset_environment(self) -> None:
+        from tui.ui.screens.reset import ResetScreen  # noqa: PLC0415 - not on the first frame
+
+        if self.resets is None:
+            self.notify("Nothing to reset: no environment", severity="warning")
+            return
+        self.app.push_screen(ResetScreen(self.resets), self._reset_closed)
+
+    def _reset_closed(self, outcome: Outcome | None) -> None:
+        if outcome is None:
+            return
+        if outcome.ok:
+            self.notify(f"{outcome.kind}: done in {outcome.seconds:.2f} s")
+        else:
+            self.notify(
+                f"{outcome.kind} failed: {outcome.failure_summary}",
+                severity="error",
+                markup=False,
+                timeout=10,
+            )
+        self.show_last_reset()
+        self.refresh_status()
+
+    @work(thread=True, exclusive=True, group="last-reset", exit_on_error=False)
+    def show_last_reset(self) -> None:
+        if self.resets is None:
+            return
+        text = last_reset_text(self.resets.last_reset())
+        self.app.call_from_thread(self.query_one(DashboardHeader).set_item, LAST_RESET_ITEM, text)
+
+    @on(StatusUpdated)
+    def _check_baseline_when_ready(self, message: StatusUpdated) -> None:
+        ready = message.status.exit_code == 0
+        if ready and not self._was_ready and self.resets is not None:
+            self.ensure_baseline()
+        self._was_ready = ready
+
+    @work(thread=True, exclusive=True, group="baseline", exit_on_error=False)
+    def ensure_baseline(self) -> None:
+        """The first time the environment is healthy (or its volumes were recreated since)."""
+        if self.resets is None:
+            return
+        overview = self.resets.overview()
+        if overview.baseline_problem is None:
+            return
+        outcome = self.resets.take_baseline(no_progress)
+        if outcome.ok:
+            self.notify("Baseline taken: X resets the data to it", timeout=4)
+        else:
+            self.notify(f"No baseline: {outcome.failure_summary}", severity="warning", markup=False)
