@@ -7,6 +7,7 @@ environment they expect.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -255,3 +256,47 @@ def test_another_checkouts_containers_are_never_reset(
         assert ids_after == ids_before
     finally:
         intruder.remove(force=True)
+
+
+async def test_the_dashboard_takes_the_baseline_and_x_enter_resets_to_it(
+    sample_env: SampleEnv, tmp_path: Path
+) -> None:
+    from textual.widgets import Static
+
+    from tui.ui.app import make_app
+    from tui.ui.screens.dashboard import DashboardHeader
+    from tui.ui.screens.reset import ResetScreen
+
+    settings = sample_env.settings.model_copy(update={"state_dir": tmp_path})
+    app = make_app(settings, sample_env.gateway)
+    manager = manager_for(sample_env, tmp_path)
+    async with app.run_test(size=(140, 45)) as pilot:
+
+        async def until(condition: Any, what: str, timeout: float = 60) -> None:
+            deadline = time.monotonic() + timeout
+            while not condition():
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"timed out waiting for {what}")
+                await pilot.pause(0.05)
+
+        # No baseline in this state folder: the dashboard takes it once all are ready.
+        await until(lambda: manager.baseline() is not None, "the automatic baseline")
+        before = everything(sample_env)
+        dirty_everything(sample_env, "dashboard")
+        await pilot.press("X")
+        await until(lambda: isinstance(app.screen, ResetScreen), "the reset dialog")
+        dialog = app.screen
+        assert isinstance(dialog, ResetScreen)
+        await until(lambda: dialog.overview is not None, "the dialog's overview")
+        await pilot.press("enter")
+        await until(lambda: dialog.outcome is not None, "the reset to finish")
+        assert dialog.outcome is not None
+        assert_ok(dialog.outcome)
+        text = str(dialog.query_one("#reset-details", Static).render())
+        assert "[ok  ] reset postgres" in text
+        assert "fast reset: done in" in text
+        await pilot.press("escape")
+        header = app.screen.query_one(DashboardHeader)
+        await until(lambda: "(fast reset, " in str(header.render()), "the header's last reset")
+        assert "s ago (fast reset, " in str(header.render())
+    assert everything(sample_env) == before
