@@ -47,6 +47,7 @@ class FixedResets:
     def __init__(self, *, baseline: bool = True) -> None:
         self.calls: list[tuple[str, object]] = []
         self.baseline = record(BASELINE, 3 * 3600) if baseline else None
+        self.fail = ""  # a step's failure to report, when set
 
     def overview(self) -> ResetOverview:
         return ResetOverview(
@@ -71,6 +72,9 @@ class FixedResets:
             StepEvent("reset cache", StepState.DONE, "restored 3 keys, checked", 0.02),
             StepEvent("reset api", StepState.SKIPPED, "keeps no data"),
         )
+        if self.fail:
+            title, _, detail = self.fail.partition(": ")
+            steps = (StepEvent(title, StepState.FAILED, detail, 0.01),)
         for step in steps:
             progress(StepEvent(step.title, StepState.RUNNING))
             progress(step)

@@ -24,6 +24,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from tests.ui.fixed_monitor import ENGINE, SERVICES, FixedMonitor
+from tests.ui.test_reset_screen import FixedResets
 from tui.config.settings import load_settings
 from tui.core.engine import DockerGateway
 from tui.core.status import EnvironmentStatus
@@ -581,6 +582,29 @@ async def test_watch_says_what_triggered_the_run_and_what_holds_it(watched: Path
             screen.trigger_text(changed, some, ["test_other.py"])
             == "a.py, b.py and 1 more changed → 1 affected test"
         )
+
+
+async def test_with_reset_before_watch_runs_each_run_follows_a_fast_reset(watched: Path) -> None:
+    (watched / "envdeck.toml").write_text("reset_before_watch_runs = true\n")
+    resets = FixedResets()
+    app = make_app(
+        load_settings(watched), DockerGateway("unix:///nonexistent"), FixedMonitor(READY), resets
+    )
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await open_tests(pilot)
+        await pilot.press("w")
+        await until(pilot, lambda: screen.watching is not None and screen.watching.wait_ready(0))
+        (watched / "helper.py").write_text("def double(x):\n    return x + x\n")
+        await run_finished(pilot, screen)
+        assert resets.calls == [("fast reset", None)]
+        assert screen.run_line is not None
+        assert screen.run_line.result is not None  # the run went on after the reset
+
+        resets.fail = "reset redis: redis is down"
+        (watched / "helper.py").write_text("def double(x):\n    return 2 * x\n")
+        failed = "not run: the reset before it failed: reset redis: redis is down"
+        await until(pilot, lambda: failed in text_of(screen, "#tests-run"))
+        assert len(resets.calls) == 2
 
 
 # ---------------------------------------------------------------- snapshots
