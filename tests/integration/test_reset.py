@@ -7,6 +7,10 @@ environment they expect.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,7 +21,7 @@ import pytest
 from docker.models.containers import Container
 from docker.models.volumes import Volume
 
-from tests.conftest import SampleEnv
+from tests.conftest import REPO, SampleEnv
 from tests.integration.reset_data import (
     dirty_everything,
     everything,
@@ -300,3 +304,104 @@ async def test_the_dashboard_takes_the_baseline_and_x_enter_resets_to_it(
         await until(lambda: "(fast reset, " in str(header.render()), "the header's last reset")
         assert "s ago (fast reset, " in str(header.render())
     assert everything(sample_env) == before
+
+
+def one_shot_project(folder: Path, image: str, migrate_exit: int) -> Path:
+    """A project with a service and a one-shot migration that exits `migrate_exit`."""
+    compose_file = folder / "compose.yaml"
+    compose_file.write_text(
+        f"""
+name: envdeck-test-oneshot-{uuid.uuid4().hex[:8]}
+services:
+  app:
+    image: {image}
+    command: ["sleep", "600"]
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 1s
+  migrate:
+    image: {image}
+    command: ["sh", "-c", "echo migrated; exit {migrate_exit}"]
+    volumes:
+      - data:/data
+volumes:
+  data:
+"""
+    )
+    return compose_file
+
+
+@pytest.mark.parametrize("migrate_exit", [0, 3])
+def test_a_hard_reset_counts_a_one_shot_that_exits_0_as_done(
+    sample_env: SampleEnv, tmp_path: Path, migrate_exit: int
+) -> None:
+    image = sample_env.environment.project.services["redis"].image
+    assert image is not None
+    compose_file = one_shot_project(tmp_path, image, migrate_exit)
+    settings = sample_env.settings.model_copy(
+        update={
+            "compose_files": [compose_file],
+            "offline_compose_files": [],
+            "config_dir": tmp_path,
+            "state_dir": tmp_path / "state",
+            "seed": [],
+            "up_timeout": 60.0,
+        }
+    )
+    environment = resolve_environment(settings, sample_env.gateway)
+    try:
+        environment.compose.run("up", "-d", timeout=120)
+        hard = HardReset(settings, environment, sample_env.gateway)
+        outcome = hard.run(hard.plan())
+        wait = next(s for s in outcome.steps if s.title == "wait until every service is ready")
+        if migrate_exit == 0:
+            assert_ok(outcome)
+            assert wait.detail == "2 ready (1 one-shot done)"
+        else:
+            assert wait.state is StepState.FAILED
+            assert wait.detail == "migrate exited 3"
+            assert "take the baseline" not in states(outcome)
+    finally:
+        environment.compose.run("down", "-v", "--remove-orphans", timeout=120)
+
+
+def test_reset_and_snapshot_commands(sample_env: SampleEnv, tmp_path: Path) -> None:
+    def envdeck(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tui", *args],
+            cwd=REPO,
+            env={**os.environ, "ENVDECK_STATE_DIR": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+
+    nothing = envdeck("reset")
+    assert nothing.returncode == 1
+    assert "no baseline has been taken" in nothing.stderr
+    assert envdeck("snapshot", "baseline").returncode == 0
+    asks = envdeck("reset")
+    assert asks.returncode == 2, "no terminal to ask and no --yes: refused"
+    assert "add --yes" in asks.stderr
+    before = everything(sample_env)
+    dirty_everything(sample_env, "cli")
+    reset = envdeck("reset", "--yes")
+    assert reset.returncode == 0, reset.stderr
+    assert "[ok  ] reset postgres" in reset.stdout
+    assert everything(sample_env) == before
+
+    saved = envdeck("snapshot", "save", "cli-snap")
+    assert saved.returncode == 0, saved.stderr
+    listed = envdeck("snapshot", "list", "--json")
+    names = [record["name"] for record in json.loads(listed.stdout)]
+    assert sorted(names) == ["baseline", "cli-snap"]
+    assert envdeck("snapshot", "restore", "cli-snap", "--yes").returncode == 0
+    assert envdeck("snapshot", "delete", "cli-snap", "--yes").returncode == 0
+    missing = envdeck("snapshot", "restore", "cli-snap", "--yes")
+    assert missing.returncode == 1
+    assert "no snapshot named 'cli-snap'" in missing.stderr
+    bad = envdeck("snapshot", "save", "../escape")
+    assert bad.returncode == 2
+    assert "cannot name a snapshot" in bad.stderr
