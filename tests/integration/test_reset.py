@@ -316,6 +316,7 @@ services:
   app:
     image: {image}
     command: ["sleep", "600"]
+    stop_signal: SIGKILL  # sleep as pid 1 ignores SIGTERM: no 10 s wait at each down
     healthcheck:
       test: ["CMD", "true"]
       interval: 1s
