@@ -22,12 +22,14 @@ See bench/README.md ("The watch loop") for what the figures mean and the latest 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
 import platform
 import random
 import re
+import shlex
 import shutil
 import signal
 import statistics
@@ -43,6 +45,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from tui.core.testrun import (
+    CollectionFinishedEvent,
+    FinishedEvent,
+    SessionStartedEvent,
+    TestRun,
+)
+from tui.core.testrun.warm import WarmStarts
+from tui.core.watch import ImportGraph, SourceWatcher, find_affected, narrow
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
@@ -492,6 +503,87 @@ def measure(tools: list[Tool], iterations: int, warmup: int, pause: float, seed:
         say(f"round {round_no + 1}/{warmup + iterations}: {shown}")
 
 
+# ---------------------------------------------------------------- where envdeck's time goes
+
+
+async def breakdown(
+    project: Path, python: Path, env: dict[str, str], rounds: int
+) -> dict[str, Any]:
+    """envdeck's steps one by one, in this process, on the same project and interpreter: the
+    watcher (write → batch), the import graph (batch → tests to run), and a run (start →
+    pytest's session started → collected → first result), cold and warm."""
+    extra = {key: env[key] for key in ("PYTHONPYCACHEPREFIX", MARKER_ENV)}
+    extra["PYTHONDONTWRITEBYTECODE"] = ""  # ours is set; the tools' environment is not
+    figures: dict[str, list[float]] = {}
+
+    def note(name: str, seconds: float) -> None:
+        figures.setdefault(name, []).append(seconds)
+
+    watcher = SourceWatcher(project)
+    delivered: asyncio.Queue[tuple[float, frozenset[Path]]] = asyncio.Queue()
+
+    async def follow() -> None:
+        async for batch in watcher.abatches():
+            delivered.put_nowait((time.monotonic(), batch.paths))
+
+    following = asyncio.create_task(follow())
+    graph = ImportGraph(project)
+    await asyncio.to_thread(graph.ensure_built)
+    await asyncio.to_thread(watcher.wait_ready, 10)
+    targets: list[str] = []
+    for counter in range(rounds):
+        await asyncio.sleep(0.5 + random.random() * 0.2)  # noqa: S311
+        written = time.monotonic()
+        (project / EDITED).write_text(f"VALUE = {counter}\n")
+        seen, paths = await asyncio.wait_for(delivered.get(), RESULT_TIMEOUT)
+        note("watcher: write → batch", seen - written)
+        affected = await asyncio.to_thread(find_affected, graph, paths)
+        targets = narrow([], affected, root=project)
+        note("import graph: batch → tests to run", time.monotonic() - seen)
+    watcher.stop()
+    following.cancel()
+    for counter in range(rounds):
+        for warm in (False, True):
+            starts = WarmStarts() if warm else None
+            if starts is not None:
+                await starts.prepare(project, str(python), extra)
+                await spare_waiting(starts)
+            await asyncio.sleep(0.3)
+            kind = "warm" if warm else "cold"
+            began = time.monotonic()
+            marks: dict[str, float] = {}
+            run = TestRun(project, python=str(python), nodeids=targets, env=extra, warm=starts)
+            async with run:
+                async for event in run.events():
+                    for step, kinds in (
+                        ("session started", SessionStartedEvent),
+                        ("collected", CollectionFinishedEvent),
+                        ("first result", FinishedEvent),
+                    ):
+                        if isinstance(event, kinds) and step not in marks:
+                            marks[step] = time.monotonic() - began
+            for step, seconds in marks.items():
+                note(f"pytest {kind}: start → {step}", seconds)
+            if starts is not None:
+                await starts.aclose()
+        say(f"breakdown: run {counter + 1}/{rounds}")
+    return {name: stats(values) for name, values in figures.items()}
+
+
+async def spare_waiting(starts: WarmStarts, timeout: float = 30) -> None:
+    """Until the spare blocks reading its arguments: pytest is imported."""
+    spare = starts._spare
+    if spare is None:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            syscall = Path(f"/proc/{spare.process.pid}/syscall").read_text().split()
+            if syscall[:2] in (["0", "0x0"], ["63", "0x0"]):  # read(0, …): x86-64, arm64
+                return
+        await asyncio.sleep(0.02)
+
+
 # ---------------------------------------------------------------- the report
 
 
@@ -517,6 +609,13 @@ def table(results: dict[str, Any]) -> str:
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     env = results["machine"]
+    if steps := results.get("breakdown"):
+        lines += ["", "where envdeck's time goes (in-process, median / min / max):"]
+        for name, figures in steps.items():
+            lines.append(
+                f"  {name:45} {figures['median_ms']:6.0f} / {figures['min_ms']:4.0f} / "
+                f"{figures['max_ms']:5.0f} ms"
+            )
     lines += [
         "",
         f"save → first result of {AFFECTED_TEST}; target < 600 ms. Python {env['python']}, "
@@ -543,6 +642,13 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="REV",
         help="also measure envdeck as it was at this git revision (e.g. HEAD~1)",
     )
+    parser.add_argument(
+        "--breakdown",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time envdeck's steps one by one, N times each, in this process",
+    )
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between saves")
     parser.add_argument("--seed", type=int, default=1, help="of the order and pauses")
     parser.add_argument("--out", type=Path, help="JSON results (default bench/results/…)")
@@ -559,7 +665,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown := set(names) - set(TOOLS):
         say(f"unknown tools: {', '.join(sorted(unknown))} (of {', '.join(TOOLS)})")
         return 2
-    command = "python -m bench.test_loop " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = ".venv/bin/python -m bench.test_loop " + shlex.join(
+        argv if argv is not None else sys.argv[1:]
+    )
     marker = uuid.uuid4().hex
     tools: list[Tool] = []
     started = datetime.now(UTC)
@@ -568,7 +676,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         workdir = Path(tmp)
         try:
             write_project(workdir / "project")
-            python = Path(args.python) if args.python != "venv" else minimal_venv(workdir / "venv")
+            given = (
+                Path(args.python).absolute() if args.python != "venv" else None
+            )  # no resolve(): a venv's python is a link
+            python = given or minimal_venv(workdir / "venv")
             python = python or Path(sys.executable)
             env = interpreter_env(workdir / "pycache", marker)
             # Compile the interpreter's and the project's imports once, for every tool alike.
@@ -585,6 +696,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             tools = make_tools(names, workdir, python, env, baseline)
             busy_before = busy_jiffies()
             measure(tools, args.iterations, args.warmup, args.pause, args.seed)
+            steps = None
+            if args.breakdown:
+                shutil.copytree(workdir / "project", workdir / "breakdown", symlinks=True)
+                steps = asyncio.run(breakdown(workdir / "breakdown", python, env, args.breakdown))
             busy_after = busy_jiffies()
         except KeyboardInterrupt:
             say("interrupted: stopping every process started")
@@ -615,6 +730,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ptw_delay": PTW_DELAY,
         "ptw_patterns": PTW_PATTERNS,
         "iterations": args.iterations,
+        "breakdown": steps,
         "tools": {
             tool.name: {
                 "argv": tool.argv,
