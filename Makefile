@@ -20,9 +20,12 @@ help:
 $(TOOLS)/bin/uv:
 	@command -v uv >/dev/null || { python3 -m venv $(TOOLS) && $(TOOLS)/bin/pip install -q "uv==$(UV_VERSION)"; }
 
-# uv.lock pins every version; --frozen refuses to drift from it.
+# uv.lock pins every version; --frozen refuses to drift from it. Bytecode is compiled at
+# install: where PYTHONDONTWRITEBYTECODE is set (these machines set it), nothing else
+# would ever cache it, and every start would compile every module again (seconds here).
 setup: $(TOOLS)/bin/uv
-	@$(UV) sync --frozen --quiet
+	@$(UV) sync --frozen --quiet --compile-bytecode
+	@$(VENV)/bin/python -m compileall -q -j 0 tui plugins bench
 
 engine: setup
 	@COMPOSE_BIN="$(COMPOSE_BIN)" bash scripts/ensure-engine.sh
