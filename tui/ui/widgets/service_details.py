@@ -32,8 +32,18 @@ class ServiceDetailsPanel(Vertical):
                 yield DataTable[Text](id="env-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Health", id="tab-health"):
                 yield Static("", id="health-view", markup=False)
-            with TabPane("Inspect", id="tab-inspect"):
-                yield InspectorPane(id="inspector")
+            # Its InspectorPane is mounted when the tab is first shown (mount_inspector): a
+            # good part of the start-up's widgets, for a tab that is not shown then.
+            yield TabPane("Inspect", id="tab-inspect")
+
+    async def mount_inspector(self) -> InspectorPane:
+        """The Inspect tab's pane, mounted (and ready) the first time."""
+        found = self.query(InspectorPane)
+        if found:
+            return found.first()
+        pane = InspectorPane(id="inspector")
+        await self.query_one("#tab-inspect", TabPane).mount(pane)
+        return pane
 
     @property
     def active(self) -> str:

@@ -25,6 +25,11 @@ INSPECT_TAB = "tab-inspect"
 class InspectorPart(DashboardBase):
     _inspect_timer: Timer | None = None
 
+    @property
+    def inspector_pane(self) -> InspectorPane:
+        """Mounted by the time anything here asks: the tab was shown (mount_inspector)."""
+        return self.query_one(InspectorPane)
+
     def _inspector_visible(self) -> bool:
         return self.app.screen is self and self.details_panel.active == INSPECT_TAB
 
@@ -44,7 +49,7 @@ class InspectorPart(DashboardBase):
             self._inspect_timer = None
 
     def _refresh_visible_inspector(self) -> None:
-        pane = self.query_one(InspectorPane)
+        pane = self.inspector_pane
         if self._inspector_visible() and pane.service and pane.cursor is None:
             pane.request()
 
@@ -60,7 +65,7 @@ class InspectorPart(DashboardBase):
         self.post_message(InspectorReady(status.name, inspector.plugin.title, views, None))
 
     def on_inspector_ready(self, message: InspectorReady) -> None:
-        pane = self.query_one(InspectorPane)
+        pane = self.inspector_pane
         pane.set_service(message.service, message.plugin_title, message.views)
         if message.problem:
             pane.show_problem(message.problem)
@@ -85,7 +90,7 @@ class InspectorPart(DashboardBase):
         self.post_message(InspectionLoaded(query.service, query.view, result, None))
 
     def on_inspection_loaded(self, message: InspectionLoaded) -> None:
-        pane = self.query_one(InspectorPane)
+        pane = self.inspector_pane
         if pane.service != message.service:
             return  # the user moved on
         if message.result is not None:
@@ -146,4 +151,4 @@ class InspectorPart(DashboardBase):
             )
             return
         self.app.call_from_thread(self.notify, result, title=choice.action.title, markup=False)
-        self.app.call_from_thread(self.query_one(InspectorPane).request)
+        self.app.call_from_thread(self.inspector_pane.request)

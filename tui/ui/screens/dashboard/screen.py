@@ -56,16 +56,17 @@ class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, Re
     def action_toggle_secrets(self) -> None:
         self.details_panel.action_toggle_secrets()
 
-    def action_show_tab(self, tab: str) -> None:
+    async def action_show_tab(self, tab: str) -> None:
         self.details_panel.active = tab
-        self._tab_shown(tab)
+        await self._tab_shown(tab)
 
-    def on_tabbed_content_tab_activated(self, event: object) -> None:
-        self._tab_shown(self.details_panel.active)
+    async def on_tabbed_content_tab_activated(self, event: object) -> None:
+        await self._tab_shown(self.details_panel.active)
 
-    def _tab_shown(self, tab: str) -> None:
+    async def _tab_shown(self, tab: str) -> None:
         self._inspect_tab_shown(tab == INSPECT_TAB)
         if tab == INSPECT_TAB:
+            await self.details_panel.mount_inspector()  # the first time only
             self._prepare_inspector()
 
     def on_services_table_service_selected(self, message: ServicesTable.ServiceSelected) -> None:
