@@ -67,7 +67,7 @@ class FixedResets:
 
     def _run(self, kind: str, arg: object, progress: Progress) -> Outcome:
         self.calls.append((kind, arg))
-        steps = (
+        steps: tuple[StepEvent, ...] = (
             StepEvent("reset db", StepState.DONE, "restored 1 database, checked", 0.21),
             StepEvent("reset cache", StepState.DONE, "restored 3 keys, checked", 0.02),
             StepEvent("reset api", StepState.SKIPPED, "keeps no data"),
