@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -406,3 +407,39 @@ def test_reset_and_snapshot_commands(sample_env: SampleEnv, tmp_path: Path) -> N
     bad = envdeck("snapshot", "save", "../escape")
     assert bad.returncode == 2
     assert "cannot name a snapshot" in bad.stderr
+
+
+def test_envdeck_test_watch_resets_before_each_run_when_configured(
+    sample_env: SampleEnv, tmp_path: Path
+) -> None:
+    compose = REPO / "compose"
+    (tmp_path / "envdeck.toml").write_text(
+        f'compose_files = ["{compose / "compose.yaml"}"]\n'
+        f'offline_compose_files = ["{compose / "compose.offline.yaml"}"]\n'
+        "reset_before_watch_runs = true\n"
+    )
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_one.py").write_text("def test_one():\n    assert True\n")
+    before = everything(sample_env)
+    dirty_everything(sample_env, "watch")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tui", "test", "--watch"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    seen: list[str] = []
+    assert process.stdout is not None
+    stdout = process.stdout
+    reader = threading.Thread(target=lambda: seen.extend(iter(stdout.readline, "")), daemon=True)
+    reader.start()
+    try:
+        wait_until(lambda: any("1 passed" in line for line in seen), 90, "the first run")
+        output = "".join(seen)
+        assert "reset the environment to its baseline in" in output
+        assert output.index("reset the environment") < output.index("1 passed")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert everything(sample_env) == before

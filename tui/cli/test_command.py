@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from tui.config.settings import EnvdeckSettings
@@ -30,6 +31,9 @@ from tui.core.testrun.project import project_python, split_args
 from tui.core.testrun.warm import WarmStarts
 from tui.core.text import safe_text
 from tui.core.watch import ImportGraph, SourceWatcher, find_affected, narrow
+from tui.reset.service import EnvironmentResets
+from tui.reset.steps import Outcome as ResetOutcome
+from tui.reset.steps import no_progress
 
 FAILING = (Outcome.FAILED, Outcome.ERROR)
 GATE_POLL_SECONDS = 1.0
@@ -79,6 +83,16 @@ async def wait_for_environment(monitor: DockerEnvironmentMonitor | None) -> None
         await asyncio.sleep(GATE_POLL_SECONDS)
 
 
+async def reset_environment(reset: Callable[[], ResetOutcome]) -> bool:
+    """reset_before_watch_runs: the data back to the baseline first; False if it failed."""
+    outcome = await asyncio.to_thread(reset)
+    if outcome.ok:
+        say(f"reset the environment to its baseline in {outcome.seconds:.2f} s")
+    else:
+        say(f"not running: the reset before the run failed: {outcome.failure_summary}")
+    return outcome.ok
+
+
 def environment_monitor(settings: EnvdeckSettings) -> DockerEnvironmentMonitor | None:
     """The environment to gate on, if this project has one envdeck can reach."""
     monitor = DockerEnvironmentMonitor(settings, DockerGateway(timeout=settings.engine_timeout))
@@ -97,12 +111,15 @@ async def watch_tests(
     monitor: DockerEnvironmentMonitor | None,
     *,
     warm: WarmStarts | None = None,
+    reset: Callable[[], ResetOutcome] | None = None,
 ) -> int:
     graph = ImportGraph(root)
     current: asyncio.Task[int] | None = None
 
     async def gated_run(targets: list[str]) -> int:
         await wait_for_environment(monitor)
+        if reset is not None and not await reset_environment(reset):
+            return 1
         try:
             return await run_tests(root, python, targets, options, warm)
         finally:
@@ -146,6 +163,14 @@ def run_test_command(settings: EnvdeckSettings, watch: bool, pytest_args: Sequen
             return asyncio.run(run_tests(root, python, selection, options))
         monitor = environment_monitor(settings)
         warm = WarmStarts() if settings.test_warm_start else None
-        return asyncio.run(watch_tests(root, python, selection, options, monitor, warm=warm))
+        reset = None
+        if settings.reset_before_watch_runs and monitor is not None:
+            resets = EnvironmentResets(
+                settings, monitor.gateway, partial(monitor.environment, engine_connected=True)
+            )
+            reset = partial(resets.fast_reset, no_progress)
+        return asyncio.run(
+            watch_tests(root, python, selection, options, monitor, warm=warm, reset=reset)
+        )
     except KeyboardInterrupt:
         return 130
