@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -668,20 +667,17 @@ def _reset_times(target: ServiceTarget, state: StateRef, expected: str) -> list[
     return times
 
 
-def test_a_sample_sized_database_can_be_reset_in_under_a_second(
+def test_a_sample_sized_database_resets_to_its_fingerprint_again_and_again(
     target: ServiceTarget, ref: Callable[[str], StateRef]
 ) -> None:
     state = ref("baseline")
     saved, save_s = _timed(lambda: PLUGIN.save_state(target, state))
-    times = _reset_times(target, state, saved.fingerprint)
+    times = _reset_times(target, state, saved.fingerprint)  # asserts each reset's fingerprint
+    # Timings are printed for the record, never asserted: bench/reset.py measures them.
     print(
         f"\nsample-sized ({saved.size_bytes / 2**20:.1f} MiB): save {save_s * 1000:.0f} ms, "
         f"restore+check {[round(t * 1000) for t in times]} ms"
     )
-    # The best of five: what the plugin can do, whatever else this machine's disk is doing
-    # (DROP DATABASE and the copy each wait for fsync; under a busy disk the median can
-    # exceed the best several times over).
-    assert min(times) < 1.0, f"median {statistics.median(times):.2f} s"
 
 
 def test_a_100_mb_database_is_restored_exactly(
