@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Input, Select, Static
 from tests.ui.fixed_monitor import FixedMonitor
 from tui.config.settings import load_settings
 from tui.core.engine import DockerGateway, EngineInfo
-from tui.core.status import EnvironmentStatus
+from tui.core.status import EnvironmentStatus, ServiceStatus
 from tui.plugins.api import ViewRequest
 from tui.ui.app import EnvdeckApp, make_app
 from tui.ui.widgets.sections_view import SectionsView
@@ -398,3 +398,62 @@ async def test_rows_are_sorted_whatever_order_they_arrive_in() -> None:
         assert names == sorted(names)
         assert table.selected is not None
         assert table.selected.name == "postgres"  # the cursor followed its row
+
+
+async def test_the_header_takes_named_items_and_is_written_only_on_change() -> None:
+    from tui.ui.screens.dashboard import DashboardHeader
+
+    app = fixed_app()
+    async with app.run_test(size=(120, 16)) as pilot:
+        await wait_for_rows(pilot)
+        header = app.screen.query_one(DashboardHeader)
+        assert str(header.render()).endswith("2/6 ready")
+        header.set_item("last-reset", "reset 3 min ago")
+        await pilot.pause()
+        assert str(header.render()).endswith("2/6 ready · reset 3 min ago")
+        header.set_item("last-reset", None)
+        await pilot.pause()
+        assert str(header.render()).endswith("2/6 ready")
+
+
+def test_stats_rounds_slow_down_only_while_no_figure_moves() -> None:
+    from dataclasses import replace
+
+    from tui.ui.screens.dashboard.live import usage_moved
+
+    before = tuple(s for s in FixedMonitor().status.services if s.cpu_percent is not None)
+    assert before
+
+    def changed(**by: float) -> tuple[ServiceStatus, ...]:
+        return tuple(
+            replace(
+                s,
+                cpu_percent=(s.cpu_percent or 0) + by.get("cpu", 0),
+                mem_bytes=int((s.mem_bytes or 0) * by.get("memory", 1)),
+            )
+            for s in before
+        )
+
+    assert not usage_moved(before, changed(cpu=0.5))  # a fraction of a point: idle
+    assert usage_moved(before, changed(cpu=5))
+    assert usage_moved(before, changed(memory=2))
+    first = tuple(replace(s, cpu_percent=None, mem_bytes=None) for s in before)
+    assert usage_moved(first, before)  # the first figures
+
+
+async def test_every_relisting_leaves_one_timer_for_the_next() -> None:
+    app = fixed_app()
+    async with app.run_test(size=(120, 16)) as pilot:
+        await wait_for_rows(pilot)
+        screen = app.screen
+        for _ in range(3):
+            screen.refresh_status()  # type: ignore[attr-defined]
+            await pilot.pause(0.1)
+        pending = [
+            timer
+            for timer in screen._timers
+            if "refresh_status" in repr(timer._callback)  # set_timer wraps it in a partial
+            and timer._task is not None
+            and not timer._task.done()
+        ]
+        assert len(pending) == 1

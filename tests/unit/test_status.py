@@ -139,3 +139,46 @@ def test_missing_service_shape() -> None:
 
 def test_a_compose_problem_means_cannot_tell() -> None:
     assert EnvironmentStatus("?", ENGINE, (), problem="yaml: bad").exit_code == 2
+
+
+class FakeStatsApi:
+    """Answers stats requests by container name with a CPU counter that advances."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.total = 0
+
+    def stats(self, name: str, *, stream: bool, one_shot: bool) -> dict[str, Any]:
+        self.calls.append(name)
+        self.total += 10
+        return {
+            "cpu_stats": {
+                "cpu_usage": {"total_usage": self.total},
+                "system_cpu_usage": self.total * 10,
+                "online_cpus": 1,
+            },
+            "memory_stats": {"usage": 2048, "stats": {"inactive_file": 1024}},
+        }
+
+
+class FakeGateway:
+    def __init__(self) -> None:
+        self.api = FakeStatsApi()
+        self.client = self
+
+
+def test_the_sampler_asks_once_per_container_a_round_after_the_first() -> None:
+    from tui.core.status import ResourceSampler
+
+    gateway = FakeGateway()
+    sampler = ResourceSampler(gateway, interval=0.0)  # type: ignore[arg-type]
+    running = ServiceStatus("db", "shop-db-1", "running", "none", None, 0, None, "pg", ())
+    stopped = ServiceStatus("job", "shop-job-1", "exited", "none", 0, 0, None, "app", ())
+    first = sampler.usage([running, stopped])
+    assert gateway.api.calls == ["shop-db-1", "shop-db-1"]  # no earlier sample: two
+    assert first[0].cpu_percent == 10.0
+    assert first[0].mem_bytes == 1024
+    assert first[1] == stopped
+    second = sampler.usage([running, stopped])
+    assert gateway.api.calls == ["shop-db-1"] * 3  # then one a round, from the last one
+    assert second[0].cpu_percent == 10.0

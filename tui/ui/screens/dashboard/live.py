@@ -33,8 +33,8 @@ from tui.ui.screens.dashboard.header import DashboardHeader
 # Live state comes from Docker's events; this slow re-list only catches what events
 # cannot say (a service with no container yet) and heals after any gap.
 RECONCILE_SECONDS = 15.0
-# CPU and memory every 5 s while something is busy; while no figure moves by more than a
-# point of CPU or a twentieth of its memory, less and less often (up to every 20 s): a
+# CPU and memory every 5 s while something is busy; while no figure moves by two points
+# of CPU or a twentieth of its memory or more, less and less often (up to every 20 s): a
 # table of idle services costs next to nothing. Any change of a container brings the 5 s
 # back.
 STATS_SECONDS = 5.0
@@ -45,6 +45,7 @@ WATCHER_RETRY_SECONDS = 5.0
 class LiveState(DashboardBase):
     _reconcile_timer: Timer | None = None
     _stats_interval = STATS_SECONDS
+    _stats_started = False
 
     @property
     def header(self) -> DashboardHeader:
@@ -68,6 +69,9 @@ class LiveState(DashboardBase):
         if self._reconcile_timer is not None:
             self._reconcile_timer.stop()
         self._reconcile_timer = self.set_timer(RECONCILE_SECONDS, self.refresh_status)
+        if not self._stats_started and table.statuses:
+            self._stats_started = True  # the first figures as soon as there are rows
+            self.refresh_resources()
 
     # ------------------------------------------------------------------ events
 
@@ -183,7 +187,7 @@ class LiveState(DashboardBase):
 
 
 def usage_moved(before: tuple[ServiceStatus, ...], after: tuple[ServiceStatus, ...]) -> bool:
-    """Did any container's CPU move by a point or more, or its memory by a twentieth?"""
+    """Did any container's CPU move by two points or more, or its memory by a twentieth?"""
     known = {s.container: s for s in before if s.container}
     return any(_moved(known.get(status.container or ""), status) for status in after)
 
@@ -193,6 +197,6 @@ def _moved(old: ServiceStatus | None, new: ServiceStatus) -> bool:
         return False
     if old is None or old.cpu_percent is None:
         return True  # a first figure
-    if abs(new.cpu_percent - old.cpu_percent) >= 1.0:
+    if abs(new.cpu_percent - old.cpu_percent) >= 2.0:
         return True
     return abs((new.mem_bytes or 0) - (old.mem_bytes or 0)) * 20 > (old.mem_bytes or 0)

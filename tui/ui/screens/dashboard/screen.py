@@ -17,8 +17,6 @@ from tui.ui.screens.dashboard.resets import ResetPart
 from tui.ui.widgets.service_details import ServiceDetailsPanel
 from tui.ui.widgets.services_table import ServicesTable
 
-FIRST_STATS_SECONDS = 1.0  # the first CPU and memory figures, after the table is listed
-
 
 class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, ResetPart):
     CSS_PATH = "dashboard.tcss"
@@ -33,9 +31,8 @@ class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, Re
 
     def on_mount(self) -> None:
         self.table.focus()
-        self.refresh_status()
+        self.refresh_status()  # the first listing starts the CPU and memory rounds
         self.start_watcher()
-        self.set_timer(FIRST_STATS_SECONDS, self.refresh_resources)
         self.show_last_reset()
 
     def on_unmount(self) -> None:
