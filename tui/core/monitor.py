@@ -6,7 +6,9 @@ Every method blocks, so the UI calls them from worker threads only.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from typing import Protocol
 
 from tui.config.settings import EnvdeckSettings
@@ -85,15 +87,30 @@ class DockerEnvironmentMonitor:
         self.settings = settings
         self.gateway = gateway
         self._environment: Environment | None = None
-        self.registry = PluginRegistry()
+        self._environment_lock = threading.Lock()  # resolved once, whoever asks first
         self._resources = ResourceSampler(gateway)
 
+    @cached_property
+    def registry(self) -> PluginRegistry:
+        # On first use: reading every package's entry points is ~70 ms before the first frame.
+        return PluginRegistry()
+
     def environment(self, engine_connected: bool) -> Environment:
-        if self._environment is None:
-            self._environment = resolve_environment(
-                self.settings, self.gateway if engine_connected else None
-            )
-        return self._environment
+        with self._environment_lock:
+            if self._environment is None:
+                self._environment = resolve_environment(
+                    self.settings, self.gateway if engine_connected else None
+                )
+            return self._environment
+
+    def warm_up(self) -> None:
+        """Reach the engine and resolve the project (`compose config`, a subprocess) now,
+        e.g. in a thread while the UI is still importing: the first snapshot finds both
+        done. Failures are left for the snapshot to report."""
+        try:
+            self.environment(self.gateway.info().connected)
+        except ComposeError:
+            return
 
     def inspector(self, status: ServiceStatus) -> Inspector:
         environment = self.environment(engine_connected=True)

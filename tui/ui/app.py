@@ -98,10 +98,10 @@ def make_app(
     resets: Resets | None = None,
 ) -> EnvdeckApp:
     """The app exactly as users run it; tests pass a fixed monitor (and resets) for
-    snapshots."""
-    if monitor is not None:
+    snapshots. The command line passes the Docker monitor it already warms up."""
+    if monitor is not None and not isinstance(monitor, DockerEnvironmentMonitor):
         return EnvdeckApp(settings, monitor, resets=resets)
-    docker_monitor = DockerEnvironmentMonitor(settings, gateway)
+    docker_monitor = monitor or DockerEnvironmentMonitor(settings, gateway)
     resets = EnvironmentResets(
         settings, gateway, lambda: docker_monitor.environment(engine_connected=True)
     )
