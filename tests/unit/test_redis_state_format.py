@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from envdeck_redis import RedisPlugin
-from envdeck_redis.state import (
+from envdeck_redis.state_file import (
     FILE_NAME,
     FORMAT_VERSION,
     MAGIC,
