@@ -106,6 +106,7 @@ class LogLines(Log):
             del lines[:excess]
             self._first += excess
             self._pruned += excess
+            self._render_line_cache.clear()  # Log's own, by position (used while selecting)
         self._appended += len(texts)
         self._width = max(self._width, self._widest(texts))
 
