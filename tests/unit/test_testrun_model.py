@@ -344,8 +344,9 @@ def test_plugin_and_runner_agree_on_their_environment_variables() -> None:
     assert pytest_plugin.EVENTS_PATH_ENV == command.EVENTS_PATH_ENV
     assert pytest_plugin.SUBREAPER_ENV == command.SUBREAPER_ENV
     directory = command.plugin_directory()
-    assert [p.name for p in directory.iterdir() if p.suffix == ".py"] == [
-        f"{command.PLUGIN_MODULE}.py"
+    assert sorted(p.name for p in directory.iterdir() if p.suffix == ".py") == [
+        f"{command.PLUGIN_MODULE}.py",
+        f"{command.WARM_HELPER_MODULE}.py",
     ]
     assert (directory / f"{command.PLUGIN_MODULE}.py").read_bytes() == PLUGIN_SOURCE.read_bytes()
 
