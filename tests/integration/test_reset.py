@@ -413,18 +413,22 @@ def test_envdeck_test_watch_resets_before_each_run_when_configured(
     sample_env: SampleEnv, tmp_path: Path
 ) -> None:
     compose = REPO / "compose"
-    (tmp_path / "envdeck.toml").write_text(
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "envdeck.toml").write_text(
         f'compose_files = ["{compose / "compose.yaml"}"]\n'
         f'offline_compose_files = ["{compose / "compose.offline.yaml"}"]\n'
         "reset_before_watch_runs = true\n"
+        f'state_dir = "{tmp_path / "state"}"\n'
     )
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    (tmp_path / "test_one.py").write_text("def test_one():\n    assert True\n")
+    assert_ok(manager_for(sample_env, tmp_path / "state").take_baseline())
+    (project / "pytest.ini").write_text("[pytest]\n")
+    (project / "test_one.py").write_text("def test_one():\n    assert True\n")
     before = everything(sample_env)
     dirty_everything(sample_env, "watch")
     process = subprocess.Popen(
         [sys.executable, "-m", "tui", "test", "--watch"],
-        cwd=tmp_path,
+        cwd=project,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -435,7 +439,10 @@ def test_envdeck_test_watch_resets_before_each_run_when_configured(
     reader = threading.Thread(target=lambda: seen.extend(iter(stdout.readline, "")), daemon=True)
     reader.start()
     try:
-        wait_until(lambda: any("1 passed" in line for line in seen), 90, "the first run")
+        try:
+            wait_until(lambda: any("1 passed" in line for line in seen), 90, "the first run")
+        except AssertionError as error:
+            raise AssertionError(f"{error}; it printed:\n{''.join(seen)}") from None
         output = "".join(seen)
         assert "reset the environment to its baseline in" in output
         assert output.index("reset the environment") < output.index("1 passed")

@@ -7,6 +7,7 @@ threads; a restore is then checked against the fingerprint taken when it was sav
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -61,6 +62,9 @@ class StateManager:
         self.gateway = gateway
         self.registry = registry or PluginRegistry()
         self.store = StateStore(default_state_dir(settings, environment), environment.project.name)
+        # One operation at a time: a cancelled caller (a watch run a newer save replaced)
+        # cannot stop its thread, and two restores of one server must never overlap.
+        self._busy = threading.Lock()
 
     # ------------------------------------------------------------ what is there
 
@@ -112,6 +116,10 @@ class StateManager:
         return self._save(BASELINE, "take baseline", progress)
 
     def _save(self, name: str, kind: str, progress: Progress) -> Outcome:
+        with self._busy:
+            return self._save_now(name, kind, progress)
+
+    def _save_now(self, name: str, kind: str, progress: Progress) -> Outcome:
         steps = StepRunner(kind, progress)
         found: list[ServicesWithData] = []
         if not steps.run("check the containers are this checkout's", lambda: _found(self, found)):
@@ -165,6 +173,10 @@ class StateManager:
         return self._restore(check_name(name), f"restore snapshot {name}", progress)
 
     def _restore(self, name: str, kind: str, progress: Progress) -> Outcome:
+        with self._busy:
+            return self._restore_now(name, kind, progress)
+
+    def _restore_now(self, name: str, kind: str, progress: Progress) -> Outcome:
         steps = StepRunner(kind, progress)
         records: list[StateRecord] = []
 

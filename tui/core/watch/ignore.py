@@ -30,6 +30,7 @@ IGNORED_DIRS: frozenset[str] = frozenset(
         "node_modules", ".tox", ".nox",
         "__snapshots__", "htmlcov",
         ".idea", ".vscode",  # editor settings: no test reads them
+        ".envdeck",  # envdeck's own baselines and snapshots: a reset writes them
     }
 )  # fmt: skip
 
