@@ -24,6 +24,7 @@ from psycopg.types.json import Jsonb
 
 from envdeck_postgres import PostgresPlugin
 from tests.conftest import SampleEnv
+from tests.integration.conftest import eventually
 from tui.plugins.api import (
     InspectorError,
     KeyValues,
@@ -56,17 +57,6 @@ def _connect(target: ServiceTarget, *, autocommit: bool = True, **kwargs: Any) -
         autocommit=autocommit,
         **kwargs,
     )
-
-
-def _eventually(check: Callable[[], T | None], what: str, timeout: float = 10.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value is not None:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not seen within {timeout} s")
-        time.sleep(0.1)
 
 
 def _section(result: ViewResult, title: str) -> Table:
@@ -306,7 +296,7 @@ def test_a_long_query_is_cancelled_by_statement_timeout(
         ).fetchall()
         return True if not rows else None
 
-    _eventually(gone, "the cancelled query gone from the server", timeout=3.0)
+    eventually(gone, "the cancelled query gone from the server", timeout=3.0)
 
 
 def test_a_session_waiting_on_a_lock_is_listed_with_its_blocker(
@@ -327,7 +317,7 @@ def test_a_session_waiting_on_a_lock_is_listed_with_its_blocker(
                 waiting = _section(PLUGIN.show(target, ViewRequest("overview")), "Waiting locks")
                 return next((row for row in waiting.rows if row[0] == waiter_pid), None)
 
-            row = _eventually(waiting_row, "the blocked INSERT among the waiting locks")
+            row = eventually(waiting_row, "the blocked INSERT among the waiting locks")
         finally:
             holder.rollback()
             blocked.join(timeout=10)
@@ -372,7 +362,7 @@ def test_a_server_stopped_mid_inspection_is_down(
         answer = _show_or_problem(target, ViewRequest("overview"))
         return True if isinstance(answer, ViewResult) else None
 
-    _eventually(ready, "the throwaway PostgreSQL ready", timeout=60)
+    eventually(ready, "the throwaway PostgreSQL ready", timeout=60)
     outcome: list[ViewResult | Problem] = []
     slow = replace(target, timeout=30.0)
     sleeping = threading.Thread(
@@ -387,7 +377,7 @@ def test_a_server_stopped_mid_inspection_is_down(
         sessions = _section(PLUGIN.show(target, ViewRequest("overview")), "Sessions")
         return True if any("pg_sleep" in row[-1] for row in sessions.rows) else None
 
-    _eventually(sleep_running, "the long query running")
+    eventually(sleep_running, "the long query running")
     container.stop(timeout=3)
     sleeping.join(timeout=15)
     assert outcome, "the query neither returned nor failed"
