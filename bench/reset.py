@@ -185,7 +185,7 @@ def main() -> int:
         say(f"bringing up {PROJECT} (offline images: {environment.offline})")
         environment.compose.run("up", "-d", "--wait", timeout=300)
         manager = StateManager(settings, environment, gateway)
-        hard = HardReset(settings, environment, gateway, manager.registry)
+        hard = HardReset(manager)
         checked(hard.run(hard.plan()))  # seeds and the baseline, as after a first `up`
         results |= measure(args, environment, manager, hard, state_dir)
     finally:

@@ -184,7 +184,7 @@ def test_a_hard_reset_recreates_volumes_keeps_protected_services_and_nothing_els
         connection.execute("CREATE TABLE hard_reset_marker (id int)")
     redis_client(sample_env).set("protected:marker", "kept")
 
-    hard = HardReset(manager.settings, manager.environment, manager.gateway)
+    hard = HardReset(manager)
     plan = hard.plan()
     assert {name for _, name in plan.containers} == {
         f"{sample_env.project}-{service}-1" for service in ("mock-api", "postgres", "qdrant")
@@ -256,7 +256,7 @@ def test_another_checkouts_containers_are_never_reset(
             assert "is not this checkout's" in outcome.failure_summary
             assert "/elsewhere/other-checkout/compose" in outcome.failure_summary
         with pytest.raises(Exception, match="is not this checkout's"):
-            HardReset(manager.settings, manager.environment, manager.gateway).plan()
+            HardReset(manager).plan()
         ids_after = {c.id for c in sample_env.gateway.project_containers(sample_env.project)}
         assert ids_after == ids_before
     finally:
@@ -353,7 +353,7 @@ def test_a_hard_reset_counts_a_one_shot_that_exits_0_as_done(
     environment = resolve_environment(settings, sample_env.gateway)
     try:
         environment.compose.run("up", "-d", timeout=120)
-        hard = HardReset(settings, environment, sample_env.gateway)
+        hard = HardReset(StateManager(settings, environment, sample_env.gateway))
         outcome = hard.run(hard.plan())
         wait = next(s for s in outcome.steps if s.title == "wait until every service is ready")
         if migrate_exit == 0:

@@ -80,7 +80,7 @@ def run_reset(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
 
 
 def _hard_reset(manager: StateManager, args: argparse.Namespace) -> int:
-    hard = HardReset(manager.settings, manager.environment, manager.gateway, manager.registry)
+    hard = HardReset(manager)
     try:
         plan = hard.plan()
     except (StepFailed, EngineUnavailable) as error:

@@ -18,7 +18,6 @@ from tui.core.compose_cli import ComposeError
 from tui.core.engine import PROJECT_LABEL, SERVICE_LABEL, DockerGateway
 from tui.core.environment import Environment
 from tui.core.status import ServiceStatus, build_statuses
-from tui.plugins.registry import PluginRegistry
 from tui.reset.scope import check_ownership, is_protected
 from tui.reset.seed import run_seeds
 from tui.reset.states import StateManager
@@ -104,17 +103,14 @@ def plan_hard_reset(
 
 
 class HardReset:
-    def __init__(
-        self,
-        settings: EnvdeckSettings,
-        environment: Environment,
-        gateway: DockerGateway,
-        registry: PluginRegistry | None = None,
-    ) -> None:
-        self.settings = settings
-        self.environment = environment
-        self.gateway = gateway
-        self.states = StateManager(settings, environment, gateway, registry)
+    """A hard reset of the environment `states` manages; its baseline is retaken there
+    (one StateManager, so its lock also keeps this baseline from overlapping a restore)."""
+
+    def __init__(self, states: StateManager) -> None:
+        self.states = states
+        self.settings = states.settings
+        self.environment = states.environment
+        self.gateway = states.gateway
 
     def plan(self) -> HardResetPlan:
         return plan_hard_reset(self.settings, self.environment, self.gateway)

@@ -87,7 +87,7 @@ class EnvironmentResets:
             if self._parts is None:
                 environment = self._environment_of()
                 states = StateManager(self._settings, environment, self._gateway, self._registry)
-                hard = HardReset(self._settings, environment, self._gateway, states.registry)
+                hard = HardReset(states)
                 self._parts = (states, hard)
             return self._parts
 

@@ -226,6 +226,10 @@ class StateManager:
         return steps.outcome()
 
     def delete(self, name: str, progress: Progress = no_progress) -> Outcome:
+        with self._busy:
+            return self._delete_now(name, progress)
+
+    def _delete_now(self, name: str, progress: Progress) -> Outcome:
         steps = StepRunner(f"delete snapshot {name}", progress)
         record = self.store.read(check_name(name))
         if record is None:
