@@ -182,3 +182,29 @@ def test_the_sampler_asks_once_per_container_a_round_after_the_first() -> None:
     second = sampler.usage([running, stopped])
     assert gateway.api.calls == ["shop-db-1"] * 3  # then one a round, from the last one
     assert second[0].cpu_percent == 10.0
+
+
+def test_statuses_are_merged_in_table_order_with_the_services_that_have_no_container() -> None:
+    from tui.core.compose_model import parse_project
+    from tui.core.status import merge_statuses
+
+    project = parse_project(
+        {
+            "name": "shop",
+            "services": {"web": {"image": "web:1"}, "db": {"image": "pg:15"}, "cache": {}},
+        }
+    )
+    web_2 = service_status_from_inspect("web", inspect_doc("running") | {"Name": "/shop-web-2"})
+    web_1 = service_status_from_inspect("web", inspect_doc("exited") | {"Name": "/shop-web-1"})
+    orphan = service_status_from_inspect("old", inspect_doc("running") | {"Name": "/shop-old-1"})
+
+    merged = merge_statuses(project, [web_2, orphan, web_1])
+
+    assert [(s.name, s.container, s.state) for s in merged] == [
+        ("cache", None, "missing"),
+        ("db", None, "missing"),
+        ("old", "shop-old-1", "running"),  # an orphan is still the project's
+        ("web", "shop-web-1", "exited"),
+        ("web", "shop-web-2", "running"),
+    ]
+    assert merged[1].image == "pg:15"

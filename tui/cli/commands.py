@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -37,9 +36,9 @@ def gateway_for(settings: EnvdeckSettings) -> DockerGateway:
 
 def run_dashboard(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
     monitor = DockerEnvironmentMonitor(settings, gateway_for(settings))
-    # While Textual imports (a second or more), the engine is reached and `compose config`
-    # runs in its own process: the first listing does not wait for them.
-    threading.Thread(target=monitor.warm_up, name="envdeck-warm-up", daemon=True).start()
+    # While Textual imports (a second or more), the engine is reached, `compose config`
+    # runs in its own process and the containers are listed: the first frame has them.
+    monitor.prefetch()
     from tui.ui.app import make_app  # Textual only when the UI opens
 
     app = make_app(settings, monitor.gateway, monitor)

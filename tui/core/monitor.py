@@ -7,7 +7,9 @@ Every method blocks, so the UI calls them from worker threads only.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from functools import cached_property
 from typing import Protocol
 
@@ -22,7 +24,7 @@ from tui.core.engine import (
     EngineUnavailable,
 )
 from tui.core.environment import Environment, resolve_environment
-from tui.core.events import ChangeCallback, EngineCallback, ProjectWatcher, ResyncCallback
+from tui.core.events import ChangeCallback, EngineCallback, ProjectWatcher
 from tui.core.log_buffer import LogLine
 from tui.core.logs import DockerLogSource, FollowOptions, MergedLogFollower, ServiceLogFollower
 from tui.core.status import (
@@ -30,12 +32,18 @@ from tui.core.status import (
     ResourceSampler,
     ServiceStatus,
     build_statuses,
+    merge_statuses,
     with_resource_usage,
 )
 from tui.plugins.registry import PluginLoadError, PluginRegistry
 from tui.plugins.session import Inspector, NoInspector, inspector_for
 
 LinesCallback = Callable[[Sequence[LogLine]], None]  # called with a LineBlock
+StatusCallback = Callable[[EnvironmentStatus], None]
+
+# A first listing taken ahead (while the UI starts) serves the first snapshot() if it is
+# at most this old; the watcher's re-list on connecting corrects it right after anyway.
+PREFETCH_MAX_AGE_SECONDS = 3.0
 
 
 class EnvironmentMonitor(Protocol):
@@ -58,9 +66,10 @@ class EnvironmentMonitor(Protocol):
         ...
 
     def watch(
-        self, on_change: ChangeCallback, on_resync: ResyncCallback, on_engine: EngineCallback
+        self, on_change: ChangeCallback, on_resync: StatusCallback, on_engine: EngineCallback
     ) -> Watcher:
-        """A watcher (not started) of the project's containers, from Docker's events."""
+        """A watcher (not started) of the project's containers, from Docker's events;
+        `on_resync` gets the whole state each time it (re)connects and re-lists."""
         ...
 
     def resource_usage(self, statuses: Sequence[ServiceStatus]) -> tuple[ServiceStatus, ...]:
@@ -89,6 +98,9 @@ class DockerEnvironmentMonitor:
         self._environment: Environment | None = None
         self._environment_lock = threading.Lock()  # resolved once, whoever asks first
         self._resources = ResourceSampler(gateway)
+        self._prefetch_lock = threading.Lock()
+        self._prefetched: Future[tuple[float, EnvironmentStatus]] | None = None
+        self._prefetch_used = False
 
     @cached_property
     def registry(self) -> PluginRegistry:
@@ -103,14 +115,37 @@ class DockerEnvironmentMonitor:
                 )
             return self._environment
 
-    def warm_up(self) -> None:
-        """Reach the engine and resolve the project (`compose config`, a subprocess) now,
-        e.g. in a thread while the UI is still importing: the first snapshot finds both
-        done. Failures are left for the snapshot to report."""
+    def prefetch(self) -> None:
+        """Take the first snapshot now, in a thread, e.g. while the UI is still importing
+        and composing: the engine, `compose config` (a subprocess) and the listing are
+        then done when the screen asks. Only the first snapshot() uses it."""
+        prefetched: Future[tuple[float, EnvironmentStatus]] = Future()
+        with self._prefetch_lock:
+            if self._prefetched is not None or self._prefetch_used:
+                return
+            self._prefetched = prefetched
+        threading.Thread(
+            target=self._run_prefetch, args=(prefetched,), name="envdeck-prefetch", daemon=True
+        ).start()
+
+    def _run_prefetch(self, prefetched: Future[tuple[float, EnvironmentStatus]]) -> None:
         try:
-            self.environment(self.gateway.info().connected)
-        except ComposeError:
-            return
+            status = self._take_snapshot()
+        except Exception as error:  # the first snapshot() raises it, as it would have
+            prefetched.set_exception(error)
+        else:
+            prefetched.set_result((time.monotonic(), status))
+
+    def _take_prefetched(self) -> EnvironmentStatus | None:
+        with self._prefetch_lock:
+            prefetched, self._prefetched = self._prefetched, None
+            self._prefetch_used = True
+        if prefetched is None:
+            return None
+        taken, status = prefetched.result()
+        if time.monotonic() - taken > PREFETCH_MAX_AGE_SECONDS:
+            return None
+        return status
 
     def inspector(self, status: ServiceStatus) -> Inspector:
         environment = self.environment(engine_connected=True)
@@ -129,11 +164,17 @@ class DockerEnvironmentMonitor:
         return MergedLogFollower(source, project, list(services), on_lines, options=options)
 
     def watch(
-        self, on_change: ChangeCallback, on_resync: ResyncCallback, on_engine: EngineCallback
+        self, on_change: ChangeCallback, on_resync: StatusCallback, on_engine: EngineCallback
     ) -> Watcher:
-        project = self.environment(engine_connected=True).project.name
+        project = self.environment(engine_connected=True).project
+
+        def resynced(by_container: dict[str, ServiceStatus]) -> None:
+            # The watcher has just listed every container: the whole state, no second list.
+            statuses = merge_statuses(project, by_container.values())
+            on_resync(EnvironmentStatus(project.name, self.gateway.info(), statuses))
+
         return ProjectWatcher(
-            self.gateway.clone(), project, on_change, on_resync=on_resync, on_engine=on_engine
+            self.gateway.clone(), project.name, on_change, on_resync=resynced, on_engine=on_engine
         )
 
     def resource_usage(self, statuses: Sequence[ServiceStatus]) -> tuple[ServiceStatus, ...]:
@@ -145,6 +186,11 @@ class DockerEnvironmentMonitor:
         return ServiceActions(self.gateway, self.environment(engine_connected=True))
 
     def snapshot(self, *, stats: bool = False) -> EnvironmentStatus:
+        if not stats and (prefetched := self._take_prefetched()) is not None:
+            return prefetched
+        return self._take_snapshot(stats=stats)
+
+    def _take_snapshot(self, *, stats: bool = False) -> EnvironmentStatus:
         engine = self.gateway.info()
         try:
             environment = self.environment(engine.connected)

@@ -125,17 +125,28 @@ def build_statuses(
     Containers of services no longer in the files (orphans) are listed too: they are
     still running and still this project's.
     """
+    return merge_statuses(
+        project,
+        [
+            service_status_from_inspect(container.labels.get(SERVICE_LABEL, "?"), container.attrs)
+            for container in containers
+        ],
+    )
+
+
+def merge_statuses(
+    project: ComposeProject, found: Iterable[ServiceStatus]
+) -> tuple[ServiceStatus, ...]:
+    """The containers' statuses in the table's order (service, then container), with a
+    `missing` entry for each service of the project that has none."""
     by_service: dict[str, list[ServiceStatus]] = {}
-    for container in containers:
-        service = container.labels.get(SERVICE_LABEL, "?")
-        by_service.setdefault(service, []).append(
-            service_status_from_inspect(service, container.attrs)
-        )
+    for status in found:
+        by_service.setdefault(status.name, []).append(status)
     statuses: list[ServiceStatus] = []
     for name in sorted({*project.services, *by_service}):
-        found = by_service.get(name)
-        if found:
-            statuses += sorted(found, key=lambda status: status.container or "")
+        containers = by_service.get(name)
+        if containers:
+            statuses += sorted(containers, key=lambda status: status.container or "")
         else:
             statuses.append(missing_service(name, project.services[name].image))
     return tuple(statuses)

@@ -104,6 +104,7 @@ def make_app(
     if monitor is not None and not isinstance(monitor, DockerEnvironmentMonitor):
         return EnvdeckApp(settings, monitor, resets=resets)
     docker_monitor = monitor or DockerEnvironmentMonitor(settings, gateway)
+    docker_monitor.prefetch()  # the first listing, while the screens compose
     resets = EnvironmentResets(
         settings, gateway, lambda: docker_monitor.environment(engine_connected=True)
     )

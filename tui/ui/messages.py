@@ -79,9 +79,9 @@ class ContainerChanged(Message):
 
 @dataclass
 class ContainersResynced(Message):
-    """The watcher (re)connected and re-listed the project."""
+    """The watcher (re)connected and re-listed the project: its whole state."""
 
-    statuses: dict[str, ServiceStatus]
+    status: EnvironmentStatus
 
 
 @dataclass

@@ -29,7 +29,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from tui.config.settings import EnvdeckSettings
 from tui.core.log_buffer import LogLine
@@ -55,6 +55,7 @@ from tui.core.text import safe_text
 from tui.core.watch import Affected, ImportGraph, SourceWatcher, find_affected, narrow
 from tui.reset.service import Resets
 from tui.reset.steps import no_progress
+from tui.ui.widgets.key_bar import KeyBar
 from tui.ui.widgets.tests_detail import (
     collection_error_text,
     failure_text,
@@ -189,7 +190,7 @@ class TestsScreen(Screen[None]):
         )
         filter_box.display = False
         yield filter_box
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.test_tree.focus()

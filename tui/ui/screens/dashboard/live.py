@@ -17,7 +17,7 @@ from tui.core.compose_cli import ComposeError
 from tui.core.engine import EngineUnavailable
 from tui.core.events import ContainerChange, EngineState
 from tui.core.monitor import Watcher
-from tui.core.status import ServiceStatus
+from tui.core.status import EnvironmentStatus, ServiceStatus
 from tui.presentation.change_text import change_toast
 from tui.ui.messages import (
     ContainerChanged,
@@ -46,6 +46,7 @@ class LiveState(DashboardBase):
     _reconcile_timer: Timer | None = None
     _stats_interval = STATS_SECONDS
     _stats_started = False
+    _engine_lost = False
 
     @property
     def header(self) -> DashboardHeader:
@@ -58,10 +59,14 @@ class LiveState(DashboardBase):
         self.post_message(StatusUpdated(self.monitor.snapshot()))
 
     def on_status_updated(self, message: StatusUpdated) -> None:
-        self.status = message.status
-        self.header.show_status(message.status)
+        self._show_status(message.status)
+
+    def _show_status(self, status: EnvironmentStatus) -> None:
+        self.status = status
+        self._engine_lost = False
+        self.header.show_status(status)
         table = self.table
-        table.update_services(message.status.services)
+        table.update_services(status.services)
         if table.selected is not None:
             self.load_details(table.selected)  # its health history moves on by itself
         # One re-list RECONCILE_SECONDS after the last one finished, whatever asked for
@@ -70,8 +75,10 @@ class LiveState(DashboardBase):
             self._reconcile_timer.stop()
         self._reconcile_timer = self.set_timer(RECONCILE_SECONDS, self.refresh_status)
         if not self._stats_started and table.statuses:
-            self._stats_started = True  # the first figures as soon as there are rows
-            self.refresh_resources()
+            self._stats_started = True
+            # The first figures once the rows are drawn: the round's requests would only
+            # slow the first frame down.
+            self.call_after_refresh(self.refresh_resources)
 
     # ------------------------------------------------------------------ events
 
@@ -89,8 +96,8 @@ class LiveState(DashboardBase):
     def _post_change(self, change: ContainerChange) -> None:
         self.post_message(ContainerChanged(change))
 
-    def _post_resync(self, statuses: dict[str, ServiceStatus]) -> None:
-        self.post_message(ContainersResynced(statuses))
+    def _post_resync(self, status: EnvironmentStatus) -> None:
+        self.post_message(ContainersResynced(status))
 
     def _post_engine(self, state: EngineState) -> None:
         self.post_message(EngineChanged(state))
@@ -132,7 +139,7 @@ class LiveState(DashboardBase):
             self.load_details(table.selected)
 
     def on_containers_resynced(self, message: ContainersResynced) -> None:
-        self.refresh_status()
+        self._show_status(message.status)
 
     def on_engine_changed(self, message: EngineChanged) -> None:
         if not message.state.connected:
@@ -142,7 +149,10 @@ class LiveState(DashboardBase):
                 markup=False,
             )
             self.header.show_engine_lost(message.state.error)
-        else:
+            self._engine_lost = True
+        elif self._engine_lost:
+            # The watcher's re-list after reconnecting brings the state too; this one
+            # also covers a re-list that fails.
             self.refresh_status()
 
     # ------------------------------------------------------------------ CPU and memory

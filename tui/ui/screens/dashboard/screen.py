@@ -8,12 +8,12 @@ from textual.containers import Vertical
 
 from tui.ui.screens.dashboard.actions import ServiceActionsPart
 from tui.ui.screens.dashboard.bindings import DASHBOARD_BINDINGS
-from tui.ui.screens.dashboard.footer import CoalescingFooter
 from tui.ui.screens.dashboard.header import DashboardHeader
 from tui.ui.screens.dashboard.inspector import INSPECT_TAB, InspectorPart
 from tui.ui.screens.dashboard.live import LiveState
 from tui.ui.screens.dashboard.logs import LogsPart
 from tui.ui.screens.dashboard.resets import ResetPart
+from tui.ui.widgets.key_bar import KeyBar
 from tui.ui.widgets.service_details import ServiceDetailsPanel
 from tui.ui.widgets.services_table import ServicesTable
 
@@ -27,7 +27,7 @@ class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, Re
         with Vertical(id="services-pane"):
             yield ServicesTable(id="services")
         yield ServiceDetailsPanel(id="details-pane", log_lines=self.log_lines)
-        yield CoalescingFooter()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.table.focus()
