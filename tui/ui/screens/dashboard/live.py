@@ -40,6 +40,7 @@ RECONCILE_SECONDS = 15.0
 STATS_SECONDS = 5.0
 STATS_MAX_SECONDS = 20.0
 WATCHER_RETRY_SECONDS = 5.0
+WATCHER_LATEST_START_SECONDS = 2.0
 
 
 class LiveState(DashboardBase):
@@ -47,6 +48,7 @@ class LiveState(DashboardBase):
     _stats_interval = STATS_SECONDS
     _stats_started = False
     _engine_lost = False
+    _watcher_started = False
 
     @property
     def header(self) -> DashboardHeader:
@@ -74,6 +76,10 @@ class LiveState(DashboardBase):
         if self._reconcile_timer is not None:
             self._reconcile_timer.stop()
         self._reconcile_timer = self.set_timer(RECONCILE_SECONDS, self.refresh_status)
+        if not self._watcher_started:
+            # Docker's events from here on: the watcher's re-list on connecting covers
+            # whatever happened before, and its listing does not slow the first frame.
+            self.call_after_refresh(self.start_watcher_once)
         if not self._stats_started and table.statuses:
             self._stats_started = True
             # The first figures once the rows are drawn: the round's requests would only
@@ -81,6 +87,11 @@ class LiveState(DashboardBase):
             self.call_after_refresh(self.refresh_resources)
 
     # ------------------------------------------------------------------ events
+
+    def start_watcher_once(self) -> None:
+        if not self._watcher_started:
+            self._watcher_started = True
+            self.start_watcher()
 
     @work(thread=True, exclusive=True, group="watcher", exit_on_error=False)
     def start_watcher(self) -> None:

@@ -10,7 +10,7 @@ from tui.ui.screens.dashboard.actions import ServiceActionsPart
 from tui.ui.screens.dashboard.bindings import DASHBOARD_BINDINGS
 from tui.ui.screens.dashboard.header import DashboardHeader
 from tui.ui.screens.dashboard.inspector import INSPECT_TAB, InspectorPart
-from tui.ui.screens.dashboard.live import LiveState
+from tui.ui.screens.dashboard.live import WATCHER_LATEST_START_SECONDS, LiveState
 from tui.ui.screens.dashboard.logs import LogsPart
 from tui.ui.screens.dashboard.resets import ResetPart
 from tui.ui.widgets.key_bar import KeyBar
@@ -31,8 +31,10 @@ class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, Re
 
     def on_mount(self) -> None:
         self.table.focus()
-        self.refresh_status()  # the first listing starts the CPU and memory rounds
-        self.start_watcher()
+        # The first listing starts Docker's events and the CPU and memory rounds (or
+        # this timer does, should it never come).
+        self.refresh_status()
+        self.set_timer(WATCHER_LATEST_START_SECONDS, self.start_watcher_once)
         self.show_last_reset()
 
     def on_unmount(self) -> None:
