@@ -156,6 +156,16 @@ def rows(results: dict[str, Any]) -> Iterator[Row]:
             "< 500 ms",
             _verdict(_below(fresh["max_ms"], 500)),
         )
+        fresh_process = results["first_frame"]["fresh_process"]
+        if "quit_right_after" in fresh_process:
+            quits, left = fresh_process["quit_right_after"], fresh_process["processes_left_behind"]
+            yield (
+                "quit right after the first frame, p50/max",
+                f"{_ms(quits['p50_ms'])} / {_ms(quits['max_ms'])}, "
+                f"{len(left)} processes left behind",
+                "< 2 s, none left",
+                _verdict(_below(quits["max_ms"], 2000) and not left),
+            )
     if "terminal" in results:
         terminal = results["terminal"]
         idle = terminal["idle"]["cpu"]
@@ -168,6 +178,19 @@ def rows(results: dict[str, Any]) -> Iterator[Row]:
         follow = terminal["follow"]
         as_follow = {**follow, "lag": follow["screen_lag"]}
         yield from _follow_rows("real terminal", as_follow, keys_probed=False)
+        if "quit_while_following_ms" in terminal:
+            left = terminal["processes_left_behind"]
+            yield (
+                "real terminal: quit while following",
+                f"{_ms(terminal['quit_while_following_ms'])}, exit status "
+                f"{terminal['exit_status']}, {len(left)} processes left behind",
+                "< 2 s, none left",
+                _verdict(
+                    _below(terminal["quit_while_following_ms"], 2000)
+                    and terminal["exit_status"] == 0
+                    and not left
+                ),
+            )
 
 
 def table(results: dict[str, Any]) -> str:

@@ -182,15 +182,19 @@ def dashboard_argv(stack: BenchStack) -> list[str]:
 
 async def first_frame_fresh_process(stack: BenchStack, runs: int) -> Result:
     """`python -m tui -f … -p …` in a pty: from fork to the last service name drawn."""
-    first_output, names, cpu = [], [], []
-    failures = 0
+    first_output, names, cpu, quits = [], [], [], []
+    failures, left_behind = 0, []
     for _ in range(runs):
         terminal = TerminalApp(dashboard_argv(stack), stack.root, stack.services, SIZE)
         terminal.start()
         try:
             shown = await asyncio.to_thread(terminal.wait_for_names, 30.0)
         finally:
-            await asyncio.to_thread(terminal.stop)
+            # Quit at once, with the first listing's follow-ups (the log follower, the
+            # first stats round, Docker's events) under way.
+            quit_s, left, _ = await quit_and_check(terminal)
+        quits.append(quit_s)
+        left_behind += left
         if shown is None:
             failures += 1
         else:
@@ -206,8 +210,51 @@ async def first_frame_fresh_process(stack: BenchStack, runs: int) -> Result:
         "first_output": summary_ms(first_output),
         "interpreter_and_imports": summary_ms(imports),
         "interpreter_and_imports_cpu": summary_ms(imports_cpu),
+        "quit_right_after": summary_ms(quits),
+        "processes_left_behind": left_behind,
         "timeouts": failures,
     }
+
+
+async def quit_and_check(terminal: TerminalApp) -> tuple[float, list[str], int | None]:
+    """`q`, timed until the process has exited; its descendants still alive after (none
+    expected: compose or docker subprocesses it started); its exit status."""
+    descendants = descendants_of(terminal.pid)
+    began = time.perf_counter()
+    status = await asyncio.to_thread(terminal.stop)
+    took = time.perf_counter() - began
+    await asyncio.sleep(0.2)
+    return took, [command for pid, command in descendants.items() if alive(pid)], status
+
+
+def descendants_of(pid: int) -> dict[int, str]:
+    """Every process below `pid`, by pid, with its command line."""
+    children: dict[int, list[int]] = {}
+    commands: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+            commands[int(entry.name)] = (
+                (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            )
+    found: dict[int, str] = {}
+    pending = list(children.get(pid, []))
+    while pending:
+        child = pending.pop()
+        found[child] = commands.get(child, "?")
+        pending += children.get(child, [])
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 async def imports_alone(runs: int) -> tuple[list[float], list[float]]:
@@ -243,12 +290,17 @@ async def terminal_session(
         idle_cpu = cpu.stop()
         idle_rss = rss_bytes(terminal.pid)
         follow = await terminal_follow(stack, terminal, rate, follow_seconds)
+        # Quit while the flood goes on: the follower, its batcher, the events stream and
+        # the stats rounds are all busy.
+        quit_s, left_behind, exit_status = await quit_and_check(terminal)
     finally:
         stack.set_rate(0)
-        exit_status = await asyncio.to_thread(terminal.stop)
+        await asyncio.to_thread(terminal.stop)  # a no-op after a quit
     return {
         "idle": {"cpu": idle_cpu, "rss_mb": round(idle_rss / MB, 1)},
         "follow": follow,
+        "quit_while_following_ms": round(quit_s * 1000, 1),
+        "processes_left_behind": left_behind,
         "exit_status": exit_status,
     }
 
@@ -269,7 +321,6 @@ async def terminal_follow(
     window_end = time.time()
     flood_cpu, rss_end = cpu.stop(), rss_bytes(terminal.pid)
     sampler.stop()
-    stack.set_rate(0)
     samples = sampler.between(window_start, window_end)
     return {
         "requested_lines_per_s": rate,

@@ -207,7 +207,9 @@ class FixedMonitor:
     ) -> IdleWatcher:
         return IdleWatcher()
 
-    def resource_usage(self, statuses: Sequence[ServiceStatus]) -> tuple[ServiceStatus, ...]:
+    def resource_usage(
+        self, statuses: Sequence[ServiceStatus], cancelled: Callable[[], bool]
+    ) -> tuple[ServiceStatus, ...]:
         return tuple(statuses)
 
     def inspector(self, status: ServiceStatus) -> Inspector:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -208,3 +209,39 @@ def test_statuses_are_merged_in_table_order_with_the_services_that_have_no_conta
         ("web", "shop-web-2", "running"),
     ]
     assert merged[1].image == "pg:15"
+
+
+class StuckStatsApi:
+    """Docker's stats endpoint when its collector does not answer."""
+
+    def __init__(self) -> None:
+        self.asked = threading.Event()
+        self.release = threading.Event()
+
+    def stats(self, name: str, *, stream: bool, one_shot: bool) -> dict[str, Any]:
+        self.asked.set()
+        self.release.wait(30)
+        return {}
+
+
+def test_a_cancelled_round_returns_without_waiting_for_docker() -> None:
+    from tui.core.status import ResourceSampler
+
+    gateway, api = FakeGateway(), StuckStatsApi()
+    gateway.api = api  # type: ignore[assignment]
+    sampler = ResourceSampler(gateway)  # type: ignore[arg-type]
+    running = ServiceStatus("db", "shop-db-1", "running", "none", None, 0, None, "pg", ())
+    cancelled = threading.Event()
+    results: list[tuple[ServiceStatus, ...]] = []
+    round_thread = threading.Thread(
+        target=lambda: results.append(sampler.usage([running], cancelled.is_set))
+    )
+    round_thread.start()
+    try:
+        assert api.asked.wait(5)  # the request is out, and stuck
+        cancelled.set()
+        round_thread.join(5)
+        assert not round_thread.is_alive(), "the round waited for Docker after cancelling"
+        assert results == [(running,)]  # nothing measured, nothing invented
+    finally:
+        api.release.set()

@@ -72,8 +72,11 @@ class EnvironmentMonitor(Protocol):
         `on_resync` gets the whole state each time it (re)connects and re-lists."""
         ...
 
-    def resource_usage(self, statuses: Sequence[ServiceStatus]) -> tuple[ServiceStatus, ...]:
-        """`statuses` with CPU and memory of the running ones (blocking, ~0.3 s)."""
+    def resource_usage(
+        self, statuses: Sequence[ServiceStatus], cancelled: Callable[[], bool]
+    ) -> tuple[ServiceStatus, ...]:
+        """`statuses` with CPU and memory of the running ones (blocking, up to ~2 s);
+        returns early, with what it has, once `cancelled()` is true."""
         ...
 
 
@@ -177,9 +180,11 @@ class DockerEnvironmentMonitor:
             self.gateway.clone(), project.name, on_change, on_resync=resynced, on_engine=on_engine
         )
 
-    def resource_usage(self, statuses: Sequence[ServiceStatus]) -> tuple[ServiceStatus, ...]:
+    def resource_usage(
+        self, statuses: Sequence[ServiceStatus], cancelled: Callable[[], bool]
+    ) -> tuple[ServiceStatus, ...]:
         # One request per running container, CPU averaged since the previous call.
-        return self._resources.usage(statuses)
+        return self._resources.usage(statuses, cancelled)
 
     def actions(self) -> ServiceActions:
         """Actions on this project (blocking: resolves the project on first use)."""

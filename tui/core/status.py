@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -15,6 +17,10 @@ from tui.core.engine import ENGINE_GONE, SERVICE_LABEL, DockerGateway, EngineInf
 
 # Exit codes of `envdeck status` (and of every command that reports state).
 EXIT_OK, EXIT_NOT_READY, EXIT_UNKNOWN = 0, 1, 2
+
+# Docker answers a one-shot stats request when its collector next runs (every second),
+# so a round takes up to ~2 s; one that hangs is given up after this.
+STATS_ROUND_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -230,18 +236,24 @@ class ResourceSampler:
         self._interval = interval
         self._previous: dict[str, dict[str, Any]] = {}
 
-    def usage(self, statuses: Sequence[ServiceStatus]) -> tuple[ServiceStatus, ...]:
+    def usage(
+        self, statuses: Sequence[ServiceStatus], cancelled: Callable[[], bool] = lambda: False
+    ) -> tuple[ServiceStatus, ...]:
+        """`statuses` with the running ones' CPU and memory. Returns early, with what it
+        has, once `cancelled()` is true (polled every 0.1 s): quitting never waits for
+        Docker's stats collector."""
         names = [s.container for s in statuses if s.state == "running" and s.container]
         if not names:
             self._previous.clear()
             return tuple(statuses)
-        with ThreadPoolExecutor(max_workers=max(1, min(8, len(names)))) as pool:
-            new = [name for name in names if name not in self._previous]
-            if new:
-                first = dict(pool.map(self._sample, new))
-                self._previous.update({n: s for n, s in first.items() if s is not None})
-                time.sleep(self._interval)  # the CPU figure is a rate: two points in time
-            current = dict(pool.map(self._sample, names))
+        new = [name for name in names if name not in self._previous]
+        if new:
+            first = self._sample_all(new, cancelled)
+            self._previous.update({n: s for n, s in first.items() if s is not None})
+            # The CPU figure is a rate: two points in time.
+            if _wait_unless(cancelled, self._interval):
+                return tuple(statuses)
+        current = self._sample_all(names, cancelled)
         result = []
         for status in statuses:
             name = status.container or ""
@@ -251,8 +263,35 @@ class ResourceSampler:
                 result.append(replace(status, cpu_percent=cpu, mem_bytes=memory))
             else:
                 result.append(status)
-        self._previous = {name: sample for name, sample in current.items() if sample}
+        if not cancelled():
+            self._previous = {name: sample for name, sample in current.items() if sample}
         return tuple(result)
+
+    def _sample_all(
+        self, names: Sequence[str], cancelled: Callable[[], bool]
+    ) -> dict[str, dict[str, Any] | None]:
+        """One sample per container, all at once, each on a daemon thread: one still
+        waiting for Docker when the app quits holds nothing up."""
+        samples: queue.SimpleQueue[tuple[str, dict[str, Any] | None]] = queue.SimpleQueue()
+        for name in names:
+            threading.Thread(
+                target=lambda name: samples.put(self._sample(name)),
+                args=(name,),
+                name="envdeck-stats",
+                daemon=True,
+            ).start()
+        found: dict[str, dict[str, Any] | None] = {}
+        deadline = time.monotonic() + STATS_ROUND_TIMEOUT_SECONDS
+        while len(found) < len(names) and not cancelled():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                name, sample = samples.get(timeout=min(0.1, left))
+            except queue.Empty:
+                continue
+            found[name] = sample
+        return found
 
     def _sample(self, name: str) -> tuple[str, dict[str, Any] | None]:
         try:
@@ -260,3 +299,14 @@ class ResourceSampler:
         except (EngineUnavailable, *ENGINE_GONE):
             return name, None
         return name, stats if isinstance(stats, dict) else None
+
+
+def _wait_unless(cancelled: Callable[[], bool], seconds: float) -> bool:
+    """Sleep `seconds` in slices; True as soon as `cancelled()` is."""
+    deadline = time.monotonic() + seconds
+    while not cancelled():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(0.1, left))
+    return True

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from textual import work
 from textual.timer import Timer
+from textual.worker import get_current_worker
 
 from tui.core.compose_cli import ComposeError
 from tui.core.engine import EngineUnavailable
@@ -170,6 +171,7 @@ class LiveState(DashboardBase):
 
     @work(thread=True, exclusive=True, group="stats", exit_on_error=False)
     def refresh_resources(self) -> None:
+        worker = get_current_worker()
         try:
             # Only while the table is on screen: under another screen nobody reads it.
             if self.app.screen is not self:
@@ -177,14 +179,19 @@ class LiveState(DashboardBase):
             statuses = tuple(self.table.statuses.values())
             if not any(s.state == "running" for s in statuses):
                 return
-            usage = self.monitor.resource_usage(statuses)
+            usage = self.monitor.resource_usage(statuses, lambda: worker.is_cancelled)
+            if worker.is_cancelled:
+                return
             moved = usage_moved(statuses, usage)
             self._stats_interval = (
                 STATS_SECONDS if moved else min(self._stats_interval * 2, STATS_MAX_SECONDS)
             )
             self.post_message(ResourcesUpdated(usage))
         finally:
-            self.app.call_from_thread(self.set_timer, self._stats_interval, self.refresh_resources)
+            if not worker.is_cancelled:  # cancelled: the screen or the app is going away
+                self.app.call_from_thread(
+                    self.set_timer, self._stats_interval, self.refresh_resources
+                )
 
     def on_resources_updated(self, message: ResourcesUpdated) -> None:
         self.table.apply_resources(message.statuses)
