@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from textual import on, work
 
+from tui.core.status import EnvironmentStatus
 from tui.presentation.reset_text import last_reset_text
 from tui.reset.steps import Outcome, no_progress
-from tui.ui.messages import StatusUpdated
+from tui.ui.messages import ContainersResynced, StatusUpdated
 from tui.ui.screens.dashboard.base import DashboardBase
 from tui.ui.screens.dashboard.header import DashboardHeader
 
@@ -48,10 +49,19 @@ class ResetPart(DashboardBase):
         self.app.call_from_thread(self.query_one(DashboardHeader).set_item, LAST_RESET_ITEM, text)
 
     @on(StatusUpdated)
-    def _check_baseline_when_ready(self, message: StatusUpdated) -> None:
-        ready = message.status.exit_code == 0
+    def _check_baseline_on_listing(self, message: StatusUpdated) -> None:
+        self._check_baseline_when_ready(message.status)
+
+    @on(ContainersResynced)
+    def _check_baseline_on_relist(self, message: ContainersResynced) -> None:
+        self._check_baseline_when_ready(message.status)
+
+    def _check_baseline_when_ready(self, status: EnvironmentStatus) -> None:
+        ready = status.exit_code == 0
         if ready and not self._was_ready and self.resets is not None:
-            self.ensure_baseline()
+            # After the frame that shows the listing: a baseline loads the plugins and
+            # copies data, work the first frame need not wait behind.
+            self.call_after_refresh(self.ensure_baseline)
         self._was_ready = ready
 
     @work(thread=True, exclusive=True, group="baseline", exit_on_error=False)
