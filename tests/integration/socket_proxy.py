@@ -2,7 +2,8 @@
 
 It lets a test watch "the engine going away" without stopping the shared engine:
 `cut()` closes every connection and the listening socket (clients then get "connection
-refused"), `restore()` listens again on the same path.
+refused"), `restore()` listens again on the same path. `hold(marker)` makes the engine
+never answer requests that contain `marker`, as a stuck daemon would.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class SocketProxy:
         self._pumps: set[threading.Thread] = set()
         self._sockets: set[socket.socket] = set()
         self._cut = threading.Event()
+        self._hold_marker: bytes | None = None
+        self.held = threading.Event()  # set when a request was held
 
     @property
     def base_url(self) -> str:
@@ -56,6 +59,11 @@ class SocketProxy:
             target=self._accept, args=(listener,), name="socket-proxy-accept", daemon=True
         )
         self._acceptor.start()
+
+    def hold(self, marker: bytes) -> None:
+        """From now on, a request containing `marker` is neither forwarded nor answered:
+        its connection stays open and silent until the proxy is cut."""
+        self._hold_marker = marker
 
     def cut(self) -> None:
         """Close every connection and stop listening: new clients are refused."""
@@ -128,6 +136,11 @@ class SocketProxy:
                         source: socket.socket = key.fileobj  # type: ignore[assignment]
                         data = source.recv(CHUNK)
                         if not data:
+                            return
+                        marker = self._hold_marker
+                        if source is client and marker is not None and marker in data:
+                            self.held.set()
+                            self._cut.wait()
                             return
                         peers[source].sendall(data)
             except OSError:
