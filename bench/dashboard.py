@@ -39,7 +39,7 @@ NAMES = ("first-frame", "idle", "death", "follow", "ramp", "terminal")
 @dataclass(frozen=True)
 class Plan:
     idle_services: int = 9  # plus the (quiet) flooder: 10 running services
-    first_frame_runs: int = 3
+    first_frame_runs: int = 5
     idle_seconds: float = 30.0
     deaths: int = 10
     follow_rate: int = 10_000

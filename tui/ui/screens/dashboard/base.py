@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from textual.screen import Screen
+from textual.worker import get_current_worker
 
 from tui.core.actions import ServiceActions
 from tui.core.monitor import EnvironmentMonitor, LogFollower, Watcher
@@ -13,6 +15,8 @@ from tui.plugins.session import Inspector
 from tui.reset.service import Resets
 from tui.ui.widgets.service_details import ServiceDetailsPanel
 from tui.ui.widgets.services_table import ServicesTable
+
+Resource = TypeVar("Resource")
 
 
 class DashboardBase(Screen[None]):
@@ -56,3 +60,18 @@ class DashboardBase(Screen[None]):
         if selected is None:
             self.notify("No service selected", severity="warning")
         return selected.name if selected else None
+
+    def _hand_over(
+        self, resource: Resource, adopt: Callable[[Resource], None], stop: Callable[[], object]
+    ) -> None:
+        """From a worker thread: give the UI a follower or watcher it has started, or stop
+        it here when nobody is left to take it (the screen or the app has gone), so no
+        stream outlives the dashboard."""
+        if not get_current_worker().is_cancelled:
+            try:
+                self.app.call_from_thread(adopt, resource)
+            except RuntimeError:
+                pass  # the app is no longer running
+            else:
+                return
+        stop()

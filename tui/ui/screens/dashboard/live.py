@@ -102,7 +102,7 @@ class LiveState(DashboardBase):
         except (EngineUnavailable, ComposeError):
             self.app.call_from_thread(self.set_timer, WATCHER_RETRY_SECONDS, self.start_watcher)
             return
-        self.app.call_from_thread(self._adopt_watcher, watcher)
+        self._hand_over(watcher, self._adopt_watcher, watcher.stop)
 
     # The watcher's thread calls these; post_message is thread-safe.
     def _post_change(self, change: ContainerChange) -> None:

@@ -62,7 +62,11 @@ class LogsPart(DashboardBase):
         except (EngineUnavailable, ComposeError) as error:
             self.post_message(LogLinesArrived(generation, [engine_line(str(error))]))
             return
-        self.app.call_from_thread(self._adopt_follower, follower, generation)
+        self._hand_over(
+            follower,
+            lambda started: self._adopt_follower(started, generation),
+            lambda: follower.stop(timeout=2.0),
+        )
 
     def _adopt_follower(self, follower: LogFollower, generation: int) -> None:
         if generation == self.follower_generation and self.is_attached:
