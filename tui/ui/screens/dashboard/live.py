@@ -66,7 +66,7 @@ class LiveState(DashboardBase):
 
     def _show_status(self, status: EnvironmentStatus) -> None:
         self.status = status
-        self._engine_lost = False
+        self._engine_lost = not status.engine.connected
         self.header.show_status(status)
         table = self.table
         table.update_services(status.services)
