@@ -39,6 +39,7 @@ from bench.probes import (
     summary_ms,
 )
 from bench.stack import LINE_PATTERN, BenchStack
+from tui.core.testrun.processes import descendants, list_processes, read_process
 
 # CSI sequences (colours, cursor moves) and the other escapes Textual writes.
 _ESCAPES = re.compile(r"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
@@ -229,32 +230,22 @@ async def quit_and_check(terminal: TerminalApp) -> tuple[float, list[str], int |
 
 def descendants_of(pid: int) -> dict[int, str]:
     """Every process below `pid`, by pid, with its command line."""
-    children: dict[int, list[int]] = {}
-    commands: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-            commands[int(entry.name)] = (
-                (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            )
-    found: dict[int, str] = {}
-    pending = list(children.get(pid, []))
-    while pending:
-        child = pending.pop()
-        found[child] = commands.get(child, "?")
-        pending += children.get(child, [])
-    return found
+    below = descendants([pid], list_processes()) - {pid}
+    return {child: command_line(child) for child in below}
+
+
+def command_line(pid: int) -> str:
+    try:
+        return (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
+    except OSError:
+        return "?"
 
 
 def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    info = read_process(pid)
+    return info is not None and info.state != "Z"
 
 
 async def imports_alone(runs: int) -> tuple[list[float], list[float]]:

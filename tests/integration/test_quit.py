@@ -11,10 +11,10 @@ import signal
 import sys
 import threading
 import time
-from pathlib import Path
 
 from tests.conftest import REPO, SampleEnv
 from tests.integration.socket_proxy import SocketProxy
+from tui.core.testrun.processes import descendants, list_processes, read_process
 
 # Far above the 2 s the benchmark holds quitting to; the stuck request would hold the
 # process for the engine timeout (10 s) and more if quitting waited for it.
@@ -72,27 +72,12 @@ class PtyDashboard:
 
 
 def descendants_of(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                children.setdefault(parent, []).append(int(entry.name))
-    found: set[int] = set()
-    pending = list(children.get(pid, []))
-    while pending:
-        child = pending.pop()
-        found.add(child)
-        pending += children.get(child, [])
-    return found
+    return descendants([pid], list_processes()) - {pid}
 
 
 def running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    info = read_process(pid)
+    return info is not None and info.state != "Z"
 
 
 def wait_for(condition: object, what: str, timeout: float = 30.0) -> None:
