@@ -649,3 +649,56 @@ def test_filter_snapshot(snap_compare: Any, project: Path) -> None:
         await pilot.wait_for_scheduled_animations()
 
     assert snap_compare(project_app(project), terminal_size=(110, 20), run_before=filtered)
+
+
+# ---------------------------------------------------------------- warm starts
+
+
+def process_gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state == "Z"
+
+
+async def test_runs_take_a_python_started_ahead_and_none_is_left_behind(project: Path) -> None:
+    spares: list[int] = []
+    async with opened_screen(project) as (pilot, screen):
+        assert screen.warm is not None
+        await until(pilot, lambda: screen.warm is not None and screen.warm.waiting_pid)
+        spares.append(screen.warm.waiting_pid or 0)  # ready once discovery is done
+        await pilot.press("a")
+        await run_finished(pilot, screen)
+        assert screen.run_line is not None
+        assert screen.run_line.warm_start  # the first run took it
+        assert screen.run_line.text().startswith("all tests · 1 failed, 4 passed in")
+        # The next run's Python is started as soon as this one has ended.
+        await until(pilot, lambda: screen.warm is not None and screen.warm.waiting_pid)
+        spares.append(screen.warm.waiting_pid or 0)
+        assert spares[1] != spares[0]
+        await pilot.press("F")
+        await until(pilot, lambda: screen.run_line is not None and "rerun" in screen.run_line.why)
+        await run_finished(pilot, screen)
+        assert screen.run_line is not None
+        assert screen.run_line.warm_start
+        assert screen.run_line.text().startswith("rerun of 1 failure · 1 failed in")
+        await until(pilot, lambda: screen.warm is not None and screen.warm.waiting_pid)
+        spares.append(screen.warm.waiting_pid or 0)
+    # The app has gone: so has the spare that waited for a third run.
+    deadline = time.monotonic() + 10
+    while not process_gone(spares[-1]):
+        assert time.monotonic() < deadline, "the waiting spare outlived the app"
+        await asyncio.sleep(0.05)
+
+
+async def test_no_python_is_started_ahead_when_warm_starts_are_off(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {"test_sample.py": SAMPLE})
+    (root / "pyproject.toml").write_text("[tool.envdeck]\ntest_warm_start = false\n")
+    async with opened_screen(root) as (pilot, screen):
+        assert screen.warm is None
+        await pilot.press("a")
+        await run_finished(pilot, screen)
+        assert screen.run_line is not None
+        assert not screen.run_line.warm_start
+        assert screen.run_line.text().startswith("all tests · 1 failed, 4 passed in")

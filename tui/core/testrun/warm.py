@@ -110,6 +110,11 @@ class WarmStarts:
         except OSError as error:  # no such interpreter: the runs say so, cold
             _log.info("no warm start for %s: %s", python, error)
 
+    @property
+    def waiting_pid(self) -> int | None:
+        """The spare's process id while one waits for a run."""
+        return None if self._spare is None else self._spare.process.pid
+
     def take(
         self, project_dir: Path | str, python: str, env: Mapping[str, str] | None = None
     ) -> Spare | None:

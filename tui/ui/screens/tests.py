@@ -51,6 +51,7 @@ from tui.core.testrun import (
     discover,
 )
 from tui.core.testrun.project import project_python, split_args
+from tui.core.testrun.warm import WarmStarts
 from tui.core.text import safe_text
 from tui.core.watch import Affected, ImportGraph, SourceWatcher, find_affected, narrow
 from tui.reset.service import Resets
@@ -83,6 +84,7 @@ class RunLine:
     held_by: str = ""  # the services a watch-mode run waits for, and why
     held_since: float | None = None  # time.monotonic() when it began to wait
     started: bool = False
+    warm_start: bool = False  # it took a Python started ahead (warm.py)
     total: int | None = None
     counts: dict[str, int] = field(default_factory=dict)
     result: SessionFinishedEvent | None = None
@@ -176,6 +178,10 @@ class TestsScreen(Screen[None]):
         self._logs: dict[tuple[str, str, str], Text] = {}
         self._logs_timer: Timer | None = None
         self._filter_timer: Timer | None = None
+        # The next run's Python, started ahead with pytest imported (warm.py), as in
+        # `envdeck test --watch`; one spare at a time, prepared by one caller at a time.
+        self.warm = WarmStarts() if settings.test_warm_start else None
+        self._warm_lock = asyncio.Lock()
 
     def compose(self) -> ComposeResult:
         yield Static("tests", id="tests-status", markup=False)
@@ -260,6 +266,12 @@ class TestsScreen(Screen[None]):
         self.test_tree.load(collected)
         self.refresh_status()
         self.show_detail()
+        await self._prepare_warm_start()  # the first run is warm too
+
+    async def _prepare_warm_start(self) -> None:
+        if self.warm is not None and self.is_attached:
+            async with self._warm_lock:
+                await self.warm.prepare(self.root_dir, self.python)
 
     # -------------------------------------------------------------- the selection
 
@@ -371,10 +383,14 @@ class TestsScreen(Screen[None]):
         current: TestRun | None = None
         try:
             async with TestRun(
-                self.root_dir, python=self.python, nodeids=targets, extra_args=self.options
+                self.root_dir,
+                python=self.python,
+                nodeids=targets,
+                extra_args=self.options,
+                warm=self.warm,
             ) as run:
                 self.run = current = run
-                line.started = True
+                line.started, line.warm_start = True, run.warm_start
                 self.refresh_status()
                 async for event in run.events():
                     if isinstance(event, StartedEvent):
@@ -409,6 +425,8 @@ class TestsScreen(Screen[None]):
                 self.refresh_status()
         if restructure and line.result is not None and not line.result.cancelled:
             self.action_discover()  # new tests, or a file that collects again
+        elif line.result is not None and not line.result.cancelled:
+            await self._prepare_warm_start()  # the next run's, while nobody waits
 
     @work(exclusive=True, group="cancel", exit_on_error=False)
     async def action_cancel(self) -> None:
@@ -681,6 +699,8 @@ class TestsScreen(Screen[None]):
             self.watching.stop()
         if self.run is not None:
             self.run.kill_now()
+        if self.warm is not None:
+            self.warm.kill_now()
 
 
 def describe_paths(root: Path, paths: Iterable[Path]) -> str:
