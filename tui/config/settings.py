@@ -143,8 +143,9 @@ class EnvdeckSettings(BaseSettings):
     )
     test_warm_start: bool = Field(
         default=True,
-        description="Watch mode keeps the next run's Python started, with pytest imported, "
-        "so a save's tests start ~0.3 s sooner; false: every run starts a fresh pytest.",
+        description="The tests screen and watch mode keep the next run's Python started, "
+        "with pytest imported, so a run starts ~0.3 s sooner; false: every run starts a "
+        "fresh pytest.",
     )
 
     @classmethod
