@@ -76,6 +76,23 @@ def test_paths_are_taken_relative_to_the_root_and_outside_paths_dropped(tmp_path
     assert kept == {tmp_path / "project" / "src" / "a.py"}
 
 
+def test_a_configured_state_folder_inside_the_project_never_counts(tmp_path: Path) -> None:
+    # state_dir = "snapshots/envdeck": a reset before a watch run writes there.
+    state = tmp_path / "snapshots" / "envdeck"
+    rules = IgnoreRules(tmp_path, gitignore="off", ignored_dirs=[state])
+
+    kept = rules.keep(
+        [
+            state / "states" / "shop" / "baseline" / "manifest.json",
+            state,
+            tmp_path / "snapshots" / "test_snap.py",  # beside it: still a source
+            tmp_path / "snapshots-envdeck.py",
+        ]
+    )
+
+    assert kept == {tmp_path / "snapshots" / "test_snap.py", tmp_path / "snapshots-envdeck.py"}
+
+
 # ---------------------------------------------------------------------- .gitignore via git
 
 

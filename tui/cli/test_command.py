@@ -30,7 +30,7 @@ from tui.core.testrun import (
 from tui.core.testrun.project import project_python, split_args
 from tui.core.testrun.warm import WarmStarts
 from tui.core.text import safe_text
-from tui.core.watch import ImportGraph, SourceWatcher, find_affected, narrow
+from tui.core.watch import IgnoreRules, ImportGraph, SourceWatcher, find_affected, narrow
 from tui.reset.service import EnvironmentResets
 from tui.reset.steps import Outcome as ResetOutcome
 from tui.reset.steps import no_progress
@@ -112,6 +112,7 @@ async def watch_tests(
     *,
     warm: WarmStarts | None = None,
     reset: Callable[[], ResetOutcome] | None = None,
+    ignored_dirs: Sequence[Path] = (),
 ) -> int:
     graph = ImportGraph(root)
     current: asyncio.Task[int] | None = None
@@ -129,7 +130,7 @@ async def watch_tests(
 
     try:
         current = asyncio.create_task(gated_run(selection))
-        watcher = SourceWatcher(root)
+        watcher = SourceWatcher(root, rules=IgnoreRules(root, ignored_dirs=ignored_dirs))
         say(f"watching {root} (ctrl+c to stop)")
         async for batch in watcher.abatches():
             affected = await asyncio.to_thread(find_affected, graph, batch.paths)
@@ -169,8 +170,19 @@ def run_test_command(settings: EnvdeckSettings, watch: bool, pytest_args: Sequen
                 settings, monitor.gateway, partial(monitor.environment, engine_connected=True)
             )
             reset = partial(resets.fast_reset, no_progress)
+        # A configured state_dir inside the project: a reset before a run writes there.
+        state_dirs = [settings.state_dir] if settings.state_dir else []
         return asyncio.run(
-            watch_tests(root, python, selection, options, monitor, warm=warm, reset=reset)
+            watch_tests(
+                root,
+                python,
+                selection,
+                options,
+                monitor,
+                warm=warm,
+                reset=reset,
+                ignored_dirs=state_dirs,
+            )
         )
     except KeyboardInterrupt:
         return 130

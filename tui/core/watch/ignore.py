@@ -76,9 +76,16 @@ class IgnoreRules:
     """
 
     def __init__(
-        self, root: Path, *, gitignore: GitignoreOracle | Literal["auto", "off"] = "auto"
+        self,
+        root: Path,
+        *,
+        gitignore: GitignoreOracle | Literal["auto", "off"] = "auto",
+        ignored_dirs: Iterable[Path] = (),
     ) -> None:
         self.root = root.resolve()
+        # Folders of the project that runs write to, named by configuration (a custom
+        # state_dir for baselines and snapshots): what is below them never counts.
+        self._ignored_dirs = tuple(Path(folder).resolve() for folder in ignored_dirs)
         self._gitignore: GitignoreOracle | None
         if gitignore == "auto":
             self._gitignore = gitignore_oracle(self.root)
@@ -98,6 +105,8 @@ class IgnoreRules:
                 continue  # outside the project
             if self._is_rule_file(relative):
                 self.forget()
+            if any(absolute.is_relative_to(folder) for folder in self._ignored_dirs):
+                continue
             if not has_ignored_name(relative) and not self._in_venv(absolute):
                 candidates[relative] = absolute
         if self._gitignore is None or not candidates:

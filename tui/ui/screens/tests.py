@@ -53,7 +53,14 @@ from tui.core.testrun import (
 from tui.core.testrun.project import project_python, split_args
 from tui.core.testrun.warm import WarmStarts
 from tui.core.text import safe_text
-from tui.core.watch import Affected, ImportGraph, SourceWatcher, find_affected, narrow
+from tui.core.watch import (
+    Affected,
+    IgnoreRules,
+    ImportGraph,
+    SourceWatcher,
+    find_affected,
+    narrow,
+)
 from tui.reset.service import Resets
 from tui.reset.steps import no_progress
 from tui.ui.widgets.key_bar import KeyBar
@@ -599,7 +606,11 @@ class TestsScreen(Screen[None]):
             self.notify("Watch mode off")
             self.refresh_status()
             return
-        self.watching = SourceWatcher(self.root_dir)
+        # A configured state_dir inside the project: a reset before a run writes there.
+        state_dirs = [self.settings.state_dir] if self.settings.state_dir else []
+        self.watching = SourceWatcher(
+            self.root_dir, rules=IgnoreRules(self.root_dir, ignored_dirs=state_dirs)
+        )
         self.watch_files(self.watching)
         self.refresh_status()
         self.notify("Watch mode on: saving a file reruns the tests it affects")
