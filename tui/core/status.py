@@ -231,9 +231,15 @@ class ResourceSampler:
     `with_resource_usage` does.
     """
 
-    def __init__(self, gateway: DockerGateway, interval: float = 0.25) -> None:
+    def __init__(
+        self,
+        gateway: DockerGateway,
+        interval: float = 0.25,
+        round_timeout: float = STATS_ROUND_TIMEOUT_SECONDS,
+    ) -> None:
         self._gateway = gateway
         self._interval = interval
+        self._round_timeout = round_timeout
         self._previous: dict[str, dict[str, Any]] = {}
 
     def usage(
@@ -275,13 +281,10 @@ class ResourceSampler:
         samples: queue.SimpleQueue[tuple[str, dict[str, Any] | None]] = queue.SimpleQueue()
         for name in names:
             threading.Thread(
-                target=lambda name: samples.put(self._sample(name)),
-                args=(name,),
-                name="envdeck-stats",
-                daemon=True,
+                target=self._sample_into, args=(name, samples), name="envdeck-stats", daemon=True
             ).start()
         found: dict[str, dict[str, Any] | None] = {}
-        deadline = time.monotonic() + STATS_ROUND_TIMEOUT_SECONDS
+        deadline = time.monotonic() + self._round_timeout
         while len(found) < len(names) and not cancelled():
             left = deadline - time.monotonic()
             if left <= 0:
@@ -292,6 +295,15 @@ class ResourceSampler:
                 continue
             found[name] = sample
         return found
+
+    def _sample_into(
+        self, name: str, samples: queue.SimpleQueue[tuple[str, dict[str, Any] | None]]
+    ) -> None:
+        try:
+            sample = self._sample(name)
+        except Exception:  # e.g. the container is gone since the listing: no figure now
+            sample = (name, None)
+        samples.put(sample)  # always: the round waits for every container's answer
 
     def _sample(self, name: str) -> tuple[str, dict[str, Any] | None]:
         try:
