@@ -247,32 +247,31 @@ def test_a_cancelled_round_returns_without_waiting_for_docker() -> None:
         api.release.set()
 
 
-class GoneContainerStatsApi(FakeStatsApi):
-    """One container was removed since the listing: Docker says 404 for it."""
+class GarbledStatsApi(FakeStatsApi):
+    """Docker's answer for one container cannot be decoded (docker-py's JSON error is a
+    ValueError, outside the engine errors the sampler expects)."""
 
     def stats(self, name: str, *, stream: bool, one_shot: bool) -> dict[str, Any]:
-        if name == "shop-gone-1":
-            import docker.errors
-
-            raise docker.errors.NotFound("No such container: shop-gone-1")
+        if name == "shop-odd-1":
+            raise ValueError("Expecting value: line 1 column 1 (char 0)")
         return super().stats(name, stream=stream, one_shot=one_shot)
 
 
-def test_a_container_gone_since_the_listing_does_not_hold_the_round_up() -> None:
+def test_a_container_whose_answer_fails_does_not_hold_the_round_up() -> None:
     from tui.core.status import ResourceSampler
 
-    gateway, api = FakeGateway(), GoneContainerStatsApi()
+    gateway, api = FakeGateway(), GarbledStatsApi()
     gateway.api = api
     # A round timeout far beyond the guard below: only an answer for every container
     # (the error counts as one) ends the round in time.
     sampler = ResourceSampler(gateway, interval=0.0, round_timeout=60)  # type: ignore[arg-type]
     running = ServiceStatus("db", "shop-db-1", "running", "none", None, 0, None, "pg", ())
-    gone = ServiceStatus("web", "shop-gone-1", "running", "none", None, 0, None, "web", ())
+    odd = ServiceStatus("web", "shop-odd-1", "running", "none", None, 0, None, "web", ())
     results: list[tuple[ServiceStatus, ...]] = []
-    round_thread = threading.Thread(target=lambda: results.append(sampler.usage([running, gone])))
+    round_thread = threading.Thread(target=lambda: results.append(sampler.usage([running, odd])))
     round_thread.start()
     round_thread.join(10)
     assert not round_thread.is_alive(), "the round waited for an answer that never comes"
     [(db, web)] = results
     assert db.cpu_percent == 10.0
-    assert web == gone  # no figure, nothing invented
+    assert web == odd  # no figure, nothing invented

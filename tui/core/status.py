@@ -301,7 +301,7 @@ class ResourceSampler:
     ) -> None:
         try:
             sample = self._sample(name)
-        except Exception:  # e.g. the container is gone since the listing: no figure now
+        except Exception:  # e.g. an answer docker-py cannot decode: no figure this round
             sample = (name, None)
         samples.put(sample)  # always: the round waits for every container's answer
 
