@@ -45,6 +45,7 @@ class ServiceSpec:
     restart: str | None
     labels: Mapping[str, str]
     volume_mounts: tuple[str, ...] = ()  # keys of the project's named volumes it mounts
+    build_context: str | None = None  # `build:` (compose resolves it to a path or URL)
 
     def published_port(self, container_port: int) -> int | None:
         """The host port published for `container_port`, if any."""
@@ -131,7 +132,16 @@ def _service(name: str, raw: Mapping[str, Any]) -> ServiceSpec:
             for mount in raw.get("volumes") or ()
             if mount.get("type") == "volume" and mount.get("source")
         ),
+        build_context=_build_context(raw.get("build")),
     )
+
+
+def _build_context(raw: object) -> str | None:
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, dict) and raw.get("context"):
+        return str(raw["context"])
+    return None
 
 
 def _volume(key: str, raw: Mapping[str, Any] | None, project: str) -> VolumeSpec:
