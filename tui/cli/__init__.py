@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     down = commands.add_parser("down", help="stop and remove the project's containers")
     down.add_argument("-v", "--volumes", action="store_true", help="remove its volumes too")
+    down.add_argument("--yes", action="store_true", help="do not ask before removing volumes")
 
     status = commands.add_parser(
         "status", help="state of every service (exit 0 healthy, 1 not, 2 cannot tell)"

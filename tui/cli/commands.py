@@ -14,7 +14,6 @@ from tui.core.doctor import Verdict, run_checks
 from tui.core.engine import DockerGateway
 from tui.core.environment import (
     Environment,
-    bring_down,
     bring_up,
     resolve_environment,
     sample_settings,
@@ -90,7 +89,9 @@ def up_and_prepare(
 
 
 def run_down(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
-    return bring_down(settings, gateway_for(settings), volumes=args.volumes)
+    from tui.cli.down_command import run_down as down
+
+    return down(settings, args)
 
 
 def run_status(settings: EnvdeckSettings, args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
 """Actions on the selected project's services: restart, stop, start, up, down.
 
 Containers are looked up by the project's labels every time, so an action can only ever
-reach this project's containers, even if the UI's picture is stale.
+reach this project's containers, even if the UI's picture is stale. Down goes through
+the one destructive guard (tui.core.guard), like every operation that removes anything.
 """
 
 from __future__ import annotations
@@ -11,9 +12,17 @@ from dataclasses import dataclass
 
 from docker.models.containers import Container
 
+from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeError
 from tui.core.engine import ENGINE_GONE, SERVICE_LABEL, DockerGateway, EngineUnavailable
 from tui.core.environment import Environment
+from tui.core.guard import (
+    DestructiveGuard,
+    DestructivePlan,
+    GuardRefused,
+    Operation,
+    remove_planned,
+)
 
 
 class ActionFailed(Exception):
@@ -29,11 +38,16 @@ class ActionResult:
 
 class ServiceActions:
     def __init__(
-        self, gateway: DockerGateway, environment: Environment, stop_timeout: int = 10
+        self,
+        gateway: DockerGateway,
+        environment: Environment,
+        stop_timeout: int = 10,
+        settings: EnvdeckSettings | None = None,
     ) -> None:
         self.gateway = gateway
         self.environment = environment
         self.stop_timeout = stop_timeout
+        self.settings = settings
 
     @property
     def project(self) -> str:
@@ -87,10 +101,28 @@ class ServiceActions:
             raise ActionFailed(f"up {' '.join(services) or self.project}: {error}") from None
         return ActionResult(" ".join(services) or self.project, "up", ())
 
-    def down(self, *, volumes: bool) -> ActionResult:
-        args = ["down", "--remove-orphans", *(["--volumes"] if volumes else [])]
+    def plan_down(self, *, volumes: bool) -> DestructivePlan:
+        """What down (-v) would remove, from the one destructive guard."""
+        operation = Operation.DOWN_VOLUMES if volumes else Operation.DOWN
         try:
-            self.environment.compose.run(*args, timeout=180)
-        except ComposeError as error:
-            raise ActionFailed(f"down {self.project}: {error}") from None
-        return ActionResult(self.project, "down -v" if volumes else "down", ())
+            return self._guard().plan(operation)
+        except GuardRefused as error:
+            raise ActionFailed(f"{operation.value} {self.project}: {error}") from None
+
+    def down(self, confirmed: DestructivePlan) -> ActionResult:
+        """Down exactly as confirmed (refused when anything appeared since)."""
+        guard = self._guard()
+        try:
+            guard.run(
+                confirmed,
+                lambda plan: remove_planned(plan, self.environment, self.gateway),
+            )
+        except GuardRefused as error:
+            raise ActionFailed(f"{confirmed.operation.value} {self.project}: {error}") from None
+        names = tuple(name for _, name in confirmed.containers)
+        return ActionResult(self.project, confirmed.operation.value, names)
+
+    def _guard(self) -> DestructiveGuard:
+        if self.settings is None:
+            raise ActionFailed("down needs the project's settings (protected services)")
+        return DestructiveGuard(self.settings, self.environment, self.gateway)

@@ -127,13 +127,6 @@ def bring_up(
     return environment
 
 
-def bring_down(settings: EnvdeckSettings, gateway: DockerGateway, *, volumes: bool = False) -> int:
-    """`compose down` (removing volumes only when asked); compose's exit code."""
-    environment = resolve_environment(settings, gateway)
-    args = ["down", "--remove-orphans", *(["--volumes"] if volumes else [])]
-    return environment.compose.run_attached(*args)
-
-
 def sample_environment_dir() -> Path:
     """The bundled sample environment: in the wheel, or beside tui/ in a checkout."""
     package = Path(__file__).resolve().parent.parent

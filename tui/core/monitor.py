@@ -188,7 +188,8 @@ class DockerEnvironmentMonitor:
 
     def actions(self) -> ServiceActions:
         """Actions on this project (blocking: resolves the project on first use)."""
-        return ServiceActions(self.gateway, self.environment(engine_connected=True))
+        environment = self.environment(engine_connected=True)
+        return ServiceActions(self.gateway, environment, settings=self.settings)
 
     def snapshot(self, *, stats: bool = False) -> EnvironmentStatus:
         if not stats and (prefetched := self._take_prefetched()) is not None:

@@ -1,24 +1,29 @@
 """The hard reset: remove the project's containers and volumes, recreate, seed, baseline.
 
-The user confirms a plan: exactly which containers and volumes go. Just before removing,
-the plan is made again, and anything that appeared since it was shown stops the reset
-rather than being destroyed unseen. External volumes are never the project's to remove
-(compose does not label them), and protected services keep their containers and volumes.
+The user confirms a plan from the one destructive guard (tui.core.guard): exactly which
+containers and volumes go, and proof that compose can create them again. Just before
+removing, the plan is made again, and anything that appeared since it was shown stops the
+reset rather than being destroyed unseen. External volumes are never removed, and
+protected services keep their containers and volumes.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-
-from docker.errors import NotFound
 
 from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeError
-from tui.core.engine import PROJECT_LABEL, SERVICE_LABEL, DockerGateway
+from tui.core.engine import DockerGateway
 from tui.core.environment import Environment
+from tui.core.guard import (
+    DestructiveGuard,
+    DestructivePlan,
+    GuardRefused,
+    Operation,
+    bring_back_command,
+    remove_planned,
+)
 from tui.core.status import ServiceStatus, build_statuses
-from tui.reset.scope import check_ownership, is_protected
 from tui.reset.seed import run_seeds
 from tui.reset.states import StateManager
 from tui.reset.steps import Outcome, Progress, StepFailed, StepRunner, no_progress
@@ -26,80 +31,20 @@ from tui.reset.steps import Outcome, Progress, StepFailed, StepRunner, no_progre
 WAIT_POLL_S = 0.25
 
 
-@dataclass(frozen=True)
-class HardResetPlan:
-    """What a hard reset destroys, as shown to the user before they confirm."""
-
-    project: str
-    containers: tuple[tuple[str, str], ...]  # (id, name), sorted by name
-    volumes: tuple[str, ...]
-    kept: tuple[str, ...]  # what stays, and why
-    seeds: tuple[str, ...]
-    protected: tuple[str, ...]  # services that are never reset
-
-    def lines(self) -> list[str]:
-        lines = [f"containers removed: {len(self.containers)}"]
-        lines += [f"  {name}" for _, name in self.containers]
-        lines.append(f"volumes removed (their data is lost): {len(self.volumes)}")
-        lines += [f"  {name}" for name in self.volumes]
-        if self.kept:
-            lines.append("kept:")
-            lines += [f"  {line}" for line in self.kept]
-        lines.append("then: compose up, wait until healthy, " + _then(self.seeds))
-        return lines
-
-    def appeared_since(self, later: HardResetPlan) -> list[str]:
-        """What `later` would destroy that this plan did not list."""
-        known = {container_id for container_id, _ in self.containers}
-        new = [f"container {name}" for cid, name in later.containers if cid not in known]
-        new += [f"volume {name}" for name in later.volumes if name not in self.volumes]
-        return new
-
-
-def _then(seeds: tuple[str, ...]) -> str:
-    steps = [*seeds, "take the baseline"]
-    return ", ".join(steps)
+HardResetPlan = DestructivePlan  # a hard reset's plan is the guard's plan
 
 
 def plan_hard_reset(
     settings: EnvdeckSettings, environment: Environment, gateway: DockerGateway
 ) -> HardResetPlan:
-    """The plan for this moment (raises StepFailed for another checkout's containers)."""
-    project = environment.project.name
-    containers = gateway.project_containers(project)
-    check_ownership(containers, settings, environment)
-    protected = tuple(name for name in environment.project.services if is_protected(settings, name))
-    kept_volumes = {
-        spec_volume
-        for name in protected
-        for spec_volume in environment.project.services[name].volume_mounts
-    }
-    removed_containers = sorted(
-        (
-            (container.id or "", container.name or "")
-            for container in containers
-            if container.labels.get(SERVICE_LABEL) not in protected
-        ),
-        key=lambda pair: pair[1],
-    )
-    specs = environment.project.volume_specs
-    protected_names = {specs[key].name for key in kept_volumes if key in specs}
-    label = {"label": f"{PROJECT_LABEL}={project}"}
-    labelled = sorted(volume.name for volume in gateway.client.volumes.list(filters=label))
-    volumes = tuple(name for name in labelled if name not in protected_names)
-    kept = [f"service {name}: protected in the config" for name in protected]
-    kept += [f"volume {name}: used by a protected service" for name in sorted(protected_names)]
-    kept += [
-        f"volume {spec.name}: external, never removed" for spec in specs.values() if spec.external
-    ]
-    return HardResetPlan(
-        project=project,
-        containers=tuple(removed_containers),
-        volumes=volumes,
-        kept=tuple(kept),
-        seeds=tuple(hook.title for hook in settings.seed),
-        protected=protected,
-    )
+    """The plan for this moment (StepFailed for another checkout's containers, or for an
+    image compose could not get again)."""
+    guard = DestructiveGuard(settings, environment, gateway)
+    seeds = tuple(hook.title for hook in settings.seed)
+    try:
+        return guard.plan(Operation.HARD_RESET, then=seeds)
+    except GuardRefused as error:
+        raise StepFailed(str(error)) from None
 
 
 class HardReset:
@@ -111,6 +56,7 @@ class HardReset:
         self.settings = states.settings
         self.environment = states.environment
         self.gateway = states.gateway
+        self.guard = DestructiveGuard(self.settings, self.environment, self.gateway)
 
     def plan(self) -> HardResetPlan:
         return plan_hard_reset(self.settings, self.environment, self.gateway)
@@ -131,32 +77,19 @@ class HardReset:
         return outcome
 
     def _recheck(self, confirmed: HardResetPlan) -> str:
-        appeared = confirmed.appeared_since(self.plan())
-        if appeared:
-            raise StepFailed(
-                "appeared after the list was shown, so nothing was removed: "
-                + ", ".join(appeared)
-                + ". Look at the new list and confirm again."
-            )
+        try:
+            self.guard.run(confirmed, lambda plan: None)
+        except GuardRefused as error:
+            raise StepFailed(str(error)) from None
         return "the list is unchanged"
 
     def _remove(self, plan: HardResetPlan) -> str:
-        if not plan.protected:
-            self.environment.compose.run("down", "--volumes", "--remove-orphans", timeout=180)
-        else:
-            # compose down -v would take the protected services' volumes too.
-            client = self.gateway.client
-            for container_id, _ in plan.containers:
-                try:
-                    client.containers.get(container_id).remove(force=True, v=True)
-                except NotFound:
-                    continue
-            for name in plan.volumes:
-                try:
-                    client.volumes.get(name).remove(force=True)
-                except NotFound:
-                    continue
-        return f"{len(plan.containers)} containers, {len(plan.volumes)} volumes"
+        try:
+            return self.guard.run(
+                plan, lambda plan: remove_planned(plan, self.environment, self.gateway)
+            )
+        except GuardRefused as error:
+            raise StepFailed(str(error)) from None
 
     def _up(self) -> str:
         try:
@@ -164,7 +97,11 @@ class HardReset:
             # (docker/compose#10596); the next step waits by envdeck's own rule.
             self.environment.compose.run("up", "-d", timeout=self.settings.up_timeout)
         except ComposeError as error:
-            raise StepFailed(str(error)) from None
+            raise StepFailed(
+                f"{error}. Everything was removed and compose could not create it again: "
+                "fix the cause above, then bring it back with "
+                + bring_back_command(self.environment)
+            ) from None
         return "started"
 
     def _wait(self) -> str:

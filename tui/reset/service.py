@@ -15,9 +15,9 @@ from typing import Protocol
 from tui.config.settings import EnvdeckSettings
 from tui.core.engine import DockerGateway
 from tui.core.environment import Environment
+from tui.core.guard import is_protected
 from tui.plugins.registry import PluginRegistry
 from tui.reset.hard import HardReset, HardResetPlan
-from tui.reset.scope import is_protected
 from tui.reset.states import StateManager
 from tui.reset.steps import Outcome, Progress
 from tui.reset.store import LastReset, StateRecord, StateStoreError

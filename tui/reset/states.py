@@ -18,6 +18,12 @@ from docker.models.containers import Container
 from tui.config.settings import EnvdeckSettings
 from tui.core.engine import PROJECT_LABEL, DockerGateway, EngineUnavailable
 from tui.core.environment import Environment
+from tui.core.guard import (
+    DestructiveGuard,
+    GuardRefused,
+    Operation,
+    project_directory,
+)
 from tui.core.status import build_statuses
 from tui.plugins.api import StateRef
 from tui.plugins.registry import PluginRegistry
@@ -25,7 +31,6 @@ from tui.reset.scope import (
     ServicesWithData,
     StatefulService,
     check_ownership,
-    project_directory,
     services_with_data,
 )
 from tui.reset.steps import Outcome, Progress, StepFailed, StepRunner, no_progress
@@ -65,6 +70,7 @@ class StateManager:
         # One operation at a time: a cancelled caller (a watch run a newer save replaced)
         # cannot stop its thread, and two restores of one server must never overlap.
         self._busy = threading.Lock()
+        self.guard = DestructiveGuard(settings, environment, gateway)
 
     # ------------------------------------------------------------ what is there
 
@@ -222,8 +228,21 @@ class StateManager:
 
             steps.run(f"reset {item.service}", work)
 
+        # The one guard: ownership and protected services, checked again just before the
+        # data is replaced (the first check was before the saved state was read).
+        operation = Operation.FAST_RESET if name == BASELINE else Operation.RESTORE
+        guarded = tuple(item.service for item in to_restore)
+        if guarded and not steps.run("check again", lambda: self._recheck(operation, guarded)):
+            return steps.outcome()
         _each(restore_one, to_restore)
         return steps.outcome()
+
+    def _recheck(self, operation: Operation, services: tuple[str, ...]) -> str:
+        try:
+            self.guard.plan(operation, services)
+        except GuardRefused as error:
+            raise StepFailed(str(error)) from None
+        return "this checkout's, none protected"
 
     def delete(self, name: str, progress: Progress = no_progress) -> Outcome:
         with self._busy:

@@ -1,6 +1,6 @@
-"""Acting on services: restart, stop, start, up (one or all), down (asks first, offers to
-remove volumes) and a shell. Progress shows in the row's state cell at once; the result
-as a toast, and a re-list follows."""
+"""Acting on services: restart, stop, start, up (one or all), down (lists exactly what
+the guard would remove, asks first, offers to remove volumes) and a shell. Progress shows
+in the row's state cell at once; the result as a toast, and a re-list follows."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from textual import work
 from textual.app import SuspendNotSupported
 
 from tui.core.actions import ActionFailed, ActionResult, ServiceActions
+from tui.core.guard import DestructivePlan
 from tui.core.shell import shell_argv
 from tui.ui.messages import ActionFinished
 from tui.ui.screens.confirm import ConfirmScreen
@@ -53,29 +54,46 @@ class ServiceActionsPart(DashboardBase):
         self._run_action(None, "going up…", lambda a: a.up())
 
     def action_down_project(self) -> None:
-        project = self.status.project if self.status else "the project"
-        containers = (
-            [s.container for s in self.status.services if s.container] if self.status else []
-        )
-        body = (
-            f"Stop and remove the {len(containers)} containers of {project}:\n  "
-            + ("\n  ".join(containers) or "(none)")
-            + "\n\nRemoving volumes also deletes their data."
-        )
+        if self.actions is None:
+            self.notify("Actions are not available here", severity="warning")
+            return
+        self._plan_down()
+
+    @work(thread=True, exclusive=True, group="plan-down", exit_on_error=False)
+    def _plan_down(self) -> None:
+        """Both plans from the guard (blocking: containers, volumes, images), then ask."""
+        assert self.actions is not None
+        try:
+            actions = self.actions()
+            down = actions.plan_down(volumes=False)
+        except ActionFailed as error:
+            self.app.call_from_thread(
+                self.notify, str(error), title="Nothing removed", severity="error", markup=False
+            )
+            return
+        try:
+            with_volumes: DestructivePlan | str = actions.plan_down(volumes=True)
+        except ActionFailed as error:
+            with_volumes = str(error)
+        self.app.call_from_thread(self._ask_down, down, with_volumes)
+
+    def _ask_down(self, down: DestructivePlan, with_volumes: DestructivePlan | str) -> None:
+        body = "\n".join(down.lines())
+        choices = [("down", "Down")]
+        if isinstance(with_volumes, str):
+            body += f"\n\nVolumes cannot be removed: {with_volumes}"
+        else:
+            body += "\n\nDown and remove volumes also removes (their data is lost):\n  "
+            body += "\n  ".join(with_volumes.volumes) or "(no volumes)"
+            choices.append(("down-volumes", "Down and remove volumes"))
+        plans = {"down": down, "down-volumes": with_volumes}
 
         def chosen(choice: str | None) -> None:
-            if choice in ("down", "down-volumes"):
-                volumes = choice == "down-volumes"
-                self._run_action(None, "going down…", lambda a: a.down(volumes=volumes))
+            plan = plans.get(choice or "")
+            if isinstance(plan, DestructivePlan):
+                self._run_action(None, "going down…", lambda a: a.down(plan))
 
-        self.app.push_screen(
-            ConfirmScreen(
-                f"Down {project}?",
-                body,
-                [("down", "Down"), ("down-volumes", "Down and remove volumes")],
-            ),
-            chosen,
-        )
+        self.app.push_screen(ConfirmScreen(f"Down {down.project}?", body, choices), chosen)
 
     def _run_action(
         self, service: str | None, progress: str, action: Callable[[ServiceActions], ActionResult]

@@ -1,0 +1,166 @@
+"""Where each service's image would come from if its container were created now.
+
+A hard reset or `down -v` is only safe when compose can create every container again, and
+`doctor`, `status` and `up` owe the user the same answer before compose prints raw pull
+errors. An image is fine when it is here, when compose builds it, or when the configured
+offline setup makes it; otherwise the registry is asked (Docker's distribution endpoint: a
+few milliseconds, and no layers are downloaded) and its answer becomes the reason and fix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+import docker.errors
+
+from tui.config.settings import EnvdeckSettings
+from tui.core.engine import ENGINE_GONE, DockerGateway, EngineUnavailable, describe_engine_error
+from tui.core.environment import Environment
+
+
+class ImageSource(Enum):
+    PRESENT = "present"  # in the engine already
+    BUILD = "build"  # compose builds it from the service's build context
+    OFFLINE = "offline"  # the configured offline setup builds it
+    PULL = "pull"  # not here; the registry has it
+    MISSING = "missing"  # none of the above: a container of it cannot be created
+
+
+@dataclass(frozen=True)
+class ImageAvailability:
+    service: str
+    image: str
+    source: ImageSource
+    detail: str  # said as is: "present", "the registry has it", why it cannot be had
+    fix: str | None = None
+
+    @property
+    def can_create(self) -> bool:
+        return self.source is not ImageSource.MISSING
+
+    def line(self) -> str:
+        text = f"{self.service}: {self.image}: {self.detail}"
+        return text + (f" (fix: {self.fix})" if self.fix and not self.can_create else "")
+
+
+def image_of(environment: Environment, service: str) -> str:
+    """The image compose runs for `service` (a built one is named project-service)."""
+    spec = environment.project.services[service]
+    return spec.image or f"{environment.project.name}-{service}"
+
+
+def image_availability(
+    settings: EnvdeckSettings,
+    environment: Environment,
+    gateway: DockerGateway,
+    services: Iterable[str] | None = None,
+    *,
+    ask_registry: bool = True,
+) -> list[ImageAvailability]:
+    """One answer per service (every service of the project when `services` is None).
+    EngineUnavailable when the engine does not answer."""
+    names = list(environment.project.services) if services is None else list(services)
+    registry: dict[str, tuple[bool, str, str | None]] = {}
+    found = []
+    for name in names:
+        spec = environment.project.services.get(name)
+        if spec is None:
+            continue
+        image = image_of(environment, name)
+        if gateway.image_exists(image):
+            found.append(ImageAvailability(name, image, ImageSource.PRESENT, "present"))
+        elif spec.build_context is not None:
+            found.append(_buildable(name, image, spec.build_context))
+        elif environment.offline and settings.offline_setup:
+            setup = " ".join(settings.offline_setup)
+            found.append(
+                ImageAvailability(
+                    name,
+                    image,
+                    ImageSource.OFFLINE,
+                    f"not here; the offline setup builds it ({setup})",
+                )
+            )
+        elif not ask_registry:
+            found.append(ImageAvailability(name, image, ImageSource.PULL, "not here; to be pulled"))
+        else:
+            if image not in registry:
+                registry[image] = _ask_registry(gateway, image)
+            pullable, detail, fix = registry[image]
+            source = ImageSource.PULL if pullable else ImageSource.MISSING
+            found.append(ImageAvailability(name, image, source, detail, fix))
+    return found
+
+
+def missing(availability: Sequence[ImageAvailability]) -> list[ImageAvailability]:
+    return [item for item in availability if not item.can_create]
+
+
+def _buildable(service: str, image: str, context: str) -> ImageAvailability:
+    if "://" in context or context.startswith("git@"):
+        return ImageAvailability(service, image, ImageSource.BUILD, f"built from {context}")
+    if Path(context).is_dir():
+        return ImageAvailability(service, image, ImageSource.BUILD, f"built from {context}")
+    return ImageAvailability(
+        service,
+        image,
+        ImageSource.MISSING,
+        f"not here, and its build context {context} does not exist",
+        "restore the build context, or build the image elsewhere and `docker load` it",
+    )
+
+
+def _ask_registry(gateway: DockerGateway, image: str) -> tuple[bool, str, str | None]:
+    """(pullable, what was found, how to fix it)."""
+    try:
+        gateway.client.api.inspect_distribution(image)  # type: ignore[no-untyped-call]
+    except docker.errors.APIError as error:
+        return (False, *_registry_refusal(image, error))
+    except ENGINE_GONE as error:
+        raise EngineUnavailable(describe_engine_error(error)) from None
+    return True, "not here; the registry has it (compose pulls it)", None
+
+
+_NO_REGISTRY = re.compile(
+    r"no such host|dial tcp|i/o timeout|connection refused|network is unreachable|"
+    r"TLS handshake|server misbehaving|context deadline exceeded",
+    re.IGNORECASE,
+)
+_REFUSED = re.compile(r"unauthorized|denied|authentication required|401|403", re.IGNORECASE)
+_UNKNOWN = re.compile(r"manifest unknown|not found|404|name unknown|does not exist", re.IGNORECASE)
+
+
+def _registry_refusal(image: str, error: docker.errors.APIError) -> tuple[str, str]:
+    reason = str(error.explanation or error).strip().splitlines()[0][:200]
+    registry = _registry_of(image)
+    offline = (
+        "or set offline_compose_files (and offline_setup) in [tool.envdeck] "
+        "to run it from images built here"
+    )
+    if _NO_REGISTRY.search(reason):
+        return (
+            f"not here, and no registry answers ({reason})",
+            f"build or load it here (`docker build -t {image} …`, `docker load -i …`), {offline}",
+        )
+    if _REFUSED.search(reason):
+        return (
+            f"not here, and {registry} refuses to serve it ({reason})",
+            f"`docker login {registry}`, then `envdeck up`",
+        )
+    if _UNKNOWN.search(reason):
+        return (
+            f"not here, and {registry} has no such image or tag ({reason})",
+            "check the image name and tag in the compose file",
+        )
+    return f"not here, and it cannot be pulled ({reason})", f"build or load it here, {offline}"
+
+
+def _registry_of(image: str) -> str:
+    first = image.split("/", 1)[0]
+    if "/" in image and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "Docker Hub"
