@@ -142,6 +142,14 @@ class PagedKeysPlugin:
         raise InspectorError(Problem.ERROR, "read-only fake")
 
 
+class AllowEveryAction:
+    """The guard's stand-in for fixed data with no engine (the guard itself is tested
+    against the real engine in tests/integration/test_guard.py)."""
+
+    def check_plugin_action(self, service: str) -> None:
+        return None
+
+
 def log_lines(services: Sequence[str]) -> list[LogLine]:
     lines = []
     for second in range(6):
@@ -216,4 +224,4 @@ class FixedMonitor:
         if status.name != "redis":
             raise NoInspector(f"no plugin serves {status.name!r}")
         target = ServiceTarget("redis", "redis:7", "127.0.0.1", {6379: 6379}, {})
-        return Inspector(PagedKeysPlugin(), target)
+        return Inspector(PagedKeysPlugin(), target, AllowEveryAction())

@@ -36,7 +36,7 @@ PLAN = HardResetPlan(
     containers=(("id-api", "shop-api-1"), ("id-db", "shop-db-1")),
     volumes=("shop_db-data",),
     kept=("volume shared-models: external, never removed",),
-    seeds=("seed db from seed.sql",),
+    then=("seed db from seed.sql",),
     protected=(),
 )
 

@@ -190,6 +190,7 @@ def run_inspect(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
             PluginRegistry(),
             args.service,
             live.get(args.service),
+            gateway=gateway,
         )
         if args.action:
             return _run_plugin_action(inspector, args)
@@ -251,7 +252,7 @@ def _run_plugin_action(inspector: Inspector, args: argparse.Namespace) -> int:
             say("cancelled")
             return 1
     try:
-        print(inspector.plugin.run_action(inspector.target, action.id, params))
+        print(inspector.run_action(action.id, params))
     except InspectorError as error:
         say(f"{args.service}: {error}")
         return 1

@@ -71,12 +71,7 @@ class Operation(Enum):
 
 def is_protected(settings: EnvdeckSettings, service: str) -> bool:
     """`protected = true` in [tool.envdeck.services.NAME]: never reset, never removed."""
-    options = settings.services.get(service)
-    if options is None:
-        return False
-    if isinstance(options, Mapping):
-        return bool(options.get("protected", False))
-    return bool(getattr(options, "protected", False))
+    return settings.service(service).protected
 
 
 def protected_services(settings: EnvdeckSettings, environment: Environment) -> tuple[str, ...]:
@@ -251,6 +246,10 @@ class DestructiveGuard:
             recreate=recreate,
             notes=tuple(notes),
         )
+
+    def check_plugin_action(self, service: str) -> None:
+        """A destructive plugin action on `service` may run now (GuardRefused if not)."""
+        self.plan(Operation.PLUGIN_ACTION, [service])
 
     def run(self, confirmed: DestructivePlan, act: Callable[[DestructivePlan], T]) -> T:
         """`act(confirmed)` once the plan, made again now, holds nothing new."""

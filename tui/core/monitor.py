@@ -153,7 +153,9 @@ class DockerEnvironmentMonitor:
     def inspector(self, status: ServiceStatus) -> Inspector:
         environment = self.environment(engine_connected=True)
         try:
-            return inspector_for(self.settings, environment, self.registry, status.name, status)
+            return inspector_for(
+                self.settings, environment, self.registry, status.name, status, gateway=self.gateway
+            )
         except PluginLoadError as error:
             raise NoInspector(str(error)) from None
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from tui.config.settings import EnvdeckSettings
+from tui.core.engine import DockerGateway
 from tui.core.environment import Environment
+from tui.core.guard import DestructiveGuard, GuardRefused
 from tui.core.status import ServiceStatus
 from tui.plugins.api import (
+    InspectorError,
     KeyValues,
+    Problem,
     Section,
     ServicePlugin,
     ServiceTarget,
@@ -27,10 +31,38 @@ class NoInspector(Exception):
     """No plugin serves the service; the message says why."""
 
 
+class ActionGuard(Protocol):
+    """What a destructive plugin action must pass: DestructiveGuard in the app."""
+
+    def check_plugin_action(self, service: str) -> None:
+        """GuardRefused when the service's data must not be changed."""
+
+
 @dataclass(frozen=True)
 class Inspector:
     plugin: ServicePlugin
     target: ServiceTarget
+    guard: ActionGuard | None = None  # every destructive action passes it
+
+    def run_action(self, action_id: str, params: Mapping[str, str]) -> str:
+        """The plugin's action; a destructive one only once the guard allows it (this
+        checkout's containers, the service not protected). InspectorError otherwise."""
+        actions = {action.id: action for action in self.plugin.actions(self.target)}
+        action = actions.get(action_id)
+        if action is None:
+            raise InspectorError(Problem.ERROR, f"{self.plugin.name} has no action {action_id!r}")
+        if action.destructive:
+            if self.guard is None:
+                raise InspectorError(
+                    Problem.REFUSED_QUERY, f"{action.title}: no guard to check it against"
+                )
+            try:
+                self.guard.check_plugin_action(self.target.service)
+            except GuardRefused as error:
+                raise InspectorError(
+                    Problem.REFUSED_QUERY, f"{action.title} was not run: {error}"
+                ) from None
+        return self.plugin.run_action(self.target, action_id, params)
 
     def views(self) -> tuple[View, ...]:
         return tuple(self.plugin.views(self.target))
@@ -47,12 +79,14 @@ def inspector_for(
     registry: PluginRegistry,
     service: str,
     status: ServiceStatus | None = None,
+    *,
+    gateway: DockerGateway | None = None,
 ) -> Inspector:
     spec = environment.project.services.get(service)
     if spec is None:
         known = ", ".join(environment.project.service_names)
         raise NoInspector(f"no service {service!r} in {environment.project.name} ({known})")
-    options: Mapping[str, Any] = settings.services.get(service, {})
+    options = settings.service(service).plugin_options()
     target = build_target(spec, status, options, timeout=min(settings.engine_timeout, 5.0))
     plugin = registry.for_target(target)
     if plugin is None:
@@ -61,7 +95,8 @@ def inspector_for(
             'a plugin knows); name one with plugin = "..." in [tool.envdeck.services.'
             f"{service}]"
         )
-    return Inspector(plugin, target)
+    guard = None if gateway is None else DestructiveGuard(settings, environment, gateway)
+    return Inspector(plugin, target, guard)
 
 
 def section_kind(section: Section) -> str:

@@ -140,7 +140,7 @@ class InspectorPart(DashboardBase):
     @work(thread=True, group="plugin-actions", exit_on_error=False)
     def run_plugin_action(self, inspector: Inspector, choice: ActionChoice) -> None:
         try:
-            result = inspector.plugin.run_action(inspector.target, choice.action.id, choice.params)
+            result = inspector.run_action(choice.action.id, choice.params)
         except InspectorError as error:
             self.app.call_from_thread(
                 self.notify,
