@@ -1,7 +1,8 @@
 """Redis bytes and numbers as text a person can read and a terminal can show.
 
-Keys and values are arbitrary bytes. They come back as `str`, never bytes: invalid UTF-8
-bytes and control characters become visible `\\xNN` / `\\uNNNN` escapes. For key names
+Keys and values are arbitrary bytes. They come back as `str`, never bytes: bytes that are
+not UTF-8 become `\\xNN`, and every character unsafe on a terminal is shown as the core's
+one rule shows it everywhere (`tui.core.text.safe_text`: `␛`, `\\u202e`). For key names
 the escaping is reversible (`key_candidates`), so a key shown in the browser can be typed
 back to open or delete it, even when its name is binary.
 """
@@ -11,22 +12,16 @@ from __future__ import annotations
 import codecs
 import re
 
-# C0 (with tab and newline), DEL, C1, and the bidi overrides that reorder what follows.
-_UNSAFE_IN_KEY = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-# In a value, tabs and line breaks keep their meaning.
-_UNSAFE_IN_VALUE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})")
+from tui.core.text import safe_text, unescape_text
+
+# The bytes that were not UTF-8 (decoded with backslashreplace). The core's own escapes
+# never take this form, so a shown name leads back to one key.
+_BYTE_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})")
 
 # redis-py types replies as bytes or str, as decode_responses may be set; ours are bytes.
 Raw = bytes | str
 
 CELL_CHARS = 200  # one table cell: enough to recognise a value, not a wall of text
-
-
-def _escaped(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    # Single-byte characters as \xNN (their UTF-8 byte), the others by code point.
-    return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
 
 
 def as_bytes(raw: Raw) -> bytes:
@@ -35,14 +30,15 @@ def as_bytes(raw: Raw) -> bytes:
 
 def key_text(raw: Raw) -> str:
     """A key name on one line; `key_candidates` turns it back into the key's bytes."""
-    return _UNSAFE_IN_KEY.sub(_escaped, as_bytes(raw).decode("utf-8", errors="backslashreplace"))
+    return safe_text(as_bytes(raw).decode("utf-8", errors="backslashreplace"), keep="")
 
 
 def value_text(raw: Raw, *, complete: bool = True) -> str:
     """A value as text. `complete=False` for a prefix: a multi-byte character cut at the
     end is dropped rather than shown as broken bytes."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="backslashreplace")
-    return _UNSAFE_IN_VALUE.sub(_escaped, decoder.decode(as_bytes(raw), final=complete))
+    # In a value, tabs and line breaks keep their meaning.
+    return safe_text(decoder.decode(as_bytes(raw), final=complete), keep="\t\n")
 
 
 def cell_text(raw: Raw, limit: int = CELL_CHARS) -> str:
@@ -57,27 +53,23 @@ def truncated(text: str, limit: int = CELL_CHARS) -> str:
 def key_candidates(text: str) -> list[bytes]:
     """The keys `text` may name: itself, then with `key_text`'s escapes undone."""
     literal = text.encode("utf-8", errors="backslashreplace")
-    candidates = [literal]
-    if _ESCAPE.search(text):
-        unescaped = _unescape(text)
-        if unescaped != literal:
-            candidates.append(unescaped)
-    return candidates
+    unescaped = _unescape(text)
+    return [literal] if unescaped == literal else [literal, unescaped]
 
 
 def _unescape(text: str) -> bytes:
     parts: list[bytes] = []
     position = 0
-    for match in _ESCAPE.finditer(text):
-        parts.append(text[position : match.start()].encode("utf-8", errors="backslashreplace"))
-        byte, code_point = match.groups()
-        if byte is not None:
-            parts.append(bytes([int(byte, 16)]))
-        else:
-            parts.append(chr(int(code_point, 16)).encode("utf-8", errors="surrogatepass"))
+    for match in _BYTE_ESCAPE.finditer(text):
+        parts.append(_text_bytes(text[position : match.start()]))
+        parts.append(bytes([int(match.group(1), 16)]))
         position = match.end()
-    parts.append(text[position:].encode("utf-8", errors="backslashreplace"))
+    parts.append(_text_bytes(text[position:]))
     return b"".join(parts)
+
+
+def _text_bytes(text: str) -> bytes:
+    return unescape_text(text).encode("utf-8", errors="surrogatepass")
 
 
 def is_glob(pattern: str) -> bool:

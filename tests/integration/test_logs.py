@@ -168,7 +168,7 @@ def test_hostile_bytes_never_reach_the_text(
         "␛]0;pwned␇ title",
         "␛]52;c;cGF5bG9hZA==␇ clipboard",
         "\ufffd31m raw c1",
-        "\\x9b31m encoded c1",
+        "\\u009b31m encoded c1",
         "del ␡ nul ␀ bell ␇",
         "bad \ufffd\ufffd utf-8",
         "␛[2J␛[H clear screen",

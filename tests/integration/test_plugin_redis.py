@@ -283,9 +283,9 @@ def test_hostile_names_and_values_come_back_as_safe_text(
         assert_safe(opened)
     assert_safe(browsed)
     binary = show(target, "key", prefix.decode() + "\\xff\\xfe").sections[1]
-    assert binary == TextBlock("Value", "value \\x1b]52;c;evil\\x07 \\xff\\xfe")
+    assert binary == TextBlock("Value", "value ␛]52;c;evil␇ \\xff\\xfe")
     lines = show(target, "key", prefix.decode() + "a\\x0ab").sections[1]
-    assert lines == TextBlock("Value", "value \\x1b]52;c;evil\\x07 a\nb")
+    assert lines == TextBlock("Value", "value ␛]52;c;evil␇ a\nb")
 
 
 def test_delete_key_removes_exactly_that_key(
@@ -293,7 +293,7 @@ def test_delete_key_removes_exactly_that_key(
 ) -> None:
     direct.set(prefix + b"doomed\x1b", "1")
     direct.set(prefix + b"kept", "2")
-    shown = (prefix + b"doomed\\x1b").decode()
+    shown = (prefix + b"doomed").decode() + "␛"  # as the browser shows it
     assert RedisPlugin().run_action(target, "delete_key", {"key": shown}) == f"deleted key {shown}"
     assert direct.exists(prefix + b"doomed\x1b") == 0
     assert direct.exists(prefix + b"kept") == 1

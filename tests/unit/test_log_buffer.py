@@ -153,7 +153,7 @@ def test_bytes_that_are_not_frames_are_refused() -> None:
         (b"\x1b]0;pwned\x07title", "␛]0;pwned␇title"),  # set the window title
         (b"\x1b]52;c;cGF5bG9hZA==\x07", "␛]52;c;cGF5bG9hZA==␇"),  # write the clipboard
         (b"\x9b31m raw C1", "\ufffd31m raw C1"),  # not UTF-8 on its own
-        ("\x9b31m C1".encode(), "\\x9b31m C1"),  # the C1 character, properly encoded
+        ("\x9b31m C1".encode(), "\\u009b31m C1"),  # the C1 character, properly encoded
         (b"del\x7f nul\x00 bell\x07", "del␡ nul␀ bell␇"),
         (b"bad \xff\xfe utf-8 \xe2\x82", "bad \ufffd\ufffd utf-8 \ufffd"),
         (b"progress 10%\rprogress 20%", "progress 10%␍progress 20%"),

@@ -78,7 +78,7 @@ def test_payload_json_is_safe_compact_and_truncated() -> None:
     assert len(text) == 60
     assert text.endswith("…")
     assert "\x9b" not in text
-    assert text.startswith('{"t":"\\x9b31m ünï [b]"')
+    assert text.startswith('{"t":"\\u009b31m ünï [b]"')
 
 
 def test_point_rows_show_vectors_only_when_asked() -> None:

@@ -73,7 +73,7 @@ def test_key_text_keeps_readable_names_as_they_are() -> None:
 
 def test_value_text_escapes_control_characters_but_keeps_lines() -> None:
     text = value_text(b"a\x1b[2Jb\nc\td\x00\xff")
-    assert text == "a\\x1b[2Jb\nc\td\\x00\\xff"
+    assert text == "a␛[2Jb\nc\td␀\\xff"
 
 
 def test_value_text_of_a_prefix_drops_a_character_cut_in_half() -> None:
