@@ -31,6 +31,7 @@ from tests.integration.reset_data import (
     redis_client,
     wait_until,
 )
+from tui.config.settings import ServiceSettings
 from tui.core.engine import PROJECT_LABEL, SERVICE_LABEL
 from tui.core.environment import resolve_environment
 from tui.core.status import build_statuses
@@ -170,7 +171,8 @@ def test_a_hard_reset_recreates_volumes_keeps_protected_services_and_nothing_els
     tmp_path: Path,
     outsiders: tuple[Container, Volume, Volume],
 ) -> None:
-    manager = manager_for(sample_env, tmp_path, services={"redis": {"protected": True}})
+    protected = {"redis": ServiceSettings(protected=True)}
+    manager = manager_for(sample_env, tmp_path, services=protected)
     client = sample_env.gateway.client
     volumes_before = {
         v.name: v.attrs["CreatedAt"]

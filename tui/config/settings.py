@@ -2,25 +2,37 @@
 
 Read, highest priority first, from: explicit values (the command line), ENVDECK_*
 environment variables, `envdeck.toml`, and `[tool.envdeck]` in `pyproject.toml`, both
-looked up from the working directory upwards. Relative paths are taken relative to the
-folder of the file that configured them.
+looked up from the working directory upwards. `envdeck.toml` holds the same table, at its
+top level or under `[tool.envdeck]`. Relative paths are taken relative to the folder of
+the file that configured them. Every table forbids unknown keys: a misspelt `protected`
+must not leave a service unprotected.
 """
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
-    PyprojectTomlConfigSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
+from tui.config.problems import describe_validation_error
+
 CONFIG_FILE_NAMES = ("envdeck.toml", "pyproject.toml")
+TOOL_HEADER = ("tool", "envdeck")
 
 
 class ConfigError(Exception):
@@ -59,6 +71,67 @@ class SeedHook(BaseModel):
         if self.exec:
             return f"seed {self.service}: {' '.join(self.exec)}"
         return f"seed: {' '.join(self.command)}"
+
+
+class ServiceSettings(BaseModel):
+    """`[tool.envdeck.services.NAME]`: how envdeck treats one service and how its plugin
+    reaches it. Every key is optional; unset ones come from the compose file and the
+    service's own environment (POSTGRES_USER, REDIS_PASSWORD, ...)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    plugin: str | None = Field(
+        default=None, description="The plugin that inspects it (e.g. postgres), by name."
+    )
+    port: int | None = Field(
+        default=None, gt=0, le=65535, description="Where it listens on 127.0.0.1."
+    )
+    timeout: float | None = Field(
+        default=None, gt=0, description="Seconds one plugin call may take (default 5)."
+    )
+    protected: bool = Field(
+        default=False, description="true: never reset, removed or seeded by envdeck."
+    )
+    one_shot: bool | None = Field(
+        default=None,
+        description="true: a one-shot service (migration, seeder), done when it exits 0; "
+        "false: a server, never done; unset: decided from the compose file.",
+    )
+    user: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("user", "username"),
+        description="The user to connect as (PostgreSQL role, Redis ACL user).",
+    )
+    password: str | None = Field(
+        default=None, repr=False, description="The password to connect with."
+    )
+    database: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("database", "dbname"),
+        description="PostgreSQL: the database to open.",
+    )
+    db: int | None = Field(default=None, ge=0, description="Redis: the database number.")
+    api_key: str | None = Field(default=None, repr=False, description="Qdrant: the API key.")
+    health_path: str | None = Field(
+        default=None, description="HTTP: the path of the health endpoint, e.g. /healthz."
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Settings of a third-party plugin, handed to it as they are.",
+    )
+
+    def plugin_options(self) -> dict[str, Any]:
+        """What the service's plugin is told (`ServiceTarget.options`): the keys set here,
+        under the names the plugins read too (libpq's `dbname`, Redis's `username`)."""
+        known = self.model_dump(exclude={"options"}, exclude_none=True)
+        if self.user is not None:
+            known["username"] = self.user
+        if self.database is not None:
+            known["dbname"] = self.database
+        return {**self.options, **known}
+
+
+NO_SERVICE_SETTINGS = ServiceSettings()
 
 
 class EnvdeckSettings(BaseSettings):
@@ -100,10 +173,10 @@ class EnvdeckSettings(BaseSettings):
     up_timeout: float = Field(
         default=180.0, gt=0, description="Seconds `up` waits for every service to be healthy."
     )
-    services: dict[str, dict[str, Any]] = Field(
+    services: dict[str, ServiceSettings] = Field(
         default_factory=dict,
-        description="Per-service plugin settings, e.g. [tool.envdeck.services.db] with "
-        "plugin, port, user, password, database, timeout.",
+        description="Per-service settings, e.g. [tool.envdeck.services.db] with plugin, "
+        "port, user, password, database, timeout, protected, one_shot.",
     )
     keymap: dict[str, str] = Field(
         default_factory=dict,
@@ -160,6 +233,10 @@ class EnvdeckSettings(BaseSettings):
         # File sources are added by load_settings(), which knows where the files are.
         return (init_settings, env_settings)
 
+    def service(self, name: str) -> ServiceSettings:
+        """`[tool.envdeck.services.NAME]`, or the defaults when the service has none."""
+        return self.services.get(name, NO_SERVICE_SETTINGS)
+
 
 def find_config_file(start: Path) -> Path | None:
     """The nearest envdeck.toml, or pyproject.toml with a [tool.envdeck] table."""
@@ -173,20 +250,51 @@ def find_config_file(start: Path) -> Path | None:
     return None
 
 
+class ConfigTable(NamedTuple):
+    """envdeck's table as read from a config file, and where it sits in that file."""
+
+    values: dict[str, Any]
+    header: tuple[str, ...]  # ("tool", "envdeck"), or () at the top of an envdeck.toml
+
+
+def read_config_table(config_file: Path) -> ConfigTable:
+    """envdeck's table in `config_file`: `[tool.envdeck]` of a pyproject.toml; in an
+    envdeck.toml, the top level or `[tool.envdeck]` (the same table, copied over)."""
+    try:
+        document = tomllib.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"cannot read {config_file}: {error}") from None
+    tool = document.get("tool")
+    table = tool.get("envdeck") if isinstance(tool, dict) else None
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(f"{config_file}: tool.envdeck must be a table")
+    if config_file.name == "pyproject.toml":
+        return ConfigTable(table or {}, TOOL_HEADER)
+    if tool is None:
+        return ConfigTable(document, ())
+    if table is None:
+        raise ConfigError(
+            f"{config_file}: envdeck.toml takes envdeck's settings at its top level "
+            "(compose_files = [...]) or under [tool.envdeck]; its [tool] table has no "
+            "envdeck table"
+        )
+    elsewhere = sorted(key for key in document if key != "tool")
+    if elsewhere:
+        raise ConfigError(
+            f"{config_file}: settings both under [tool.envdeck] and at the top level "
+            f"({', '.join(elsewhere)}): keep them in one place"
+        )
+    return ConfigTable(table, TOOL_HEADER)
+
+
 def load_settings(cwd: Path | None = None, **overrides: Any) -> EnvdeckSettings:
     """Settings for a run started in `cwd`, with command-line `overrides` on top."""
     cwd = (cwd or Path.cwd()).resolve()
     config_file = find_config_file(cwd)
+    table = read_config_table(config_file) if config_file else ConfigTable({}, TOOL_HEADER)
     explicit = {key: value for key, value in overrides.items() if value not in (None, [], ())}
 
     class _FileBacked(EnvdeckSettings):
-        if config_file is not None and config_file.name == "pyproject.toml":
-            model_config = SettingsConfigDict(
-                env_prefix="ENVDECK_",
-                extra="forbid",
-                pyproject_toml_table_header=("tool", "envdeck"),
-            )
-
         @classmethod
         def settings_customise_sources(
             cls,
@@ -196,23 +304,14 @@ def load_settings(cwd: Path | None = None, **overrides: Any) -> EnvdeckSettings:
             dotenv_settings: PydanticBaseSettingsSource,
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
-            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-            if config_file is not None and config_file.name == "envdeck.toml":
-                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
-            elif config_file is not None:
-                sources.append(
-                    PyprojectTomlConfigSettingsSource(settings_cls, toml_file=config_file)
-                )
-            return tuple(sources)
+            file_settings = InitSettingsSource(settings_cls, init_kwargs=table.values)
+            return (init_settings, env_settings, file_settings)
 
     try:
         loaded = _FileBacked(**explicit)
     except ValidationError as error:
         where = config_file or "the environment"
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
-            for item in error.errors()
-        )
+        problems = describe_validation_error(error, EnvdeckSettings, table.header)
         raise ConfigError(f"invalid envdeck configuration ({where}): {problems}") from None
     settings = EnvdeckSettings.model_construct(**dict(loaded))
     # Paths in a config file are relative to its folder; the CLI passes absolute ones.

@@ -58,13 +58,16 @@ class DockerGateway:
             return self._client
 
     def _connect(self) -> docker.DockerClient:
+        # Seconds as given: docker-py hands them to requests and socket.settimeout, which
+        # take fractions (its stubs say int; int(0.5) == 0 made every call time out).
+        timeout: Any = self._timeout
         try:
             if self._base_url:
                 client = docker.DockerClient(
-                    base_url=self._base_url, version="auto", timeout=int(self._timeout)
+                    base_url=self._base_url, version="auto", timeout=timeout
                 )
             else:
-                client = docker.DockerClient.from_env(version="auto", timeout=int(self._timeout))
+                client = docker.DockerClient.from_env(version="auto", timeout=timeout)
         except ENGINE_GONE as error:
             raise EngineUnavailable(describe_engine_error(error)) from None
         if client.api.base_url.startswith("http+docker://"):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from docker.models.containers import Container
 
@@ -59,7 +58,7 @@ def services_with_data(
         if is_protected(settings, name):
             skipped[name] = "protected in the config"
             continue
-        options: Mapping[str, Any] = settings.services.get(name, {})
+        options = settings.service(name).plugin_options()
         target = build_target(
             spec, by_name.get(name), options, timeout=min(settings.engine_timeout, 5.0)
         )

@@ -102,7 +102,7 @@ def _apply_file(
         raise StepFailed(f"no service {hook.service!r} in {environment.project.name}")
     if not hook.file.is_file():
         raise StepFailed(f"{hook.file} does not exist")
-    options = settings.services.get(hook.service, {})
+    options = settings.service(hook.service).plugin_options()
     target = build_target(spec, None, options, timeout=hook.timeout)  # a whole file's time
     plugin = registry.for_target(target)
     if not isinstance(plugin, SeedablePlugin):

@@ -1,0 +1,139 @@
+"""The configuration refuses what it does not know, in the file's own words, and
+envdeck.toml takes the same table as `[tool.envdeck]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from envdeck_postgres.session import ConnectionSettings
+from envdeck_redis.connection import settings_for
+
+from tui.config.settings import ConfigError, ServiceSettings, load_settings
+from tui.core.compose_model import ServiceSpec
+from tui.plugins.registry import build_target
+
+
+def test_a_misspelt_service_key_is_an_error_naming_the_service_the_key_and_the_fix(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.envdeck.services.db]\nprotect = true\n")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(tmp_path)
+    message = str(raised.value)
+    assert "[tool.envdeck.services.db] has no key `protect`" in message
+    assert "did you mean `protected`?" in message
+
+
+def test_envdeck_toml_names_the_table_as_written_there(tmp_path: Path) -> None:
+    (tmp_path / "envdeck.toml").write_text(
+        '[services.redis-test]\nprotekted = true\n[services."my db"]\nprotect = true\n'
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_settings(tmp_path)
+    assert "[services.redis-test] has no key `protekted`" in str(raised.value)
+    assert '[services."my db"] has no key `protect`' in str(raised.value)
+
+
+def test_a_misspelt_key_from_the_environment_is_refused_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENVDECK_SERVICES", '{"cache": {"pasword": "x"}}')
+    with pytest.raises(ConfigError, match="did you mean `password`"):
+        load_settings(tmp_path)
+
+
+def test_a_key_far_from_any_lists_what_the_table_takes(tmp_path: Path) -> None:
+    (tmp_path / "envdeck.toml").write_text("[services.db]\nzzz = 1\n")
+    with pytest.raises(ConfigError, match=r"has no key `zzz` \(it takes .*protected"):
+        load_settings(tmp_path)
+
+
+def test_service_settings_are_typed(tmp_path: Path) -> None:
+    (tmp_path / "envdeck.toml").write_text(
+        '[services.db]\nprotected = true\nport = 15432\none_shot = false\n[services.web]\nport = "x"\n'
+    )
+    with pytest.raises(ConfigError, match=r"services\.web\.port"):
+        load_settings(tmp_path)
+    (tmp_path / "envdeck.toml").write_text(
+        "[services.db]\nprotected = true\nport = 15432\n[services.migrate]\none_shot = true\n"
+    )
+    settings = load_settings(tmp_path)
+    assert settings.service("db") == ServiceSettings(protected=True, port=15432)
+    assert settings.service("migrate").one_shot is True
+    assert settings.service("not-configured") == ServiceSettings()
+
+
+def test_envdeck_toml_takes_the_tool_envdeck_table_too(tmp_path: Path) -> None:
+    (tmp_path / "envdeck.toml").write_text(
+        '[tool.envdeck]\ncompose_files = ["stack/compose.yaml"]\nproject_name = "copied"\n'
+        "[tool.envdeck.services.db]\nprotected = true\n"
+    )
+    settings = load_settings(tmp_path)
+    assert settings.project_name == "copied"
+    assert settings.compose_files == [tmp_path / "stack" / "compose.yaml"]
+    assert settings.service("db").protected
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[tool.ruff]\nline-length = 99\n", r"top level .* or under \[tool\.envdeck\]"),
+        (
+            'project_name = "a"\n[tool.envdeck]\nup_timeout = 5\n',
+            r"both under \[tool\.envdeck\] and at the top level \(project_name\)",
+        ),
+        ('project_name = "unterminated\n', "cannot read"),
+    ],
+)
+def test_envdeck_toml_says_what_it_expects(tmp_path: Path, content: str, message: str) -> None:
+    (tmp_path / "envdeck.toml").write_text(content)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(tmp_path)
+
+
+def spec(name: str, image: str) -> ServiceSpec:
+    return ServiceSpec(
+        name=name,
+        image=image,
+        ports=(),
+        healthcheck=None,
+        depends_on=(),
+        profiles=(),
+        environment={},
+        restart=None,
+        labels={},
+    )
+
+
+def test_the_documented_credentials_reach_the_plugins(tmp_path: Path) -> None:
+    """README's `user`/`database` reach PostgreSQL (it reads libpq's `dbname`) and `user`
+    reaches Redis (it reads `username`)."""
+    (tmp_path / "envdeck.toml").write_text(
+        '[services.db]\nuser = "app"\npassword = "pw"\ndatabase = "appdb"\nport = 15432\n'
+        '[services.cache]\nuser = "reader"\npassword = "rpw"\ndb = 2\nport = 16379\n'
+    )
+    settings = load_settings(tmp_path)
+    db = build_target(spec("db", "postgres:16"), None, settings.service("db").plugin_options())
+    postgres = ConnectionSettings.from_target(db)
+    assert (postgres.user, postgres.password, postgres.dbname, postgres.port) == (
+        "app",
+        "pw",
+        "appdb",
+        15432,
+    )
+    cache = build_target(spec("cache", "redis:7"), None, settings.service("cache").plugin_options())
+    redis = settings_for(cache)
+    assert (redis.username, redis.password, redis.db, redis.port) == ("reader", "rpw", 2, 16379)
+
+
+def test_third_party_plugin_settings_pass_through_their_own_table(tmp_path: Path) -> None:
+    (tmp_path / "envdeck.toml").write_text(
+        '[services.search]\nplugin = "elastic"\noptions = { index = "docs" }\n'
+    )
+    options = load_settings(tmp_path).service("search").plugin_options()
+    assert options == {"index": "docs", "plugin": "elastic", "protected": False}
+
+
+def test_secrets_stay_out_of_the_settings_repr() -> None:
+    assert "hunter2" not in repr(ServiceSettings(password="hunter2", api_key="hunter2"))
