@@ -23,6 +23,7 @@ from tui.core.guard import (
     Operation,
     remove_planned,
 )
+from tui.core.images import ImagesMissing, check_can_create
 
 
 class ActionFailed(Exception):
@@ -88,6 +89,14 @@ class ServiceActions:
     def up(self, services: Sequence[str] = (), timeout: float = 180.0) -> ActionResult:
         """`compose up -d --wait` for some services (all when empty)."""
         try:
+            if self.settings is not None:
+                check_can_create(
+                    self.settings,
+                    self.environment.project,
+                    self.gateway,
+                    services or None,
+                    offline=self.environment.offline,
+                )
             self.environment.compose.run(
                 "up",
                 "-d",
@@ -97,7 +106,7 @@ class ServiceActions:
                 *services,
                 timeout=timeout + 60,
             )
-        except (ComposeError, EngineUnavailable) as error:
+        except (ComposeError, EngineUnavailable, ImagesMissing) as error:
             raise ActionFailed(f"up {' '.join(services) or self.project}: {error}") from None
         return ActionResult(" ".join(services) or self.project, "up", ())
 

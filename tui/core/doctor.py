@@ -6,12 +6,14 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 
 from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeError
 from tui.core.compose_model import ComposeProject
 from tui.core.engine import DockerGateway, EngineUnavailable
-from tui.core.environment import Environment, compose_command, missing_images, resolve_environment
+from tui.core.environment import Environment, compose_command, resolve_environment
+from tui.core.images import ImageAvailability, ImageSource, image_availability
 
 
 class Verdict(Enum):
@@ -73,12 +75,15 @@ def _checks(settings: EnvdeckSettings, gateway: DockerGateway) -> Iterator[Check
             "(or compose_files in [tool.envdeck])",
         )
         return
-    files = ", ".join(str(f) for f in environment.compose.files) or "found by compose"
+    count = len(environment.project.services)
+    files = ", ".join(str(f) for f in environment.compose.files) or (
+        f"the compose file compose found in {settings.config_dir or Path.cwd()}"
+    )
     yield Check(
         "compose file",
         Verdict.OK,
-        f"project {environment.project.name!r}: {len(environment.project.services)} "
-        f"services from {files}",
+        f"project {environment.project.name!r}: {count} service{'' if count == 1 else 's'} "
+        f"from {files}",
     )
     if engine.connected:
         yield from _image_checks(settings, environment, gateway)
@@ -88,32 +93,44 @@ def _checks(settings: EnvdeckSettings, gateway: DockerGateway) -> Iterator[Check
 def _image_checks(
     settings: EnvdeckSettings, environment: Environment, gateway: DockerGateway
 ) -> Iterator[Check]:
+    """Where every service's image comes from; a FAIL, with the fix, for each that cannot
+    be had (here, built, made by the offline setup, or pulled: the registry is asked)."""
     try:
-        missing = missing_images(environment.project, gateway)
+        found = image_availability(
+            settings, environment.project, gateway, offline=environment.offline
+        )
     except EngineUnavailable:
         return
-    if not missing:
-        mode = "offline images" if environment.offline else "images"
+    by_source: dict[ImageSource, list[ImageAvailability]] = {}
+    for item in found:
+        by_source.setdefault(item.source, []).append(item)
+    mode = "offline images" if environment.offline else "images"
+    if set(by_source) <= {ImageSource.PRESENT}:
         yield Check("images", Verdict.OK, f"all {mode} present")
-    elif environment.offline:
+    for item in by_source.get(ImageSource.MISSING, []):
+        yield Check(
+            "image", Verdict.FAIL, f"{item.service}: {item.image} is {item.detail}", item.fix
+        )
+    if built := by_source.get(ImageSource.BUILD):
+        yield Check("images", Verdict.OK, "built by compose at `envdeck up`: " + _images(built))
+    if offline := by_source.get(ImageSource.OFFLINE):
         yield Check(
             "images",
             Verdict.WARN,
-            f"offline images missing: {', '.join(missing)}",
-            "`envdeck up` builds them (offline_setup), once per machine",
+            f"offline images not built yet: {_images(offline)}",
+            f"`envdeck up` builds them once per machine ({' '.join(settings.offline_setup)})",
         )
-    else:
+    if pulled := by_source.get(ImageSource.PULL):
         yield Check(
             "images",
             Verdict.WARN,
-            f"not pulled yet: {', '.join(missing)}",
-            "`envdeck up` pulls them"
-            + (
-                ", or uses the offline images if pulling fails"
-                if settings.offline_compose_files
-                else ""
-            ),
+            f"not pulled yet (the registry has them): {_images(pulled)}",
+            "`envdeck up` pulls them",
         )
+
+
+def _images(items: list[ImageAvailability]) -> str:
+    return ", ".join(sorted({item.image for item in items}))
 
 
 def _port_checks(environment: Environment, gateway: DockerGateway) -> Iterator[Check]:

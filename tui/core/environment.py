@@ -17,6 +17,8 @@ from tui.config.settings import EnvdeckSettings, SeedHook
 from tui.core.compose_cli import ComposeCommand, ComposeError, find_compose_binary
 from tui.core.compose_model import ComposeProject, load_project
 from tui.core.engine import DockerGateway, EngineUnavailable
+from tui.core.images import ImagesMissing, check_can_create
+from tui.core.one_shot import with_one_shot_settings
 
 Report = Callable[[str], None]
 
@@ -59,7 +61,7 @@ def resolve_environment(
     """The environment as it runs here; ComposeError for broken files."""
     compose = compose_command(settings)
     try:
-        project = load_project(compose)
+        project = with_one_shot_settings(load_project(compose), settings)
     except ComposeError as error:
         files = ", ".join(str(file) for file in compose.files) or "the compose file found here"
         raise ComposeError(f"compose cannot read {files}: {error}") from None
@@ -77,7 +79,8 @@ def resolve_environment(
         if allow_pull and _pull(compose, project, missing, report):
             return Environment(compose, project, offline=False)
     offline = compose.with_files(settings.offline_compose_files)
-    return Environment(offline, load_project(offline), offline=True)
+    project = with_one_shot_settings(load_project(offline), settings)
+    return Environment(offline, project, offline=True)
 
 
 def _pull(
@@ -117,6 +120,13 @@ def bring_up(
     environment = resolve_environment(settings, gateway, allow_pull=True, report=report)
     if environment.offline:
         prepare_offline(settings, report)
+    try:
+        # Said plainly before compose starts: compose would print raw pull errors.
+        check_can_create(
+            settings, environment.project, gateway, services or None, offline=environment.offline
+        )
+    except ImagesMissing as error:
+        raise ComposeError(str(error)) from None
     args = ["up", "-d", "--wait", "--wait-timeout", str(int(settings.up_timeout)), *services]
     if attached:
         code = environment.compose.run_attached(*args)

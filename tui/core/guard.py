@@ -304,7 +304,13 @@ class DestructiveGuard:
         nothing to bring it back)."""
         services = [name for name in self.environment.project.services if name not in protected]
         try:
-            found = image_availability(self.settings, self.environment, self.gateway, services)
+            found = image_availability(
+                self.settings,
+                self.environment.project,
+                self.gateway,
+                services,
+                offline=self.environment.offline,
+            )
         except EngineUnavailable as error:
             raise GuardRefused(f"the Docker engine does not answer: {error}") from None
         lacking = missing(found)

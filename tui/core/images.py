@@ -18,8 +18,8 @@ from pathlib import Path
 import docker.errors
 
 from tui.config.settings import EnvdeckSettings
+from tui.core.compose_model import ComposeProject
 from tui.core.engine import ENGINE_GONE, DockerGateway, EngineUnavailable, describe_engine_error
-from tui.core.environment import Environment
 
 
 class ImageSource(Enum):
@@ -47,35 +47,37 @@ class ImageAvailability:
         return text + (f" (fix: {self.fix})" if self.fix and not self.can_create else "")
 
 
-def image_of(environment: Environment, service: str) -> str:
+def image_of(project: ComposeProject, service: str) -> str:
     """The image compose runs for `service` (a built one is named project-service)."""
-    spec = environment.project.services[service]
-    return spec.image or f"{environment.project.name}-{service}"
+    spec = project.services[service]
+    return spec.image or f"{project.name}-{service}"
 
 
 def image_availability(
     settings: EnvdeckSettings,
-    environment: Environment,
+    project: ComposeProject,
     gateway: DockerGateway,
     services: Iterable[str] | None = None,
     *,
+    offline: bool = False,
     ask_registry: bool = True,
 ) -> list[ImageAvailability]:
-    """One answer per service (every service of the project when `services` is None).
-    EngineUnavailable when the engine does not answer."""
-    names = list(environment.project.services) if services is None else list(services)
+    """One answer per service (every service of the project when `services` is None);
+    `offline` when the project runs from the offline override files. EngineUnavailable
+    when the engine does not answer."""
+    names = list(project.services) if services is None else list(services)
     registry: dict[str, tuple[bool, str, str | None]] = {}
     found = []
     for name in names:
-        spec = environment.project.services.get(name)
+        spec = project.services.get(name)
         if spec is None:
             continue
-        image = image_of(environment, name)
+        image = image_of(project, name)
         if gateway.image_exists(image):
             found.append(ImageAvailability(name, image, ImageSource.PRESENT, "present"))
         elif spec.build_context is not None:
             found.append(_buildable(name, image, spec.build_context))
-        elif environment.offline and settings.offline_setup:
+        elif offline and settings.offline_setup:
             setup = " ".join(settings.offline_setup)
             found.append(
                 ImageAvailability(
@@ -164,3 +166,27 @@ def _registry_of(image: str) -> str:
     if "/" in image and ("." in first or ":" in first or first == "localhost"):
         return first
     return "Docker Hub"
+
+
+class ImagesMissing(Exception):
+    """Compose could not create these services: the message says why and how to fix it."""
+
+
+def check_can_create(
+    settings: EnvdeckSettings,
+    project: ComposeProject,
+    gateway: DockerGateway,
+    services: Iterable[str] | None = None,
+    *,
+    offline: bool = False,
+) -> None:
+    """ImagesMissing, before compose starts pulling, for images that cannot be had."""
+    found = image_availability(settings, project, gateway, services, offline=offline)
+    lacking = missing(found)
+    if lacking:
+        raise ImagesMissing(
+            "cannot create "
+            + ", ".join(item.service for item in lacking)
+            + ": "
+            + "; ".join(item.line() for item in lacking)
+        )
