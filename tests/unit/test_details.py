@@ -66,3 +66,28 @@ def test_health_history_newest_first_with_the_checks_own_output() -> None:
         (2, "127.0.0.1:5432 - no response"),
         (0, "accepting"),
     ]
+
+
+def test_the_healthcheck_and_its_output_are_masked_by_the_same_rule() -> None:
+    attrs: dict[str, Any] = {
+        "Config": {
+            "Cmd": ["sh", "-c", "PGPASSWORD=hunter2 psql postgres://u:p@ss@h/db"],
+            "Env": ["REDIS_URL=redis://:pa/ss@cache:6379", "HOOK=https://h/?token=t0k"],
+            "Healthcheck": {"Test": ["CMD-SHELL", "PGPASSWORD=hunter2 psql -h db -c 'select 1'"]},
+        },
+        "State": {
+            "Health": {
+                "Status": "unhealthy",
+                "Log": [{"Start": "s", "ExitCode": 1, "Output": "PGPASSWORD=hunter2\nrefused"}],
+            }
+        },
+    }
+    details = details_from_inspect("db", attrs)
+    assert details.health_test == "PGPASSWORD=hunter2 psql -h db -c 'select 1'"
+    assert details.health_test_masked == f"PGPASSWORD={MASK} psql -h db -c 'select 1'"
+    assert details.health_log[0].output_masked == f"PGPASSWORD={MASK}␊refused"
+    assert "hunter2" in details.health_log[0].output
+    assert "hunter2" not in details.command_masked
+    assert "p@ss" not in details.command_masked
+    env = {var.name: var.masked for var in details.env}
+    assert env == {"REDIS_URL": f"redis://:{MASK}@cache:6379", "HOOK": f"https://h/?token={MASK}"}

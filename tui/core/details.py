@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tui.core.secrets import mask_env_value, mask_inline_secrets, split_env
+from tui.core.secrets import mask_env_value, mask_secrets, split_env
 from tui.core.text import safe_text
 
 
@@ -18,6 +18,7 @@ class HealthProbe:
     started: str
     exit_code: int
     output: str
+    output_masked: str  # what is shown until the user reveals secrets
 
 
 @dataclass(frozen=True)
@@ -41,38 +42,47 @@ class ServiceDetails:
     env: tuple[EnvVar, ...]
     health_status: str
     health_test: str
+    health_test_masked: str
     failing_streak: int
     health_log: tuple[HealthProbe, ...]
 
 
 def details_from_inspect(service: str, attrs: Mapping[str, Any]) -> ServiceDetails:
-    """Everything made display-safe here: no control character leaves this function."""
+    """Everything made display-safe here: no control character leaves this function, and
+    every text that may hold a secret has a masked twin made by the one rule."""
     config = attrs.get("Config") or {}
     state = attrs.get("State") or {}
     health = state.get("Health") or {}
     argv = [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
-    command = safe_text(shlex.join(str(part) for part in argv))
+    # Masked before control characters become visible: they must still end a value.
+    command = shlex.join(str(part) for part in argv)
     env = tuple(
         EnvVar(safe_text(name), safe_text(value), safe_text(mask_env_value(name, value)))
         for name, value in split_env(list(config.get("Env") or []))
     )
     test = (config.get("Healthcheck") or {}).get("Test") or []
+    health_test = " ".join(str(part) for part in test[1:]) if test else ""
     return ServiceDetails(
         service=safe_text(service),
         container=safe_text(str(attrs.get("Name", "")).lstrip("/")),
         image=safe_text(str(config.get("Image", ""))),
-        command=command,
-        command_masked=mask_inline_secrets(command),
+        command=safe_text(command),
+        command_masked=safe_text(mask_secrets(command)),
         env=env,
         health_status=str(health.get("Status") or "none"),
-        health_test=safe_text(" ".join(str(part) for part in test[1:]) if test else ""),
+        health_test=safe_text(health_test),
+        health_test_masked=safe_text(mask_secrets(health_test)),
         failing_streak=int(health.get("FailingStreak") or 0),
-        health_log=tuple(
-            HealthProbe(
-                started=str(entry.get("Start", "")),
-                exit_code=int(entry.get("ExitCode", -1)),
-                output=safe_text(str(entry.get("Output", "")).strip()),
-            )
-            for entry in reversed(health.get("Log") or [])  # newest first
-        ),
+        # Newest first.
+        health_log=tuple(_probe(entry) for entry in reversed(health.get("Log") or [])),
+    )
+
+
+def _probe(entry: Mapping[str, Any]) -> HealthProbe:
+    output = str(entry.get("Output", "")).strip()
+    return HealthProbe(
+        started=str(entry.get("Start", "")),
+        exit_code=int(entry.get("ExitCode", -1)),
+        output=safe_text(output),
+        output_masked=safe_text(mask_secrets(output)),
     )

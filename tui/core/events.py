@@ -35,6 +35,7 @@ from tui.core.engine import (
     describe_engine_error,
 )
 from tui.core.status import ServiceStatus, service_status_from_inspect
+from tui.core.secrets import mask_secrets
 from tui.core.text import safe_text
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,9 @@ def health_log(
     return tuple(
         HealthProbe(
             exit_code=int(probe.get("ExitCode", -1)),
-            output=safe_text(str(probe.get("Output") or "").strip()[:HEALTH_OUTPUT_LIMIT]),
+            output=safe_text(
+                mask_secrets(str(probe.get("Output") or "").strip()[:HEALTH_OUTPUT_LIMIT])
+            ),
         )
         for probe in probes[-entries:]
     )

@@ -701,7 +701,8 @@ class TestsScreen(Screen[None]):
         details = self.monitor.details(service)
         probe = details.health_log[0] if details is not None and details.health_log else None
         if probe is not None and probe.exit_code != 0:
-            output = probe.output.splitlines()[0] if probe.output else f"exit {probe.exit_code}"
+            masked = probe.output_masked  # shown in a header: never revealed here
+            output = masked.splitlines()[0] if masked else f"exit {probe.exit_code}"
             why += f" ({safe_text(output)[:120]})"
         return why
 

@@ -64,6 +64,7 @@ class ServiceDetailsPanel(Vertical):
 
     def watch_reveal_secrets(self) -> None:
         self._render_env()
+        self._render_health()
 
     def watch_details(self) -> None:
         self._render_env()
@@ -97,12 +98,14 @@ class ServiceDetailsPanel(Vertical):
         text.append(f"{health_word(details.health_status)}", style="bold")
         if details.failing_streak:
             text.append(f" · {details.failing_streak} failing in a row")
-        text.append(f"\ncheck: {details.health_test}\n")
+        reveal = self.reveal_secrets
+        text.append(f"\ncheck: {details.health_test if reveal else details.health_test_masked}\n")
         for probe in details.health_log:
             mark = "✔" if probe.exit_code == 0 else f"✘ exit {probe.exit_code}"
             text.append(
                 f"\n{probe.started[:19]}  {mark}\n", style="bold" if probe.exit_code else ""
             )
-            if probe.output:
-                text.append(f"  {probe.output}\n")  # already safe: plain Text, no markup
+            output = probe.output if reveal else probe.output_masked
+            if output:
+                text.append(f"  {output}\n")  # already safe: plain Text, no markup
         view.update(text)
