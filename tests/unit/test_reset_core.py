@@ -25,6 +25,7 @@ from tui.reset.store import (
     StateRecord,
     StateStore,
     StateStoreError,
+    VolumeMark,
     check_name,
 )
 
@@ -36,7 +37,7 @@ def record(name: str, *, created_at: float = 1_700_000_000.0) -> StateRecord:
         created_at=created_at,
         parts={"cache": SavedPart("redis", "redis.dump", 2048, "3 keys in 1 db", "f1")},
         skipped={"api": "the http plugin keeps no data to reset"},
-        volumes={"shop_db-data": "2026-11-22T06:00:00Z"},
+        volumes={"shop_db-data": VolumeMark("2026-11-22T06:00:00Z", ("c0ffee",))},
     )
 
 

@@ -198,7 +198,12 @@ class StatefulPlugin(Protocol):
 
     def restore_state(self, target: ServiceTarget, ref: StateRef) -> str: ...
 
-    def state_exists(self, target: ServiceTarget, ref: StateRef) -> bool: ...
+    def state_exists(self, target: ServiceTarget, ref: StateRef) -> bool:
+        """Whether `ref` can still be restored here: its files are in `ref.folder`, and
+        what it keeps in the service itself is still there (a recreated volume loses
+        that). envdeck asks before trusting a baseline and retakes one on False. Raise
+        (the service is down) when it cannot tell; that counts as restorable."""
+        ...
 
     def delete_state(self, target: ServiceTarget, ref: StateRef) -> None: ...
 

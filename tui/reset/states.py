@@ -27,6 +27,12 @@ from tui.core.guard import (
 from tui.core.status import build_statuses
 from tui.plugins.api import StateRef
 from tui.plugins.registry import PluginRegistry
+from tui.reset.recreation import (
+    created_at_is_creation,
+    parts_gone,
+    recreated_volumes,
+    volume_marks,
+)
 from tui.reset.scope import (
     ServicesWithData,
     StatefulService,
@@ -41,6 +47,7 @@ from tui.reset.store import (
     StateRecord,
     StateStore,
     StateStoreError,
+    VolumeMark,
     check_name,
     now,
 )
@@ -84,14 +91,22 @@ class StateManager:
         statuses = build_statuses(self.environment.project, containers)
         return services_with_data(self.settings, self.environment, self.registry, statuses)
 
-    def volume_ages(self) -> dict[str, str]:
-        """CreatedAt of the project's volumes: a recreated volume makes a baseline stale."""
+    def volume_marks(self) -> dict[str, VolumeMark]:
+        """What tells each of the project's volumes from one created again under its name
+        (tui.reset.recreation); empty when the engine does not answer."""
+        seen = self._engine_view()
+        return seen[0] if seen is not None else {}
+
+    def _engine_view(self) -> tuple[dict[str, VolumeMark], list[Container]] | None:
+        """The volumes' marks and the project's containers, or None: the engine went away."""
         label = {"label": f"{PROJECT_LABEL}={self.environment.project.name}"}
         try:
             volumes = self.gateway.client.volumes.list(filters=label)
+            containers = self.containers()
         except Exception:  # the engine went away: staleness is then unknown, not an error
-            return {}
-        return {volume.name: str(volume.attrs.get("CreatedAt", "")) for volume in volumes}
+            return None
+        marks = volume_marks((v.attrs for v in volumes), (c.attrs for c in containers))
+        return marks, containers
 
     def snapshots(self) -> list[StateRecord]:
         return [record for record in self.store.records() if record.name != BASELINE]
@@ -107,10 +122,22 @@ class StateManager:
             return str(error)
         if record is None:
             return "no baseline has been taken"
-        current = self.volume_ages()
-        changed = [name for name, created in record.volumes.items() if current.get(name) != created]
+        seen = self._engine_view()
+        if seen is None:
+            return "the Docker engine does not answer: whether the baseline still fits is unknown"
+        current, containers = seen
+        changed = recreated_volumes(
+            record.volumes,
+            current,
+            created_at_is_identity=created_at_is_creation(self.gateway.client.api.api_version),
+        )
         if changed:
-            return f"volumes were recreated since the baseline: {', '.join(sorted(changed))}"
+            return f"volumes were recreated since the baseline: {', '.join(changed)}"
+        statuses = build_statuses(self.environment.project, containers)
+        scope = services_with_data(self.settings, self.environment, self.registry, statuses)
+        gone = parts_gone(record, self.store.path(BASELINE), scope.services)
+        if gone:
+            return f"the baseline's part of {', '.join(gone)} is gone (a volume created again?)"
         return None
 
     # ------------------------------------------------------------ save
@@ -162,7 +189,7 @@ class StateManager:
             created_at=now(),
             parts=parts,
             skipped=dict(scope.skipped),
-            volumes=self.volume_ages(),
+            volumes=self.volume_marks(),
         )
         self.store.commit(staging, record)
         return steps.outcome()

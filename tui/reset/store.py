@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tui.reset.state_folder import ensure_state_folder
+
 BASELINE = "baseline"
 MANIFEST = "manifest.json"
 LAST_RESET = "last-reset.json"
@@ -48,6 +50,24 @@ class SavedPart:
 
 
 @dataclass(frozen=True)
+class VolumeMark:
+    """What tells one of the project's volumes from a volume of the same name created again
+    later (how it is judged: tui.reset.recreation)."""
+
+    created_at: str  # the engine's CreatedAt (on Docker before 23: its folder's mtime)
+    containers: tuple[str, ...] = ()  # ids of the containers that mounted it
+
+    @classmethod
+    def from_json(cls, raw: Any) -> VolumeMark:
+        if isinstance(raw, str):  # records before the containers were kept: CreatedAt only
+            return cls(created_at=raw)
+        return cls(
+            created_at=str(raw["created_at"]),
+            containers=tuple(str(container) for container in raw.get("containers") or ()),
+        )
+
+
+@dataclass(frozen=True)
 class StateRecord:
     """A saved state: which services it holds and what each part is."""
 
@@ -56,7 +76,7 @@ class StateRecord:
     created_at: float  # seconds since the epoch
     parts: dict[str, SavedPart]
     skipped: dict[str, str] = field(default_factory=dict)  # service -> why it has no part
-    volumes: dict[str, str] = field(default_factory=dict)  # volume -> CreatedAt when saved
+    volumes: dict[str, VolumeMark] = field(default_factory=dict)  # the project's, when saved
 
     @property
     def size_bytes(self) -> int:
@@ -73,7 +93,9 @@ class StateRecord:
             created_at=float(raw["created_at"]),
             parts={str(k): SavedPart(**v) for k, v in dict(raw["parts"]).items()},
             skipped={str(k): str(v) for k, v in dict(raw.get("skipped") or {}).items()},
-            volumes={str(k): str(v) for k, v in dict(raw.get("volumes") or {}).items()},
+            volumes={
+                str(k): VolumeMark.from_json(v) for k, v in dict(raw.get("volumes") or {}).items()
+            },
         )
 
 
@@ -100,6 +122,7 @@ class StateStore:
         check_name(name)
         staging = self.folder / f".{name}.saving-{uuid.uuid4().hex[:8]}"
         try:
+            ensure_state_folder(self.root)
             staging.mkdir(parents=True)
         except OSError as error:
             raise StateStoreError(f"cannot create {staging}: {error.strerror}") from None
@@ -156,6 +179,7 @@ class StateStore:
         shutil.rmtree(self.path(name), ignore_errors=True)
 
     def record_reset(self, last: LastReset) -> None:
+        ensure_state_folder(self.root)
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.folder / LAST_RESET
         temporary = target.with_suffix(f".{os.getpid()}.tmp")
