@@ -34,9 +34,9 @@ from tests.integration.reset_data import (
 from tui.config.settings import ServiceSettings
 from tui.core.engine import PROJECT_LABEL, SERVICE_LABEL
 from tui.core.environment import resolve_environment
+from tui.core.guard import CONFIG_FILES_LABEL, WORKING_DIR_LABEL
 from tui.core.status import build_statuses
 from tui.reset.hard import HardReset
-from tui.reset.scope import CONFIG_FILES_LABEL, WORKING_DIR_LABEL
 from tui.reset.states import StateManager
 from tui.reset.steps import Outcome, StepState
 
@@ -83,6 +83,7 @@ def test_a_fast_reset_brings_every_service_back_to_the_baseline_exactly(
     assert states(outcome) == {
         "read baseline": StepState.DONE,
         "check the containers are this checkout's": StepState.DONE,
+        "check again": StepState.DONE,
         "reset postgres": StepState.DONE,
         "reset qdrant": StepState.DONE,
         "reset redis": StepState.DONE,

@@ -1,0 +1,299 @@
+"""The one destructive guard, against the real engine, on projects that are not ours.
+
+Each test makes small compose projects of its own (unique names, the offline image, free
+loopback ports) in the shapes users have: two checkouts with one project name, a
+protected service, an image that cannot be had. Nothing of the sample stack is touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker.errors
+import pytest
+
+from tests.conftest import REPO
+from tests.integration.conftest import POSTGRES_IMAGE, free_port
+from tui.config.settings import load_settings
+from tui.core.engine import PROJECT_LABEL, DockerGateway
+from tui.core.environment import resolve_environment
+from tui.core.guard import DestructiveGuard, GuardRefused, Operation
+from tui.reset.hard import HardReset
+from tui.reset.states import StateManager
+from tui.reset.steps import StepState
+
+TWO_SERVICES = """\
+name: {name}
+services:
+  cache:
+    image: {image}
+    command: ["redis-server", "--bind", "0.0.0.0", "--protected-mode", "no", "--save", ""]
+    ports: ["127.0.0.1:{port}:6379"]
+    volumes: ["cache-data:/data"]
+    healthcheck:
+      test: ["CMD", "redis-cli", "ping"]
+      interval: 1s
+      timeout: 3s
+      retries: 30
+  store:
+    image: {image}
+    command: ["sleep", "infinity"]
+    volumes: ["store-data:/data"]
+volumes:
+  cache-data:
+  store-data:
+"""
+
+
+@dataclass(frozen=True)
+class Checkout:
+    folder: Path
+    name: str
+
+    def envdeck(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tui", *args],
+            cwd=self.folder,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def compose(self, *args: str) -> None:
+        subprocess.run(
+            ["docker", "compose", "-f", str(self.folder / "compose.yaml"), *args],
+            cwd=self.folder,
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
+
+
+def write_checkout(folder: Path, name: str, image: str, config: str = "") -> Checkout:
+    folder.mkdir(parents=True)
+    (folder / "compose.yaml").write_text(
+        TWO_SERVICES.format(name=name, image=image, port=free_port())
+    )
+    (folder / "pyproject.toml").write_text(
+        f"[tool.envdeck]\ncompose_files = ['compose.yaml']\n{config}"
+    )
+    return Checkout(folder, name)
+
+
+def containers(gateway: DockerGateway, project: str) -> set[str]:
+    return {c.name or "" for c in gateway.project_containers(project)}
+
+
+def volumes(gateway: DockerGateway, project: str) -> set[str]:
+    label = {"label": f"{PROJECT_LABEL}={project}"}
+    return {v.name for v in gateway.client.volumes.list(filters=label)}
+
+
+def remove_project(gateway: DockerGateway, project: str) -> None:
+    label: dict[str, str | list[str] | bool] = {"label": f"{PROJECT_LABEL}={project}"}
+    for container in gateway.client.containers.list(all=True, filters=label):
+        container.remove(force=True)
+    for volume in gateway.client.volumes.list(filters=label):
+        volume.remove(force=True)
+    for network in gateway.client.networks.list(filters=label):
+        network.remove()
+
+
+@pytest.fixture
+def image(request: pytest.FixtureRequest, gateway: DockerGateway) -> str:
+    """The offline image (built with the sample environment when it is not here yet)."""
+    if not gateway.image_exists(POSTGRES_IMAGE):
+        request.getfixturevalue("sample_env")
+    return POSTGRES_IMAGE
+
+
+@pytest.fixture
+def twins(
+    tmp_path: Path, gateway: DockerGateway, image: str
+) -> Iterator[tuple[Checkout, Checkout]]:
+    """Two checkouts of one project name; the first one is up."""
+    name = f"guard-twin-{uuid.uuid4().hex[:6]}"
+    first = write_checkout(tmp_path / "first" / "app", name, image)
+    second = write_checkout(tmp_path / "second" / "app", name, image)
+    first.compose("up", "-d", "--wait")
+    try:
+        yield first, second
+    finally:
+        remove_project(gateway, name)
+
+
+def test_another_checkouts_project_is_never_taken_down(
+    twins: tuple[Checkout, Checkout], gateway: DockerGateway
+) -> None:
+    first, second = twins
+    before_containers = containers(gateway, first.name)
+    before_volumes = volumes(gateway, first.name)
+    assert len(before_containers) == 2
+    assert len(before_volumes) == 2
+
+    for args in (("down",), ("down", "-v", "--yes"), ("reset", "--hard", "--yes")):
+        result = second.envdeck(*args)
+        assert result.returncode != 0, (args, result.stdout, result.stderr)
+        assert "is not this checkout's" in result.stderr, (args, result.stderr)
+        assert str(first.folder) in result.stderr
+        assert containers(gateway, first.name) == before_containers, args
+        assert volumes(gateway, first.name) == before_volumes, args
+
+    flush = second.envdeck("inspect", "cache", "--action", "flush_db", "--yes")
+    assert flush.returncode == 1
+    assert "is not this checkout's" in flush.stderr
+
+    # The first checkout itself may: its own down -v removes exactly what it listed.
+    own = first.envdeck("down", "-v", "--yes")
+    assert own.returncode == 0, own.stderr
+    for name in before_containers | before_volumes:
+        assert name in own.stdout
+    assert containers(gateway, first.name) == set()
+    assert volumes(gateway, first.name) == set()
+
+
+def test_down_v_asks_and_refuses_without_a_terminal(
+    twins: tuple[Checkout, Checkout], gateway: DockerGateway
+) -> None:
+    first, _ = twins
+    refused = first.envdeck("down", "-v")
+    assert refused.returncode == 2
+    assert "add --yes" in refused.stderr
+    assert len(volumes(gateway, first.name)) == 2
+    assert len(containers(gateway, first.name)) == 2
+
+
+def test_protected_services_survive_down_and_down_v(
+    tmp_path: Path, gateway: DockerGateway, image: str
+) -> None:
+    name = f"guard-protected-{uuid.uuid4().hex[:6]}"
+    checkout = write_checkout(
+        tmp_path / "app", name, image, "[tool.envdeck.services.cache]\nprotected = true\n"
+    )
+    checkout.compose("up", "-d", "--wait")
+    try:
+        cache_volume = f"{name}_cache-data"
+        down = checkout.envdeck("down", "-v", "--yes")
+        assert down.returncode == 0, down.stderr
+        assert "service cache: protected in the config" in down.stdout
+        assert f"volume {cache_volume}: used by a protected service" in down.stdout
+        assert containers(gateway, name) == {f"{name}-cache-1"}
+        assert volumes(gateway, name) == {cache_volume}
+        running = gateway.client.containers.get(f"{name}-cache-1")
+        assert running.status == "running"
+
+        flush = checkout.envdeck("inspect", "cache", "--action", "flush_db", "--yes")
+        assert flush.returncode == 1
+        assert "cache is protected" in flush.stderr
+    finally:
+        remove_project(gateway, name)
+
+
+@pytest.fixture
+def untagged(tmp_path: Path, gateway: DockerGateway, image: str) -> Iterator[Checkout]:
+    """A project up and running from an image whose tag is gone since (it cannot be
+    pulled here: no registry answers), as after a `docker rmi` or a retag."""
+    name = f"guard-gone-{uuid.uuid4().hex[:6]}"
+    tag = f"envdeck-test-gone-{uuid.uuid4().hex[:6]}:1"
+    gateway.client.images.get(image).tag(tag)
+    checkout = write_checkout(tmp_path / "app", name, tag)
+    try:
+        checkout.compose("up", "-d", "--wait")
+    finally:
+        gateway.client.images.remove(tag)
+    try:
+        yield checkout
+    finally:
+        remove_project(gateway, name)
+
+
+def test_nothing_is_removed_when_compose_could_not_create_it_again(
+    untagged: Checkout, gateway: DockerGateway
+) -> None:
+    before = (containers(gateway, untagged.name), volumes(gateway, untagged.name))
+
+    hard = untagged.envdeck("reset", "--hard", "--yes")
+    assert hard.returncode == 2, hard.stderr
+    assert "could not create cache, store again" in hard.stderr
+    assert "no registry answers" in hard.stderr
+    assert "docker load" in hard.stderr  # how to fix it
+    down_v = untagged.envdeck("down", "-v", "--yes")
+    assert down_v.returncode == 1
+    assert "could not create" in down_v.stderr
+    assert (containers(gateway, untagged.name), volumes(gateway, untagged.name)) == before
+
+    doctor = untagged.envdeck("doctor")
+    assert doctor.returncode == 1
+    assert "[FAIL] image: cache:" in doctor.stdout
+    assert "no registry answers" in doctor.stdout
+    assert "`envdeck up` pulls them" not in doctor.stdout
+
+    up = untagged.envdeck("up")
+    assert up.returncode != 0
+    assert "cannot create cache, store" in up.stderr
+    assert "pull access denied" not in up.stderr  # compose's raw pull error
+
+
+def test_a_hard_reset_whose_recreation_fails_says_how_to_bring_it_back(
+    tmp_path: Path, gateway: DockerGateway, image: str
+) -> None:
+    """The image can be built (so the guard lets it go), but the build fails after the
+    removal: the failure names the command that brings the project back."""
+    name = f"guard-build-{uuid.uuid4().hex[:6]}"
+    folder = tmp_path / "app"
+    (folder / "broken").mkdir(parents=True)
+    (folder / "broken" / "Dockerfile").write_text(f"FROM {image}\nRUN exit 7\n")
+    tag = f"envdeck-test-built-{uuid.uuid4().hex[:6]}:1"
+    (folder / "compose.yaml").write_text(
+        f"name: {name}\nservices:\n  app:\n    image: {tag}\n    build: ./broken\n"
+        '    command: ["sleep", "infinity"]\n'
+    )
+    (folder / "pyproject.toml").write_text("[tool.envdeck]\ncompose_files = ['compose.yaml']\n")
+    gateway.client.images.get(image).tag(tag)
+    try:
+        settings = load_settings(folder)
+        environment = resolve_environment(settings, gateway)
+        environment.compose.run("up", "-d", timeout=120)
+        gateway.client.images.remove(tag)  # compose must build it now, and the build fails
+        hard = HardReset(StateManager(settings, environment, gateway))
+        plan = hard.plan()
+        assert any("app: " in line and "built from" in line for line in plan.recreate)
+        outcome = hard.run(plan)
+        failed = {step.title: step for step in outcome.steps}
+        assert failed["remove containers and volumes"].state is StepState.DONE
+        up = failed["create and start (compose up)"]
+        assert up.state is StepState.FAILED
+        assert "bring it back with envdeck up" in up.detail
+        assert f"docker compose -p {name} -f {folder / 'compose.yaml'} up -d" in up.detail
+    finally:
+        remove_project(gateway, name)
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            gateway.client.images.remove(tag)
+
+
+def test_the_guard_rechecks_the_plan_just_before_acting(
+    twins: tuple[Checkout, Checkout], gateway: DockerGateway
+) -> None:
+    first, _ = twins
+    settings = load_settings(first.folder)
+    environment = resolve_environment(settings, gateway)
+    guard = DestructiveGuard(settings, environment, gateway)
+    plan = guard.plan(Operation.DOWN_VOLUMES)
+    assert {name for _, name in plan.containers} == containers(gateway, first.name)
+    assert set(plan.volumes) == volumes(gateway, first.name)
+    late = gateway.client.volumes.create(f"{first.name}_late", labels={PROJECT_LABEL: first.name})
+    acted: list[str] = []
+    with pytest.raises(GuardRefused, match=f"volume {first.name}_late"):
+        guard.run(plan, lambda confirmed: acted.append("removed"))
+    assert acted == []
+    late.remove()
