@@ -11,13 +11,17 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import docker.errors
 import pytest
+from textual.pilot import Pilot
+from textual.widgets import Static
 
 from tests.conftest import REPO
 from tests.integration.conftest import POSTGRES_IMAGE, free_port
@@ -28,6 +32,9 @@ from tui.core.guard import DestructiveGuard, GuardRefused, Operation
 from tui.reset.hard import HardReset
 from tui.reset.states import StateManager
 from tui.reset.steps import StepState
+from tui.ui.app import EnvdeckApp, make_app
+from tui.ui.screens.confirm import ConfirmScreen
+from tui.ui.widgets.services_table import ServicesTable
 
 TWO_SERVICES = """\
 name: {name}
@@ -297,3 +304,65 @@ def test_the_guard_rechecks_the_plan_just_before_acting(
         guard.run(plan, lambda confirmed: acted.append("removed"))
     assert acted == []
     late.remove()
+
+
+async def _listed(app: EnvdeckApp, pilot: Pilot[Any], rows: int) -> ServicesTable:
+    table = app.screen.query_one(ServicesTable)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and table.row_count < rows:
+        await pilot.pause(0.05)
+    assert table.row_count >= rows
+    return table
+
+
+async def _until(pilot: Pilot[Any], check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not seen within 60 s")
+        await pilot.pause(0.1)
+
+
+async def test_the_dashboards_d_refuses_another_checkouts_project(
+    twins: tuple[Checkout, Checkout], gateway: DockerGateway
+) -> None:
+    first, second = twins
+    before = (containers(gateway, first.name), volumes(gateway, first.name))
+    app = make_app(load_settings(second.folder), gateway)
+    async with app.run_test(size=(140, 34)) as pilot:
+        await _listed(app, pilot, 2)
+        await pilot.press("D")
+
+        def refused() -> bool:
+            return any("is not this checkout's" in n.message for n in app._notifications)
+
+        await _until(pilot, refused, "the refusal")
+        assert not isinstance(app.screen, ConfirmScreen)
+    assert (containers(gateway, first.name), volumes(gateway, first.name)) == before
+
+
+async def test_the_dashboards_d_lists_what_goes_and_removes_exactly_that(
+    twins: tuple[Checkout, Checkout], gateway: DockerGateway
+) -> None:
+    first, _ = twins
+    names = containers(gateway, first.name)
+    volume_names = volumes(gateway, first.name)
+    app = make_app(load_settings(first.folder), gateway)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _listed(app, pilot, 2)
+        await pilot.press("D")
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the dialog")
+        body = str(app.screen.query_one("#dialog-body", Static).render())
+        for name in names | volume_names:
+            assert name in body
+        await pilot.press("escape")
+        assert containers(gateway, first.name) == names, "esc removed nothing"
+
+        await pilot.press("D")
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the dialog")
+        await pilot.click("#down-volumes")
+        await _until(
+            pilot,
+            lambda: not containers(gateway, first.name) and not volumes(gateway, first.name),
+            "down -v",
+        )
