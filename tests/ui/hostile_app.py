@@ -65,4 +65,4 @@ if __name__ == "__main__":
     app = make_app(
         load_settings(Path(__file__).parent), DockerGateway("unix:///nonexistent"), HostileMonitor()
     )
-    sys.exit(app.run() or 0)
+    sys.exit(app.run_for_exit_code())

@@ -41,7 +41,7 @@ def run_dashboard(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
     from tui.ui.app import make_app  # Textual only when the UI opens
 
     app = make_app(settings, monitor.gateway, monitor)
-    return app.run() or 0
+    return app.run_for_exit_code()
 
 
 def run_demo(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
@@ -68,13 +68,18 @@ def up_and_prepare(
     settings: EnvdeckSettings, gateway: DockerGateway, services: Sequence[str]
 ) -> Environment:
     """`compose up --wait`; then seed what was created from nothing, and take the
-    baseline the first time the environment is healthy."""
+    baseline the first time the environment is healthy. A baseline that cannot be
+    taken is said once, as advice with the fix, not as a failure of `up`."""
     from tui.presentation.reset_text import step_line
-    from tui.reset.hard import prepare_new_environment
+    from tui.reset.baseline_notice import BaselineNotices, baseline_advice
+    from tui.reset.hard import BASELINE_STEP, prepare_new_environment
+    from tui.reset.states import default_state_dir
     from tui.reset.steps import StepEvent, StepState
+    from tui.reset.store import StateStore
 
     def report(event: StepEvent) -> None:
-        if event.state is not StepState.RUNNING:
+        baseline_failed = event.title == BASELINE_STEP and event.state is StepState.FAILED
+        if event.state is not StepState.RUNNING and not baseline_failed:
             say(step_line(event))
 
     project = resolve_environment(settings, gateway).project.name
@@ -83,8 +88,15 @@ def up_and_prepare(
     if services:
         return environment  # part of the project: its baseline is not known yet
     outcome = prepare_new_environment(settings, environment, gateway, fresh=fresh, progress=report)
-    if not outcome.ok:
-        say(f"up, but {outcome.failure_summary}")
+    for step in outcome.failed:
+        if step.title != BASELINE_STEP:
+            say(f"up, but {step.title} failed (above)")
+            continue
+        advice = baseline_advice(step.detail)
+        say(advice)
+        # The dashboard need not say it again.
+        store = StateStore(default_state_dir(settings, environment), project)
+        BaselineNotices(store).remember(advice)
     return environment
 
 

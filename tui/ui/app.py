@@ -9,12 +9,14 @@ from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from tui.config.settings import EnvdeckSettings
 from tui.core.actions import ServiceActions
 from tui.core.engine import DockerGateway
 from tui.core.monitor import DockerEnvironmentMonitor, EnvironmentMonitor
+from tui.core.text import safe_text
 from tui.reset.service import EnvironmentResets, Resets
 from tui.ui.screens.dashboard import DashboardScreen
 from tui.ui.screens.help import HelpScreen, key_rows
@@ -71,6 +73,32 @@ class EnvdeckApp(App[int]):
         gc.unfreeze()
         gc.set_threshold(*self._gc_threshold)
         gc.collect()
+
+    def run_for_exit_code(self) -> int:
+        """Runs the app; the process's exit code. A crash is not 0: Textual's `run()`
+        returns None after an unhandled exception (it sets `return_code` to 1)."""
+        returned = self.run()
+        return self.return_code or returned or 0
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast, whoever raises it (a widget's `notify` ends here), as plain text
+        under the display rule: toasts carry service names, errors and plugin results, and
+        Textual would parse a message as markup. `markup` is accepted and ignored."""
+        super().notify(
+            safe_text(message, keep="\t\n"),
+            title=safe_text(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

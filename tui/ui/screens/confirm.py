@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from tui.ui.safe import safe_block, safe_label
+
 
 class ConfirmScreen(ModalScreen[str | None]):
-    """Dismisses with the chosen choice's id, or None when cancelled."""
+    """Dismisses with the chosen choice's id, or None when cancelled. The title, body and
+    choice labels may name containers, snapshots, keys: all shown as literal text."""
 
     CSS_PATH = "confirm.tcss"
     BINDINGS = [
@@ -29,11 +31,15 @@ class ConfirmScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(Text(self.title_text, style="bold"), id="dialog-title")
-            yield Static(Text(self.body), id="dialog-body")  # may name containers: plain text
+            yield Static(safe_label(self.title_text, "bold"), id="dialog-title")
+            yield Static(safe_block(self.body), id="dialog-body")
             with Horizontal(id="dialog-buttons"):
                 for index, (choice_id, label) in enumerate(self.choices):
-                    yield Button(label, id=choice_id, variant="error" if index == 0 else "default")
+                    yield Button(
+                        safe_label(label),
+                        id=choice_id,
+                        variant="error" if index == 0 else "default",
+                    )
                 yield Button("Cancel (esc)", id="cancel")
 
     def on_mount(self) -> None:

@@ -9,6 +9,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
+from tui.ui.safe import safe_label
+
 
 def key_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
     """(keys, description, binding id) of every active binding, deduplicated by action."""
@@ -41,11 +43,11 @@ class HelpScreen(ModalScreen[None]):
             yield Static(
                 Text("Keys (remap any of them by id: keymap in [tool.envdeck])"), id="help-title"
             )
-            yield DataTable[str](id="help-keys", cursor_type="row", zebra_stripes=True)
+            yield DataTable[Text](id="help-keys", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("KEY", "ACTION", "ID")
         for row in self.rows:
-            table.add_row(*row)
+            table.add_row(*(safe_label(part) for part in row))  # keys come from the keymap
         table.focus()

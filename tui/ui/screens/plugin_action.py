@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +14,7 @@ from textual.widgets.option_list import Option
 
 from tui.core.text import safe_text
 from tui.plugins.api import Action
+from tui.ui.safe import safe_label
 
 
 @dataclass(frozen=True)
@@ -37,12 +37,14 @@ class PluginActionScreen(ModalScreen[ActionChoice | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="action-dialog"):
             yield Static(
-                Text(f"{safe_text(self.plugin_title)} actions on {safe_text(self.service)}"),
-                id="action-title",
+                safe_label(f"{self.plugin_title} actions on {self.service}"), id="action-title"
             )
             yield OptionList(
                 *(
-                    Option(f"{a.title}{'  (destructive)' if a.destructive else ''}", id=a.id)
+                    Option(
+                        safe_label(f"{a.title}{'  (destructive)' if a.destructive else ''}"),
+                        id=a.id,
+                    )
                     for a in self.actions
                 ),
                 id="action-list",
@@ -59,7 +61,7 @@ class PluginActionScreen(ModalScreen[ActionChoice | None]):
         params = self.query_one("#action-params", Vertical)
         params.remove_children()
         params.mount_all(
-            Input(placeholder=name, id=f"param-{index}")
+            Input(placeholder=safe_text(name), id=f"param-{index}")  # shown as Text
             for index, name in enumerate(self.chosen.params)
         )
         self.query_one("#action-run", Button).disabled = False

@@ -17,7 +17,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.core.text import safe_text
 from tui.presentation.reset_text import (
     age_text,
     describe_record,
@@ -29,6 +28,7 @@ from tui.reset.hard import HardResetPlan
 from tui.reset.service import ResetOverview, Resets
 from tui.reset.steps import Outcome, StepEvent
 from tui.reset.store import BASELINE, StateStoreError, check_name
+from tui.ui.safe import safe_label
 from tui.ui.screens.confirm import ConfirmScreen
 
 FAST = "fast"
@@ -92,9 +92,8 @@ class ResetScreen(ModalScreen[Outcome | None]):
     def _show_overview(self, overview: ResetOverview) -> None:
         self.overview = overview
         self.query_one("#reset-title", Static).update(
-            Text(
-                f"Reset {safe_text(overview.project)}  ·  "
-                f"{last_reset_text(overview.last_reset, overview.now)}"
+            safe_label(
+                f"Reset {overview.project}  ·  {last_reset_text(overview.last_reset, overview.now)}"
             )
         )
         choices = self.query_one(OptionList)
@@ -107,8 +106,8 @@ class ResetScreen(ModalScreen[Outcome | None]):
             Option("Hard reset: remove containers and volumes, recreate, seed", id=HARD)
         )
         for record in overview.snapshots:
-            label = f"Restore snapshot {safe_text(record.name)}  ({size_text(record.size_bytes)})"
-            choices.add_option(Option(Text(label), id=RESTORE + record.name))
+            label = f"Restore snapshot {record.name}  ({size_text(record.size_bytes)})"
+            choices.add_option(Option(safe_label(label), id=RESTORE + record.name))
         choices.add_option(Option(Text("Save a snapshot of the data now…"), id=SAVE))
         choices.add_option(
             Option(Text("Retake the baseline from the data now"), id=BASELINE_CHOICE)

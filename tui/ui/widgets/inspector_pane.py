@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -13,6 +12,7 @@ from textual.widgets import Input, Select, Static
 
 from tui.core.text import safe_text
 from tui.plugins.api import Table, View, ViewResult
+from tui.ui.safe import safe_label
 from tui.ui.widgets.sections_view import SectionsView
 
 
@@ -66,12 +66,12 @@ class InspectorPane(Vertical):
         changed = service != self.service
         self.service = service
         self.views = views
-        self.header_title = f"{safe_text(service or '-')} · {safe_text(plugin_title)}"
-        self.query_one("#inspector-header", Static).update(Text(self.header_title))
+        self.header_title = f"{service or '-'} · {plugin_title}"
+        self.query_one("#inspector-header", Static).update(safe_label(self.header_title))
         if changed:
             select = self.query_one("#inspector-view", Select)
             with self.prevent(Select.Changed):
-                select.set_options([(view.title, view.id) for view in views])
+                select.set_options([(safe_label(view.title), view.id) for view in views])
                 if views:
                     select.value = views[0].id
             self.query_one("#inspector-query", Input).value = ""
@@ -93,7 +93,7 @@ class InspectorPane(Vertical):
         more = " · ] next page" if result.next_cursor else ""
         page = f" · page {self.page}" if self.page > 1 or result.next_cursor else ""
         self.query_one("#inspector-header", Static).update(
-            Text(f"{self.header_title}{page}{rows}{more}")
+            safe_label(f"{self.header_title}{page}{rows}{more}")
         )
 
     # -------------------------------------------------------------- messages up
@@ -115,7 +115,7 @@ class InspectorPane(Vertical):
         box = self.query_one("#inspector-query", Input)
         box.display = bool(view and view.takes_query)
         if view and view.query_hint:
-            box.placeholder = view.query_hint
+            box.placeholder = safe_text(view.query_hint)  # shown as Text: no markup
 
     def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()

@@ -1,4 +1,7 @@
-"""Renders any plugin's sections: key/values, tables and text, all as plain text."""
+"""Renders any plugin's sections: key/values, tables and text, all as plain text.
+
+Everything a plugin returns (titles, column names, cells, notes) can carry data from the
+service: it all goes through `safe_label` / `safe_block`, never to Textual as a `str`."""
 
 from __future__ import annotations
 
@@ -8,16 +11,15 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
-from tui.core.text import safe_text
 from tui.plugins.api import KeyValues, Section, Table, TextBlock
+from tui.ui.safe import safe_block, safe_label
 
 MAX_CELL = 200
 
 
 def cell(value: str) -> Text:
-    """Plugin output can carry data from the service: plain Text, never markup."""
-    value = safe_text(value)
-    return Text(value if len(value) <= MAX_CELL else value[: MAX_CELL - 1] + "…")
+    """One line of a cell, column header or title, cut to MAX_CELL characters."""
+    return safe_label(value, limit=MAX_CELL)
 
 
 class SectionsView(VerticalScroll):
@@ -33,11 +35,11 @@ class SectionsView(VerticalScroll):
     def show_message(self, message: str, *, error: bool = False) -> None:
         with self.app.batch_update():
             self.remove_children()
-            self.mount(Static(Text(safe_text(message)), classes="-error" if error else ""))
+            self.mount(Static(safe_block(message), classes="-error" if error else ""))
 
     def _body(self, section: Section) -> Static | DataTable[Text]:
         if isinstance(section, TextBlock):
-            return Static(Text(safe_text(section.text)), classes="section-text")
+            return Static(safe_block(section.text), classes="section-text")
         table: DataTable[Text] = DataTable(
             cursor_type="row", zebra_stripes=True, classes="section-table"
         )
@@ -47,9 +49,9 @@ class SectionsView(VerticalScroll):
             for key, value in section.items:
                 table.add_row(cell(key), cell(value))
         elif isinstance(section, Table):
-            table.add_columns(*(safe_text(column).upper() for column in section.columns))
+            table.add_columns(*(cell(column.upper()) for column in section.columns))
             for row in section.rows:
                 table.add_row(*(cell(value) for value in row))
             if section.note:
-                table.tooltip = section.note
+                table.tooltip = safe_block(section.note)
         return table

@@ -1,7 +1,9 @@
 """The services table: one row per container (or missing service), updated in place.
 
 Only cells whose text changed are written: DataTable renders the whole table again after
-any write, so an update that changes nothing must not write at all.
+any write, so an update that changes nothing must not write at all. Cells with text from
+Docker or the compose file are `safe_label`s; the `str` cells are figures we format (a
+DataTable parses a `str` cell as markup).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
 from tui.core.status import ServiceStatus
-from tui.core.text import safe_text
 from tui.presentation.status_text import (
     bytes_label,
     cpu_label,
@@ -27,6 +28,7 @@ from tui.presentation.status_text import (
     state_label,
     uptime_label,
 )
+from tui.ui.safe import safe_label
 
 COLUMNS = ("service", "state", "health", "uptime", "restarts", "cpu", "memory", "ports")
 # Theme colours for the state classes of status_text.state_class.
@@ -63,6 +65,9 @@ class ServicesTable(DataTable[Text | str]):
         self.statuses: dict[str, ServiceStatus] = {}
         self.pending: dict[str, str] = {}  # service -> what is being done to it
         self._shown: dict[tuple[str, str], Text | str] = {}  # (row key, column) -> cell
+        # The selected service while there are no rows (the engine lost): selected again
+        # when they come back.
+        self._selection_to_restore: str | None = None
 
     def on_mount(self) -> None:
         for column in COLUMNS:
@@ -70,6 +75,8 @@ class ServicesTable(DataTable[Text | str]):
 
     def update_services(self, statuses: Sequence[ServiceStatus]) -> None:
         """Apply a snapshot as a keyed diff, so the cursor never jumps."""
+        selected = self.selected
+        keep = selected.name if selected is not None else self._selection_to_restore
         wanted = {row_key(status): status for status in statuses}
         added = False
         with self.app.batch_update():
@@ -93,6 +100,23 @@ class ServicesTable(DataTable[Text | str]):
                 self.statuses[key] = status
             if added:
                 self._sort_keeping_selection()
+            self._select_service(keep)
+
+    def _select_service(self, name: str | None) -> None:
+        """The cursor on service `name` by its name, not its row key: after the engine
+        came back every row is new (and a recreated container's key is new too)."""
+        if not self.statuses:
+            self._selection_to_restore = name
+            return
+        self._selection_to_restore = None
+        selected = self.selected
+        if name is None or (selected is not None and selected.name == name):
+            return
+        for index, row in enumerate(self.ordered_rows):
+            status = self.statuses.get(row.key.value or "")
+            if status is not None and status.name == name:
+                self.move_cursor(row=index, animate=False)
+                return
 
     def _with_known_usage(self, status: ServiceStatus) -> ServiceStatus:
         """A listing without stats keeps the CPU and memory figures the row already shows
@@ -178,15 +202,15 @@ class ServicesTable(DataTable[Text | str]):
     def _state_cell(self, status: ServiceStatus) -> Text:
         if status.name in self.pending:
             warning = self.app.theme_variables.get("warning", "")
-            return Text(self.pending[status.name], style=f"italic {warning}".strip())
+            return safe_label(self.pending[status.name], f"italic {warning}".strip())
         spec = STATE_STYLES[state_class(status)]
         colour = self.app.theme_variables.get(spec.split("$")[-1], "")
         emphasis = "bold " if spec.startswith("bold") else ""
-        return Text(state_label(status), style=f"{emphasis}{colour}".strip())
+        return safe_label(state_label(status), f"{emphasis}{colour}".strip())
 
     def _cells(self, status: ServiceStatus) -> tuple[Text | str, ...]:
         return (
-            Text(safe_text(status.name)),  # container-supplied: never markup
+            safe_label(status.name),
             self._state_cell(status),
             health_label(status),
             uptime_label(status.started_at),
