@@ -26,7 +26,7 @@ def test_a_death_is_an_error_with_its_exit_code() -> None:
 
 
 def test_a_one_shot_service_finishing_with_0_is_not_a_failure() -> None:
-    done = replace(RUNNING, state="exited", health="none", exit_code=0)
+    done = replace(RUNNING, state="exited", health="none", exit_code=0, one_shot=True)
     toast = change_toast(change("died", done, 0), RUNNING)
     assert toast == Toast("redis finished (exit 0)", "information")
 

@@ -230,7 +230,10 @@ class FakeEngine:
 
     def _inspect(self, container_id: str) -> SimpleNamespace:
         self._answer()
-        return SimpleNamespace(attrs={"Name": "/shop-db-1", "State": {"Status": "running"}})
+        return SimpleNamespace(
+            attrs={"Name": "/shop-db-1", "State": {"Status": "running"}},
+            labels={"com.docker.compose.service": "db"},
+        )
 
     def project_containers(self, project: str) -> list[SimpleNamespace]:
         self._answer()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -37,7 +38,13 @@ def service(
         (service(), "running", "-ok"),
         (service(health="starting"), "running", "-pending"),
         (service(health="unhealthy"), "running", "-bad"),
-        (service("exited", "none", 0), "done", "-done"),
+        (replace(service("exited", "none", 0), one_shot=True), "done", "-done"),
+        (service("exited", "none", 0), "exited (0)", "-bad"),  # a server that stopped
+        (
+            replace(service("exited", "none", 0), one_shot=True, stop_requested=True),
+            "exited (0)",
+            "-bad",
+        ),
         (service("exited", "none", 137), "exited (137)", "-bad"),
         (service("missing", "none"), "missing", "-bad"),
     ],

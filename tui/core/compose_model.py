@@ -46,6 +46,9 @@ class ServiceSpec:
     labels: Mapping[str, str]
     volume_mounts: tuple[str, ...] = ()  # keys of the project's named volumes it mounts
     build_context: str | None = None  # `build:` (compose resolves it to a path or URL)
+    # depends_on with its conditions: service_started (a plain list), service_healthy,
+    # service_completed_successfully (the dependency is a job that must finish)
+    depends_on_conditions: Mapping[str, str] = field(default_factory=dict)
 
     def published_port(self, container_port: int) -> int | None:
         """The host port published for `container_port`, if any."""
@@ -68,6 +71,8 @@ class ComposeProject:
     services: Mapping[str, ServiceSpec]
     volumes: tuple[str, ...]
     volume_specs: Mapping[str, VolumeSpec] = field(default_factory=dict)
+    # `one_shot = true|false` from envdeck's settings, by service (tui.core.one_shot)
+    one_shot_settings: Mapping[str, bool] = field(default_factory=dict)
 
     @property
     def service_names(self) -> tuple[str, ...]:
@@ -133,7 +138,17 @@ def _service(name: str, raw: Mapping[str, Any]) -> ServiceSpec:
             if mount.get("type") == "volume" and mount.get("source")
         ),
         build_context=_build_context(raw.get("build")),
+        depends_on_conditions=_conditions(depends),
     )
+
+
+def _conditions(depends: Any) -> dict[str, str]:
+    if isinstance(depends, Mapping):
+        return {
+            str(name): str((spec or {}).get("condition") or "service_started")
+            for name, spec in depends.items()
+        }
+    return {str(name): "service_started" for name in depends}
 
 
 def _build_context(raw: object) -> str | None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import docker.errors
+from docker.models.containers import Container
 from docker.types import CancellableStream
 
 from tui.core.engine import (
@@ -34,8 +35,8 @@ from tui.core.engine import (
     EngineUnavailable,
     describe_engine_error,
 )
-from tui.core.status import ServiceStatus, service_status_from_inspect
 from tui.core.secrets import mask_secrets
+from tui.core.status import ServiceStatus, service_status_from_inspect
 from tui.core.text import safe_text
 
 log = logging.getLogger(__name__)
@@ -185,6 +186,14 @@ class _Resync:
 _STOP = object()
 
 ChangeCallback = Callable[[ContainerChange], None]
+Describe = Callable[[Container], ServiceStatus]  # e.g. status.container_status for a project
+
+
+def bare_status(container: Container) -> ServiceStatus:
+    """A container's status without the project's declarations (none is one-shot)."""
+    return service_status_from_inspect(container.labels.get(SERVICE_LABEL, "?"), container.attrs)
+
+
 ResyncCallback = Callable[[dict[str, ServiceStatus]], None]
 EngineCallback = Callable[[EngineState], None]
 
@@ -196,6 +205,8 @@ class ProjectWatcher:
     `on_engine` on every change of the engine's reachability (the first call reports the
     initial state), `on_resync` with every container's status by container id after each
     (re)connect, and `on_change` per relevant event. A UI posts them on as messages.
+    `describe` turns a container into its status; the monitor passes one that knows
+    which services are one-shots, as every listing does.
     """
 
     def __init__(
@@ -206,8 +217,10 @@ class ProjectWatcher:
         *,
         on_resync: ResyncCallback | None = None,
         on_engine: EngineCallback | None = None,
+        describe: Describe = bare_status,
     ) -> None:
         self._gateway = gateway
+        self._describe = describe
         self._project = project
         self._on_change = on_change
         self._on_resync = on_resync
@@ -370,26 +383,20 @@ class ProjectWatcher:
             containers = self._gateway.project_containers(self._project)
         except EngineUnavailable:
             return  # the reader notices too, and resyncs after reconnecting
-        self._on_resync(
-            {
-                container.id or "": service_status_from_inspect(
-                    container.labels.get(SERVICE_LABEL, "?"), container.attrs
-                )
-                for container in containers
-            }
-        )
+        self._on_resync({container.id or "": self._describe(container) for container in containers})
 
     def _inspect(self, event: ContainerEvent) -> ContainerChange | None:
         """The change `event` made, with the container's state as it is now."""
-        attrs: Mapping[str, Any] | None = None
+        container: Container | None = None
         if event.kind != "destroyed":
             try:
-                attrs = self._gateway.client.containers.get(event.container_id).attrs
+                container = self._gateway.client.containers.get(event.container_id)
             except docker.errors.NotFound:
-                attrs = None  # removed since: report it gone
+                container = None  # removed since: report it gone
             except (EngineUnavailable, *ENGINE_GONE):
                 return None  # the resync after reconnecting brings the truth
-        status = service_status_from_inspect(event.service, attrs) if attrs else None
+        attrs = container.attrs if container is not None else None
+        status = self._describe(container) if container is not None else None
         exit_code = event.exit_code
         if exit_code is None and status is not None:
             exit_code = status.exit_code

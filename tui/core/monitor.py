@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Protocol
 
 from tui.config.settings import EnvdeckSettings
@@ -32,6 +32,7 @@ from tui.core.status import (
     ResourceSampler,
     ServiceStatus,
     build_statuses,
+    container_status,
     merge_statuses,
     with_resource_usage,
 )
@@ -179,7 +180,12 @@ class DockerEnvironmentMonitor:
             on_resync(EnvironmentStatus(project.name, self.gateway.info(), statuses))
 
         return ProjectWatcher(
-            self.gateway.clone(), project.name, on_change, on_resync=resynced, on_engine=on_engine
+            self.gateway.clone(),
+            project.name,
+            on_change,
+            on_resync=resynced,
+            on_engine=on_engine,
+            describe=partial(container_status, project),
         )
 
     def resource_usage(
@@ -213,7 +219,7 @@ class DockerEnvironmentMonitor:
             return EnvironmentStatus(name, self.gateway.info(), ())
         statuses = build_statuses(environment.project, containers)
         if stats:
-            statuses = with_resource_usage(self.gateway, containers, statuses)
+            statuses = with_resource_usage(self.gateway, statuses)
         return EnvironmentStatus(name, engine, statuses)
 
     def details(self, status: ServiceStatus) -> ServiceDetails | None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -14,6 +14,7 @@ from docker.models.containers import Container
 
 from tui.core.compose_model import ComposeProject
 from tui.core.engine import ENGINE_GONE, SERVICE_LABEL, DockerGateway, EngineInfo, EngineUnavailable
+from tui.core.one_shot import is_one_shot, stop_requested
 
 # Exit codes of `envdeck status` (and of every command that reports state).
 EXIT_OK, EXIT_NOT_READY, EXIT_UNKNOWN = 0, 1, 2
@@ -44,13 +45,27 @@ class ServiceStatus:
     ports: tuple[PortBinding, ...]
     cpu_percent: float | None = None
     mem_bytes: int | None = None
+    # Not in `status --json`: what the project declares and how the last run ended.
+    one_shot: bool = False  # a migration, a seeder (tui.core.one_shot decides)
+    stop_requested: bool = False  # its last run was stopped or killed, not ended on its own
+
+    @property
+    def is_done(self) -> bool:
+        """A one-shot service that finished: exited 0 on its own (tui.core.one_shot)."""
+        return (
+            self.one_shot
+            and self.state == "exited"
+            and self.exit_code == 0
+            and not self.stop_requested
+        )
 
     @property
     def is_ready(self) -> bool:
-        """Up and healthy, or a one-shot service (init, migration) that finished with 0."""
+        """Up and healthy (or up with no healthcheck), or done. The one readiness rule:
+        `status`'s exit code, the table, the header's count and the toasts all ask it."""
         if self.state == "running":
             return self.health in ("healthy", "none")
-        return self.state == "exited" and self.exit_code == 0 and self.restarts == 0
+        return self.is_done
 
 
 @dataclass(frozen=True)
@@ -83,8 +98,18 @@ class EnvironmentStatus:
         return {
             "project": self.project,
             "engine": {"connected": self.engine.connected, "version": self.engine.version},
-            "services": [asdict(service) for service in self.services],
+            "services": [_service_json(service) for service in self.services],
         }
+
+
+_NOT_IN_JSON = ("one_shot", "stop_requested")  # the contract's fields only
+
+
+def _service_json(service: ServiceStatus) -> dict[str, Any]:
+    document = asdict(service)
+    for key in _NOT_IN_JSON:
+        del document[key]
+    return document
 
 
 def service_status_from_inspect(service: str, attrs: Mapping[str, Any]) -> ServiceStatus:
@@ -123,6 +148,17 @@ def missing_service(name: str, image: str | None) -> ServiceStatus:
     return ServiceStatus(name, None, "missing", "none", None, 0, None, image, ())
 
 
+def container_status(project: ComposeProject, container: Container) -> ServiceStatus:
+    """A container's status with what the project declares of its service and how its
+    last run ended: every status that readiness is asked of is made here."""
+    service = container.labels.get(SERVICE_LABEL, "?")
+    status = service_status_from_inspect(service, container.attrs)
+    one_shot = is_one_shot(project, service, container.attrs)
+    # Only an exit can have been asked for; one history lookup per exited container.
+    stopped = status.state == "exited" and stop_requested(container.client, container.attrs)
+    return replace(status, one_shot=one_shot, stop_requested=stopped)
+
+
 def build_statuses(
     project: ComposeProject, containers: Sequence[Container]
 ) -> tuple[ServiceStatus, ...]:
@@ -131,13 +167,7 @@ def build_statuses(
     Containers of services no longer in the files (orphans) are listed too: they are
     still running and still this project's.
     """
-    return merge_statuses(
-        project,
-        [
-            service_status_from_inspect(container.labels.get(SERVICE_LABEL, "?"), container.attrs)
-            for container in containers
-        ],
-    )
+    return merge_statuses(project, [container_status(project, c) for c in containers])
 
 
 def merge_statuses(
@@ -159,67 +189,46 @@ def merge_statuses(
 
 
 def cpu_percent(first: Mapping[str, Any], second: Mapping[str, Any]) -> float | None:
-    """CPU use between two stats samples, as `docker stats` computes it (100% = one core)."""
+    """CPU use between two stats samples, as `docker stats` computes it (100% = one core);
+    None for anything else than the numbers it needs (a garbled or unexpected answer)."""
     try:
-        cpu_delta = (
-            second["cpu_stats"]["cpu_usage"]["total_usage"]
-            - first["cpu_stats"]["cpu_usage"]["total_usage"]
+        before, after = first["cpu_stats"], second["cpu_stats"]
+        cpu_delta = float(after["cpu_usage"]["total_usage"]) - float(
+            before["cpu_usage"]["total_usage"]
         )
-        system_delta = (
-            second["cpu_stats"]["system_cpu_usage"] - first["cpu_stats"]["system_cpu_usage"]
-        )
-        cpus = second["cpu_stats"].get("online_cpus") or len(
-            second["cpu_stats"]["cpu_usage"].get("percpu_usage") or [1]
-        )
-    except (KeyError, TypeError):
+        system_delta = float(after["system_cpu_usage"]) - float(before["system_cpu_usage"])
+        cpus = float(after.get("online_cpus") or len(after["cpu_usage"].get("percpu_usage") or [1]))
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return None
+    if not all(map(math.isfinite, (cpu_delta, system_delta, cpus))):
         return None
     if system_delta <= 0 or cpu_delta < 0:
         return 0.0
-    return round(float(cpu_delta) / float(system_delta) * float(cpus) * 100.0, 2)
+    return round(cpu_delta / system_delta * cpus * 100.0, 2)
 
 
 def memory_bytes(sample: Mapping[str, Any]) -> int | None:
-    """Memory in use without the page cache, as `docker stats` shows it."""
-    memory = sample.get("memory_stats") or {}
-    usage = memory.get("usage")
-    if usage is None:
+    """Memory in use without the page cache, as `docker stats` shows it; None for anything
+    else than the numbers it needs."""
+    try:
+        memory = sample.get("memory_stats") or {}
+        usage = memory.get("usage")
+        if usage is None:
+            return None
+        stats = memory.get("stats") or {}
+        cache = stats.get("inactive_file", stats.get("total_inactive_file", stats.get("cache", 0)))
+        return int(usage) - int(cache or 0)
+    except (TypeError, ValueError, AttributeError, OverflowError):
         return None
-    stats = memory.get("stats") or {}
-    cache = stats.get("inactive_file", stats.get("total_inactive_file", stats.get("cache", 0)))
-    return int(usage) - int(cache or 0)
 
 
 def with_resource_usage(
-    gateway: DockerGateway,
-    containers: Sequence[Container],
-    statuses: Sequence[ServiceStatus],
-    interval: float = 0.25,
+    gateway: DockerGateway, statuses: Sequence[ServiceStatus], interval: float = 0.25
 ) -> tuple[ServiceStatus, ...]:
-    """Statuses with CPU and memory of the running containers (two quick samples each)."""
-    running = {c.name: c for c in containers if c.status == "running"}
-
-    def sample(container: Container) -> tuple[str, dict[str, Any] | None]:
-        try:
-            return container.name or "", gateway.container_stats(container)
-        except ENGINE_GONE:
-            return container.name or "", None
-
-    with ThreadPoolExecutor(max_workers=max(1, min(8, len(running)))) as pool:
-        first = dict(pool.map(sample, running.values()))
-        time.sleep(interval)  # the CPU figure is a rate: it needs two points in time
-        second = dict(pool.map(sample, running.values()))
-    result = []
-    for status in statuses:
-        before, after = first.get(status.container or ""), second.get(status.container or "")
-        if before and after:
-            result.append(
-                replace(
-                    status, cpu_percent=cpu_percent(before, after), mem_bytes=memory_bytes(after)
-                )
-            )
-        else:
-            result.append(status)
-    return tuple(result)
+    """Statuses with CPU and memory of the running containers, measured now (two samples
+    each, `interval` apart): `envdeck status`. The dashboard's rounds and this are the
+    same ResourceSampler, so an answer that breaks one cannot break the other."""
+    return ResourceSampler(gateway, interval=interval).usage(statuses)
 
 
 class ResourceSampler:
@@ -227,8 +236,9 @@ class ResourceSampler:
 
     One stats request per container per round, by name (no listing): CPU is averaged
     since the container's sample of the previous round. A container without one (the
-    first round, a new container) is sampled twice, `interval` apart, as
-    `with_resource_usage` does.
+    first round, a new container) is sampled twice, `interval` apart. Any failure of
+    one container's request or answer leaves that container without figures, nothing
+    more.
     """
 
     def __init__(

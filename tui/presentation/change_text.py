@@ -20,10 +20,7 @@ def change_toast(change: ContainerChange, previous: ServiceStatus | None) -> Toa
     if change.kind == "oom":
         return Toast(f"{service} ran out of memory and was killed", "error")
     if change.kind == "died":
-        code = change.exit_code
-        if code == 0 and (previous is None or previous.restarts == 0):
-            return Toast(f"{service} finished (exit 0)", "information")
-        return Toast(f"{service} died (exit code {code})", "error")
+        return _ended(service, change.exit_code, change.status)
     if change.kind == "health" and change.status is not None:
         health = change.status.health
         if health == "unhealthy":
@@ -43,3 +40,17 @@ def change_toast(change: ContainerChange, previous: ServiceStatus | None) -> Toa
     ):
         return Toast(f"{service} is running again", "information")
     return None
+
+
+def _ended(service: str, code: int | None, status: ServiceStatus | None) -> Toast | None:
+    """A container's process ended. "finished" only when ServiceStatus.is_done says so:
+    the same rule as the table's `done` and `envdeck status`."""
+    if status is not None and status.is_done:
+        return Toast(f"{service} finished (exit 0)", "information")
+    if status is not None and status.stop_requested:
+        return Toast(f"{service} was stopped (exit code {code})", "information")
+    if code == 0:
+        if status is not None and status.state == "running":
+            return None  # already back (a restart): nothing ended for good
+        return Toast(f"{service} exited by itself (exit code 0)", "warning")
+    return Toast(f"{service} died (exit code {code})", "error")

@@ -12,15 +12,21 @@ from tui.core.text import safe_text
 
 
 def state_label(status: ServiceStatus) -> str:
+    """`done` only for a one-shot that finished (ServiceStatus.is_done); a server that
+    was stopped, or exited 0 by itself, says `exited (0)`."""
+    if status.is_done:
+        return "done"
     if status.state == "exited" and status.exit_code is not None:
-        return "done" if status.is_ready else f"exited ({status.exit_code})"
+        return f"exited ({status.exit_code})"
     return status.state
 
 
 def state_class(status: ServiceStatus) -> str:
     """A `-state` CSS class: the theme decides the colour."""
+    if status.is_done:
+        return "-done"
     if status.is_ready:
-        return "-ok" if status.state == "running" else "-done"
+        return "-ok"
     if status.state in ("restarting", "created") or status.health == "starting":
         return "-pending"
     if status.state == "paused":
