@@ -95,6 +95,9 @@ class FixedResets:
     def take_baseline(self, progress: Progress) -> Outcome:
         return self._run("baseline", None, progress)
 
+    def baseline_notice(self, outcome: Outcome) -> str | None:
+        return None
+
     def delete(self, name: str, progress: Progress) -> Outcome:
         return self._run("delete", name, progress)
 

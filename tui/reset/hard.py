@@ -71,7 +71,7 @@ class HardReset:
         )
         ok = ok and run_seeds(steps, self.settings, self.environment, self.states.registry)
         if ok:
-            steps.run("take the baseline", self._baseline)
+            steps.run(BASELINE_STEP, self._baseline)
         outcome = steps.outcome()
         self.states.record(outcome)
         return outcome
@@ -127,6 +127,9 @@ class HardReset:
         return take_baseline_step(self.states)
 
 
+BASELINE_STEP = "take the baseline"
+
+
 def take_baseline_step(states: StateManager) -> str:
     """The baseline taken as one step of a larger operation."""
     outcome = states.take_baseline()
@@ -151,7 +154,7 @@ def prepare_new_environment(
     if fresh and not run_seeds(steps, settings, environment, states.registry):
         return steps.outcome()
     if states.baseline_problem() is not None:
-        steps.run("take the baseline", lambda: take_baseline_step(states))
+        steps.run(BASELINE_STEP, lambda: take_baseline_step(states))
     return steps.outcome()
 
 

@@ -17,6 +17,7 @@ from tui.core.engine import DockerGateway
 from tui.core.environment import Environment
 from tui.core.guard import is_protected
 from tui.plugins.registry import PluginRegistry
+from tui.reset.baseline_notice import automatic_baseline_notice
 from tui.reset.hard import HardReset, HardResetPlan
 from tui.reset.states import StateManager
 from tui.reset.steps import Outcome, Progress
@@ -52,6 +53,11 @@ class Resets(Protocol):
     def save(self, name: str, progress: Progress) -> Outcome: ...
 
     def take_baseline(self, progress: Progress) -> Outcome: ...
+
+    def baseline_notice(self, outcome: Outcome) -> str | None:
+        """What to say about a baseline taken by itself: advice when it failed, once per
+        reason (tui.reset.baseline_notice); None when it was taken or already said."""
+        ...
 
     def delete(self, name: str, progress: Progress) -> Outcome: ...
 
@@ -130,6 +136,9 @@ class EnvironmentResets:
 
     def take_baseline(self, progress: Progress) -> Outcome:
         return self.states.take_baseline(progress)
+
+    def baseline_notice(self, outcome: Outcome) -> str | None:
+        return automatic_baseline_notice(self.states.store, outcome)
 
     def delete(self, name: str, progress: Progress) -> Outcome:
         return self.states.delete(name, progress)

@@ -1,5 +1,6 @@
 """`X`: the reset dialog; the header's "last reset" item; and the baseline, taken by
-itself the first time the environment is seen up and healthy without a usable one."""
+itself the first time the environment is seen up and healthy without a usable one (one it
+cannot take is said once per reason, calmly, with the setting that fixes it)."""
 
 from __future__ import annotations
 
@@ -73,7 +74,10 @@ class ResetPart(DashboardBase):
         if overview.baseline_problem is None:
             return
         outcome = self.resets.take_baseline(no_progress)
+        notice = self.resets.baseline_notice(outcome)
         if outcome.ok:
             self.notify("Baseline taken: X resets the data to it", timeout=4)
-        else:
-            self.notify(f"No baseline: {outcome.failure_summary}", severity="warning", markup=False)
+        elif notice is not None:
+            # Calm and once per reason: on a project we did not write, credentials the
+            # plugins cannot guess are ordinary, not an error of every start.
+            self.notify(notice, title="No baseline", markup=False, timeout=20)
