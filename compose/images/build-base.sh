@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Build the offline base image from Debian's archive when no registry answers.
-# One image serves every sample service (Redis, PostgreSQL 15, the Qdrant stand-in, the
-# mock API) with different commands. Built only when missing: a warm machine skips this.
+# One image serves every sample service (Redis, PostgreSQL 15, the mock API) with
+# different commands; the Qdrant stand-in's image adds Qdrant's engine to it
+# (build-qdrant-standin.sh, run last). Built only when missing: a warm machine skips both.
 #
 # usage: build-base.sh [IMAGE]   (default envdeck-base:bookworm)
 set -euo pipefail
 IMAGE="${1:-envdeck-base:bookworm}"
 PACKAGES="redis-server,postgresql-15,curl,python3,ca-certificates"
 MIRROR="${ENVDECK_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+HERE="$(cd "$(dirname "$0")" && pwd)"
 
 say() { printf 'envdeck: %s\n' "$*" >&2; }
 
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then
-    exit 0
+    exec bash "$HERE/build-qdrant-standin.sh" "$IMAGE"
 fi
 if [[ "$(id -u)" != 0 ]]; then
     say "image $IMAGE is missing and building it needs root (debootstrap); run: sudo $0 $IMAGE"
@@ -38,3 +40,4 @@ tar -C "$ROOTFS" -c . | docker import \
     --change 'CMD ["/bin/bash"]' \
     - "$IMAGE" >/dev/null
 say "built $IMAGE"
+exec bash "$HERE/build-qdrant-standin.sh" "$IMAGE"

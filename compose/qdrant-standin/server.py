@@ -4,10 +4,10 @@
     python3 -u server.py --host 0.0.0.0 --port 6333 --storage /qdrant/storage
 
 It speaks the REST API of Qdrant 1.12 closely enough for the official qdrant-client: the
-same routes, response envelopes, error texts and status codes, and the same scores (exact
-search). Python 3.11 standard library only, because the offline image has nothing else.
-This file is the HTTP side: routing, body limits, the request log and the process
-lifecycle; the endpoints live in the standin_*.py modules next to it.
+same routes, response envelopes, error texts and status codes. Underneath, each collection
+is a shard of Qdrant's own engine (qdrant-edge-py), so storage, filters, scoring, scroll
+order and counts are Qdrant's. This file is the HTTP side: routing, body limits, the
+request log and the process lifecycle; the endpoints live in the standin_*.py modules.
 """
 
 from __future__ import annotations
@@ -26,11 +26,20 @@ from types import FrameType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-import standin_collections as collections
-import standin_points as points
-import standin_search as search
-from standin_store import Call, Store
-from standin_wire import ApiError, RawReply, format_error
+try:
+    import standin_collections as collections
+    import standin_points as points
+    import standin_search as search
+    from standin_store import Call, Store
+    from standin_wire import ApiError, RawReply, format_error
+except ModuleNotFoundError as missing:  # an image without the engine: say which to build
+    if missing.name != "qdrant_edge":
+        raise
+    sys.exit(
+        "qdrant_standin: the Qdrant engine (qdrant-edge-py) is not installed here. The "
+        "offline compose file runs this in envdeck-qdrant-standin:bookworm, which "
+        "compose/images/build-base.sh builds; locally: pip install -r requirements.txt"
+    )
 
 QDRANT_VERSION = "1.12.5"  # the image compose.yaml runs when a registry answers
 DEFAULT_MAX_REQUEST_MB = 32  # Qdrant's service.max_request_size_mb
@@ -66,6 +75,7 @@ _ROUTE_TABLE: list[tuple[str, str, Endpoint]] = [
     ("POST", f"{_C}/points/payload/clear", points.clear_payload),
     ("POST", f"{_C}/points/scroll", points.scroll_points),
     ("POST", f"{_C}/points/count", points.count_points),
+    ("POST", f"{_C}/facet", points.facet),
     ("POST", f"{_C}/points/search", search.search_points),
     ("POST", f"{_C}/points/search/batch", search.search_batch),
     ("POST", f"{_C}/points/query", search.query_points),
@@ -286,7 +296,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1] if __doc__ else None)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=6333)
-    parser.add_argument("--storage", default="./storage", help="directory for collection files")
+    parser.add_argument("--storage", default="./storage", help="directory for the shards")
     parser.add_argument("--max-request-size-mb", type=int, default=DEFAULT_MAX_REQUEST_MB)
     return parser.parse_args(argv)
 
@@ -316,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         storage.mkdir(parents=True, exist_ok=True)
         store = Store(storage)
-        store.load()
+        store.load(points.upsert_records)
         server = StandinServer((args.host, args.port), store, args.max_request_size_mb << 20)
     except OSError as error:
         log.error("cannot start: %s", error)
@@ -336,8 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        with store.lock:  # an update in flight finishes its file write first
+        with store.lock:  # an update in flight finishes first
             server.server_close()
+            store.close()
         log.info("stopped")
     return 0
 

@@ -7,7 +7,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from standin_filters import parse_json_path, path_values
+import qdrant_edge as edge
+from standin_points import all_records, output_id, update_result
 from standin_store import (
     DEFAULT_HNSW,
     DEFAULT_OPTIMIZER,
@@ -26,25 +27,28 @@ from standin_wire import (
     bad_input,
     body_object,
     collection_missing,
+    engine_error,
     expect_list,
     expect_object,
     format_error,
     not_found,
     opt_str,
-    query_flag,
     required,
     unsupported,
     validation_error,
 )
 
 _FORBIDDEN_NAME_CHARS = '<>:"/\\|?*\0\x1f'
-PAYLOAD_TYPES = ("keyword", "integer", "float", "geo", "text", "bool", "datetime", "uuid")
-
-
-def update_result(operation_id: int, call: Call) -> JsonObject:
-    """UpdateResult; updates run synchronously, `wait` only changes the reported status."""
-    done = query_flag(call.query, "wait", default=False)
-    return {"operation_id": operation_id, "status": "completed" if done else "acknowledged"}
+PAYLOAD_TYPES = {
+    "keyword": edge.PayloadSchemaType.Keyword,
+    "integer": edge.PayloadSchemaType.Integer,
+    "float": edge.PayloadSchemaType.Float,
+    "geo": edge.PayloadSchemaType.Geo,
+    "text": edge.PayloadSchemaType.Text,
+    "bool": edge.PayloadSchemaType.Bool,
+    "datetime": edge.PayloadSchemaType.Datetime,
+    "uuid": edge.PayloadSchemaType.Uuid,
+}
 
 
 # ---------------------------------------------------------------- create
@@ -152,16 +156,16 @@ def collection_exists(call: Call) -> JsonObject:
 
 def get_collection(call: Call) -> JsonObject:
     collection = call.collection
-    points = collection.points.values()
+    info = collection.engine.info()
     config = collection.config
+    indexed = info.payload_schema
     return {
         "status": "green",
         "optimizer_status": "ok",
-        "vectors_count": sum(len(p.vectors) for p in points),
-        # Small collections are not HNSW-indexed in Qdrant either: a stand-in never is.
-        "indexed_vectors_count": 0,
-        "points_count": len(points),
-        "segments_count": 1,
+        "vectors_count": _vectors_count(collection),
+        "indexed_vectors_count": info.indexed_vectors_count,
+        "points_count": info.points_count,
+        "segments_count": info.segments_count,
         "config": {
             "params": {"vectors": collection.vectors_config(), **config["params"]},
             "hnsw_config": config["hnsw_config"],
@@ -170,16 +174,21 @@ def get_collection(call: Call) -> JsonObject:
             "quantization_config": config["quantization_config"],
         },
         "payload_schema": {
-            key: {**info, "points": _points_with_field(collection, key)}
-            for key, info in collection.payload_schema.items()
+            key: {**schema, "points": indexed[key].points if key in indexed else 0}
+            for key, schema in collection.payload_schema.items()
         },
     }
 
 
-def _points_with_field(collection: Collection, key: str) -> int:
-    path = parse_json_path(key)
+def _vectors_count(collection: Collection) -> int:
+    """Stored vectors, all names together (a point may lack a named vector)."""
+    if not collection.named:
+        return collection.engine.info().points_count
     return sum(
-        any(v is not None for v in path_values(p.payload, path)) for p in collection.points.values()
+        collection.engine.count(
+            edge.CountRequest(filter=edge.Filter(must=[edge.HasVectorCondition(name)]))
+        )
+        for name in collection.vectors
     )
 
 
@@ -257,18 +266,29 @@ def update_aliases(call: Call) -> bool:
 
 
 def _infer_type(collection: Collection, key: str) -> str:
-    path = parse_json_path(key)
-    for point in collection.points.values():
-        for value in path_values(point.payload, path):
-            for item in value if isinstance(value, list) else [value]:
-                if isinstance(item, bool):
-                    return "bool"
-                if isinstance(item, int):
-                    return "integer"
-                if isinstance(item, float):
-                    return "float"
-                if isinstance(item, str):
-                    return "keyword"
+    """The type of the first value at `key` (Qdrant infers it when none is given)."""
+    request = edge.ScrollRequest(
+        limit=1,
+        filter=edge.Filter(must_not=[edge.IsEmptyCondition(key)]),
+        with_payload=edge.PayloadSelector.Include([key]),
+    )
+    try:
+        points, _ = collection.engine.scroll(request)
+    except Exception as error:
+        raise engine_error(error) from None
+    values: list[Any] = [points[0].payload] if points else []
+    for part in key.replace("[]", "").split("."):
+        values = [v.get(part) for v in values if isinstance(v, dict)]
+    for value in values:
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, bool):
+                return "bool"
+            if isinstance(item, int):
+                return "integer"
+            if isinstance(item, float):
+                return "float"
+            if isinstance(item, str):
+                return "keyword"
     raise bad_input(f"Unable to infer type for the field '{key}'. Please specify `field_type`")
 
 
@@ -278,7 +298,6 @@ def create_index(call: Call) -> JsonObject:
     key = opt_str(body, "field_name")
     if key is None:
         raise format_error("missing field `field_name`")
-    parse_json_path(key)
     schema = body.get("field_schema")
     info: JsonObject
     if schema is None:
@@ -288,20 +307,21 @@ def create_index(call: Call) -> JsonObject:
     else:
         params = expect_object(schema, "field_schema")
         info = {"data_type": params.get("type"), "params": params}
-    if info["data_type"] not in PAYLOAD_TYPES:
+    kind = PAYLOAD_TYPES.get(str(info["data_type"]))
+    if kind is None:
         raise format_error(f"unknown payload field type {info['data_type']!r}")
+    # The engine indexes by type; index params are kept as given and reported back.
+    collection.update(edge.UpdateOperation.create_field_index(key, kind))
     collection.payload_schema[key] = info
-    operation_id = collection.new_operation()
-    call.store.save(collection)
-    return update_result(operation_id, call)
+    return update_result(collection, call)
 
 
 def delete_index(call: Call) -> JsonObject:
     collection = call.collection
-    collection.payload_schema.pop(call.params["field"], None)
-    operation_id = collection.new_operation()
-    call.store.save(collection)
-    return update_result(operation_id, call)
+    field = call.params["field"]
+    collection.update(edge.UpdateOperation.delete_field_index(field))
+    collection.payload_schema.pop(field, None)
+    return update_result(collection, call)
 
 
 # ---------------------------------------------------------------- snapshots
@@ -321,7 +341,7 @@ def create_snapshot(call: Call) -> JsonObject:
     collection = call.collection
     now = datetime.now(UTC)
     name = f"{collection.name}-standin-{now.strftime('%Y-%m-%d-%H-%M-%S-%f')}.snapshot"
-    data = json.dumps(collection.to_document(), separators=(",", ":")).encode()
+    data = json.dumps(_export(collection), separators=(",", ":")).encode()
     write_atomically(call.store.snapshot_dir(collection.name) / name, data)
     return _describe_snapshot(data, name, now)
 
@@ -335,6 +355,14 @@ def list_snapshots(call: Call) -> list[JsonObject]:
         )
         for path in files
     ]
+
+
+def _export(collection: Collection) -> JsonObject:
+    points = [
+        {"id": output_id(p.id), "vector": p.vector, "payload": p.payload}
+        for p in all_records(collection)
+    ]
+    return {**collection.to_meta(), "points": points}
 
 
 def _snapshot_bytes(call: Call) -> tuple[str, bytes]:

@@ -1,8 +1,13 @@
-"""Collections and aliases in memory, their vector maths, and their JSON files on disk.
+"""Collections and aliases: one Qdrant Edge shard per collection, plus its REST metadata.
 
-Everything lives in memory under one lock; every change rewrites that collection's file
-atomically (temp file + fsync + os.replace), so a restarted container finds its data and a
-crash mid-write leaves the previous file intact.
+Points, payloads, payload indexes, filters, scoring and ordering are Qdrant's own engine
+(qdrant-edge-py). What Qdrant keeps outside a shard, the collection's REST-level config
+(vector params as given, HNSW, optimizer, WAL and quantization config, payload index
+params, the operation counter), is a small JSON file beside the shard. Every write is
+flushed before it is answered, so a restarted container finds what it was told.
+
+Layout under --storage: standin/edge/<stem>/collection.json and .../shard/,
+standin/aliases.json, standin/snapshots/<stem>/.
 """
 
 from __future__ import annotations
@@ -10,28 +15,24 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import os
 import re
+import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from operator import mul
 from pathlib import Path
 from typing import Any
 
-from standin_wire import (
-    ApiError,
-    JsonObject,
-    PointId,
-    collection_missing,
-    parse_point_id,
-)
+import qdrant_edge as edge
+from standin_wire import ApiError, JsonObject, collection_missing, engine_error
 
 log = logging.getLogger("qdrant_standin")
 
 DISTANCES = ("Cosine", "Euclid", "Dot", "Manhattan")
-FILE_FORMAT = "envdeck-qdrant-standin/1"
+META_FORMAT = "envdeck-qdrant-standin-edge/1"
 ALIASES_FORMAT = "envdeck-qdrant-standin-aliases/1"
+LEGACY_FORMAT = "envdeck-qdrant-standin/1"  # the hand-written stand-in's JSON files
 
 # Defaults a fresh Qdrant 1.12 reports in a collection's config (config/config.yaml).
 DEFAULT_HNSW: JsonObject = {
@@ -59,46 +60,11 @@ DEFAULT_PARAMS: JsonObject = {
     "on_disk_payload": True,
 }
 
-
-# ---------------------------------------------------------------- vector maths
-
-
-F32_EPSILON = 2.0**-23  # Rust's f32::EPSILON
-
-
-def preprocess(distance: str, vector: list[float]) -> list[float]:
-    """Qdrant stores Cosine vectors normalised (and returns them so). Like Qdrant's
-    `cosine_preprocess`, a vector whose squared length is about 0 or within 1e-6 of 1 is
-    kept as it is: a vector read back and written again does not change."""
-    if distance != "Cosine":
-        return vector
-    squared = sum(map(mul, vector, vector))
-    if squared < F32_EPSILON or abs(squared - 1.0) <= 1.0e-6:
-        return vector
-    length = math.sqrt(squared)
-    return [x / length for x in vector]
-
-
-def score(distance: str, query: list[float], stored: list[float]) -> float:
-    """The score Qdrant reports: similarity for Cosine/Dot, distance for Euclid/Manhattan."""
-    if distance in ("Cosine", "Dot"):
-        similarity: float = sum(map(mul, query, stored))
-        return similarity
-    if distance == "Euclid":
-        return math.sqrt(sum((a - b) * (a - b) for a, b in zip(query, stored, strict=True)))
-    return sum(abs(a - b) for a, b in zip(query, stored, strict=True))
-
-
-def larger_is_better(distance: str) -> bool:
-    return distance in ("Cosine", "Dot")
-
-
-def beats_threshold(distance: str, value: float, threshold: float) -> bool:
-    # Qdrant's Distance::check_threshold is strict on both sides.
-    return value > threshold if larger_is_better(distance) else value < threshold
-
-
-# ---------------------------------------------------------------- data model
+_DATATYPES = {
+    "float32": edge.VectorStorageDatatype.Float32,
+    "float16": edge.VectorStorageDatatype.Float16,
+    "uint8": edge.VectorStorageDatatype.Uint8,
+}
 
 
 @dataclass
@@ -110,13 +76,14 @@ class VectorSpec:
     def describe(self) -> JsonObject:
         return {"size": self.size, "distance": self.distance, **self.extra}
 
-
-@dataclass
-class Point:
-    id: PointId
-    version: int
-    vectors: dict[str, list[float]]  # "" is the unnamed default vector
-    payload: JsonObject
+    def engine_params(self) -> edge.EdgeVectorParams:
+        on_disk = self.extra.get("on_disk")
+        return edge.EdgeVectorParams(
+            size=self.size,
+            distance=getattr(edge.Distance, self.distance),
+            on_disk=on_disk if isinstance(on_disk, bool) else None,
+            datatype=_DATATYPES.get(str(self.extra.get("datatype"))),
+        )
 
 
 @dataclass
@@ -125,39 +92,63 @@ class Collection:
     vectors: dict[str, VectorSpec]  # "" alone when created with a single unnamed vector
     named: bool
     config: JsonObject  # params (minus vectors), hnsw, optimizer, wal, quantization
-    payload_schema: dict[str, JsonObject] = field(default_factory=dict)
+    payload_schema: dict[str, JsonObject] = field(default_factory=dict)  # REST info as given
     next_operation_id: int = 0
-    points: dict[PointId, Point] = field(default_factory=dict)
+    shard: edge.EdgeShard | None = None
+
+    @property
+    def engine(self) -> edge.EdgeShard:
+        assert self.shard is not None, "a collection is served only with its shard open"
+        return self.shard
 
     def new_operation(self) -> int:
-        """Qdrant numbers update operations; a point's version is its last operation's."""
+        """Qdrant numbers update operations; UpdateResult reports the number."""
         operation_id = self.next_operation_id
         self.next_operation_id += 1
         return operation_id
+
+    def update(self, operation: edge.UpdateOperation) -> None:
+        """Apply one change through the engine and flush it: answered means on disk."""
+        try:
+            self.engine.update(operation)
+        except Exception as error:
+            raise engine_error(error) from None
+        self.engine.flush()
 
     def vectors_config(self) -> JsonObject:
         if not self.named:
             return self.vectors[""].describe()
         return {name: spec.describe() for name, spec in self.vectors.items()}
 
-    def to_document(self) -> JsonObject:
+    def engine_config(self) -> edge.EdgeConfig:
+        # No WAL: the edge WAL replays an update that failed (e.g. an unknown vector name)
+        # on the next load; each update is flushed instead, so disk matches what was served.
+        vectors: edge.EdgeVectorParams | dict[str, edge.EdgeVectorParams]
+        if self.named:
+            vectors = {name: spec.engine_params() for name, spec in self.vectors.items()}
+        else:
+            vectors = self.vectors[""].engine_params()
+        on_disk_payload = self.config["params"].get("on_disk_payload")
+        return edge.EdgeConfig(
+            vectors=vectors,
+            on_disk_payload=on_disk_payload if isinstance(on_disk_payload, bool) else None,
+            wal_enabled=False,
+        )
+
+    def to_meta(self) -> JsonObject:
         return {
-            "format": FILE_FORMAT,
+            "format": META_FORMAT,
             "name": self.name,
             "named": self.named,
             "vectors": {name: spec.describe() for name, spec in self.vectors.items()},
             "config": self.config,
             "payload_schema": self.payload_schema,
             "next_operation_id": self.next_operation_id,
-            "points": [
-                {"id": p.id, "version": p.version, "vectors": p.vectors, "payload": p.payload}
-                for p in self.points.values()
-            ],
         }
 
     @classmethod
-    def from_document(cls, doc: JsonObject) -> Collection:
-        if doc.get("format") != FILE_FORMAT:
+    def from_meta(cls, doc: JsonObject, formats: tuple[str, ...] = (META_FORMAT,)) -> Collection:
+        if doc.get("format") not in formats:
             raise ValueError(f"unknown format {doc.get('format')!r}")
         vectors = {
             name: VectorSpec(
@@ -167,7 +158,7 @@ class Collection:
             )
             for name, spec in doc["vectors"].items()
         }
-        collection = cls(
+        return cls(
             name=doc["name"],
             vectors=vectors,
             named=doc["named"],
@@ -175,19 +166,13 @@ class Collection:
             payload_schema=doc["payload_schema"],
             next_operation_id=doc["next_operation_id"],
         )
-        for raw in doc["points"]:
-            point_id = parse_point_id(raw["id"])
-            collection.points[point_id] = Point(
-                point_id, raw["version"], raw["vectors"], raw["payload"]
-            )
-        return collection
 
 
 # ---------------------------------------------------------------- storage
 
 
 def _file_stem(name: str) -> str:
-    """A filesystem-safe, collision-free file name for any collection name."""
+    """A filesystem-safe, collision-free folder name for any collection name."""
     readable = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:64].lstrip(".")
     digest = hashlib.sha256(name.encode()).hexdigest()[:16]
     return f"{readable}-{digest}"
@@ -203,6 +188,10 @@ def write_atomically(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _json_bytes(doc: Any) -> bytes:
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
 class Store:
     """All collections and aliases. Endpoints run under `lock`, one request at a time."""
 
@@ -211,20 +200,44 @@ class Store:
         self.collections: dict[str, Collection] = {}
         self.aliases: dict[str, str] = {}  # alias -> collection name
         # A subfolder: the same volume may also hold a real Qdrant's `collections/`.
-        self._collections_dir = storage / "standin" / "collections"
+        self._edge_dir = storage / "standin" / "edge"
+        self._legacy_dir = storage / "standin" / "collections"
         self._snapshots_dir = storage / "standin" / "snapshots"
         self._aliases_path = storage / "standin" / "aliases.json"
 
-    def load(self) -> None:
-        if self._collections_dir.is_dir():
-            for path in sorted(self._collections_dir.glob("*.json")):
+    def load(self, import_points: Callable[[Collection, list[Any]], None]) -> None:
+        """Open every collection's shard; `import_points` moves the points of a collection
+        the hand-written stand-in stored as JSON (before the engine) into a new shard."""
+        if self._edge_dir.is_dir():
+            for folder in sorted(self._edge_dir.iterdir()):
+                if folder.name.startswith("."):
+                    continue  # a collection created or deleted halfway
                 try:
-                    collection = Collection.from_document(json.loads(path.read_bytes()))
-                except (OSError, ValueError, KeyError, TypeError, ApiError) as error:
-                    log.warning("skipping unreadable collection file %s: %s", path, error)
+                    meta = json.loads((folder / "collection.json").read_bytes())
+                    collection = Collection.from_meta(meta)
+                    collection.shard = edge.EdgeShard.load(str(folder / "shard"))
+                except Exception as error:
+                    log.warning("skipping unreadable collection %s: %s", folder, error)
                     continue
                 self.collections[collection.name] = collection
+        self._migrate_legacy(import_points)
         self._load_aliases()
+
+    def _migrate_legacy(self, import_points: Callable[[Collection, list[Any]], None]) -> None:
+        if not self._legacy_dir.is_dir():
+            return
+        for path in sorted(self._legacy_dir.glob("*.json")):
+            try:
+                doc = json.loads(path.read_bytes())
+                collection = Collection.from_meta(doc, formats=(LEGACY_FORMAT,))
+                if collection.name not in self.collections:
+                    self.add(collection)
+                    import_points(collection, doc["points"])
+                    self.save(collection)
+                    log.info("moved collection %r from %s into its shard", collection.name, path)
+                path.unlink()
+            except (OSError, ValueError, KeyError, TypeError, ApiError) as error:
+                log.warning("skipping unreadable collection file %s: %s", path, error)
 
     def _load_aliases(self) -> None:
         if not self._aliases_path.is_file():
@@ -253,8 +266,22 @@ class Store:
         return collection
 
     def add(self, collection: Collection) -> None:
+        """Create the collection's shard (in a hidden folder, then renamed into place)."""
+        folder = self._folder(collection.name)
+        building = folder.with_name(f".{folder.name}.new")
+        shutil.rmtree(building, ignore_errors=True)
+        try:
+            collection.shard = edge.EdgeShard.create(
+                str(building / "shard"), collection.engine_config()
+            )
+        except Exception as error:
+            shutil.rmtree(building, ignore_errors=True)
+            raise engine_error(error) from None
+        write_atomically(building / "collection.json", _json_bytes(collection.to_meta()))
+        collection.engine.close()
+        os.replace(building, folder)
+        collection.shard = edge.EdgeShard.load(str(folder / "shard"))
         self.collections[collection.name] = collection
-        self.save(collection)
 
     def remove(self, name: str) -> bool:
         """Delete the collection `name` (never through an alias) and its aliases."""
@@ -263,24 +290,36 @@ class Store:
             for alias in doomed:
                 del self.aliases[alias]
             self.save_aliases()
-        if self.collections.pop(name, None) is None:
+        collection = self.collections.pop(name, None)
+        if collection is None:
             return False
-        self._collection_path(name).unlink(missing_ok=True)
+        collection.engine.close()
+        folder = self._folder(name)
+        trash = folder.with_name(f".{folder.name}.deleted")
+        os.replace(folder, trash)  # gone at once; a crash mid-delete leaves only trash
+        shutil.rmtree(trash, ignore_errors=True)
         return True
 
     def save(self, collection: Collection) -> None:
-        data = json.dumps(collection.to_document(), separators=(",", ":")).encode()
-        write_atomically(self._collection_path(collection.name), data)
+        """Write the collection's metadata (config, payload index params, operation ids)."""
+        path = self._folder(collection.name) / "collection.json"
+        write_atomically(path, _json_bytes(collection.to_meta()))
 
     def save_aliases(self) -> None:
         doc = {"format": ALIASES_FORMAT, "aliases": self.aliases}
-        write_atomically(self._aliases_path, json.dumps(doc, separators=(",", ":")).encode())
+        write_atomically(self._aliases_path, _json_bytes(doc))
+
+    def close(self) -> None:
+        for collection in self.collections.values():
+            if collection.shard is not None:
+                collection.shard.close()
+                collection.shard = None
 
     def snapshot_dir(self, name: str) -> Path:
         return self._snapshots_dir / _file_stem(name)
 
-    def _collection_path(self, name: str) -> Path:
-        return self._collections_dir / f"{_file_stem(name)}.json"
+    def _folder(self, name: str) -> Path:
+        return self._edge_dir / _file_stem(name)
 
 
 @dataclass(frozen=True)

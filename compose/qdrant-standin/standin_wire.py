@@ -7,6 +7,7 @@ status codes, so client code that matches on them behaves as against the real se
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +73,22 @@ def collection_missing(name: str) -> ApiError:
 
 def point_missing(point_id: PointId) -> ApiError:
     return not_found(f"No point with id {point_id} found")
+
+
+_ENGINE_POINT_MISSING = re.compile(r"No point with id (\S+)")
+
+
+def engine_error(error: Exception) -> ApiError:
+    """An error the Qdrant engine raised, as Qdrant's REST layer answers it: a missing point
+    is a 404, an argument the engine's bindings cannot take a format error, the rest (the
+    engine's own validation: dimensions, vector names...) "Wrong input"."""
+    text = str(error)
+    missing = _ENGINE_POINT_MISSING.match(text)
+    if missing:
+        return not_found(f"No point with id {missing.group(1)} found")
+    if isinstance(error, TypeError | ValueError | OverflowError):
+        return format_error(text.splitlines()[0] if text else type(error).__name__)
+    return bad_input(text)
 
 
 # ---------------------------------------------------------------- JSON value checks
@@ -189,11 +206,6 @@ def parse_point_ids(value: Any, field: str) -> list[PointId]:
     return [parse_point_id(item) for item in expect_list(value, field)]
 
 
-def id_sort_key(point_id: PointId) -> tuple[int, int | str]:
-    """Qdrant orders integer ids before UUIDs; UUIDs by their 128-bit value (= hex order)."""
-    return (0, point_id) if isinstance(point_id, int) else (1, point_id)
-
-
 def parse_dense_vector(value: Any, field: str) -> list[float]:
     items = expect_list(value, field)
     vector: list[float] = []
@@ -202,44 +214,3 @@ def parse_dense_vector(value: Any, field: str) -> list[float]:
             raise format_error(f"`{field}` must contain only finite numbers, got {item!r}")
         vector.append(float(item))
     return vector
-
-
-# ---------------------------------------------------------------- output selectors
-
-PayloadSelector = bool | tuple[str, list[str]]
-"""True/False, or ("include" | "exclude", [json paths])."""
-
-VectorSelector = bool | list[str]
-"""True/False, or the names of the vectors to return."""
-
-
-def _string_list(value: Any, field: str) -> list[str]:
-    items = expect_list(value, field)
-    if not all(isinstance(item, str) for item in items):
-        raise format_error(f"`{field}` must be an array of strings")
-    return items
-
-
-def parse_with_payload(obj: JsonObject, default: bool) -> PayloadSelector:
-    value = obj.get("with_payload")
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, list):
-        return ("include", _string_list(value, "with_payload"))
-    selector = expect_object(value, "with_payload")
-    for mode in ("include", "exclude"):
-        if mode in selector:
-            return (mode, _string_list(selector[mode], f"with_payload.{mode}"))
-    raise format_error("`with_payload` must be a boolean, a list, or {include|exclude: [...]}")
-
-
-def parse_with_vector(obj: JsonObject, default: bool) -> VectorSelector:
-    # The REST schema says `with_vector`; older clients send `with_vectors`.
-    value = obj.get("with_vector", obj.get("with_vectors"))
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    return _string_list(value, "with_vector")

@@ -2,18 +2,24 @@
 
 The offline sample environment runs this server in place of Qdrant, so these tests hold it
 to what the real client sends and expects: routes, response shapes, status codes, filter
-semantics and scores (recomputed here in plain Python, independently of the server).
+semantics and scores (recomputed here in plain Python, independently of the server). The
+server stores and scores through Qdrant's engine (qdrant-edge-py), in float32 as Qdrant
+does: vectors read back are their float32 values, scores agree to about 1e-7.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
 import math
 import os
 import random
 import socket
+import struct
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.error
 import urllib.request
 import uuid
@@ -125,6 +131,16 @@ def http(standin: Standin) -> Iterator[httpx.Client]:
 # ---------------------------------------------------------------- expectations
 
 
+def f32_approx(expected: Any) -> Any:
+    """Scores as Qdrant computes them, in float32 arithmetic."""
+    return pytest.approx(expected, rel=1e-6, abs=1e-6)
+
+
+def as_stored(vector: list[float]) -> list[float]:
+    """The vector as Qdrant stores it: each number rounded to float32."""
+    return list(struct.unpack(f"<{len(vector)}f", struct.pack(f"<{len(vector)}f", *vector)))
+
+
 def _normalised(vector: list[float]) -> list[float]:
     length = math.sqrt(sum(x * x for x in vector))
     return [x / length for x in vector]
@@ -171,6 +187,22 @@ def upsert_sample(
 
 def ids_of(points: list[Any]) -> list[Any]:
     return [point.id for point in points]
+
+
+# ---------------------------------------------------------------- the engine
+
+
+def test_tests_and_the_offline_image_run_the_same_engine() -> None:
+    # The image is built from requirements.txt, the tests run the dev dependency: one pin.
+    standin = SERVER.parent
+    (pin,) = [
+        line.strip()
+        for line in (standin / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    pyproject = tomllib.loads((standin.parents[1] / "pyproject.toml").read_text())
+    assert pin in pyproject["dependency-groups"]["dev"]
+    assert pin == f"qdrant-edge-py=={importlib.metadata.version('qdrant-edge-py')}"
 
 
 # ---------------------------------------------------------------- service and collections
@@ -300,7 +332,7 @@ def test_retrieve_and_get_point(client: QdrantClient, http: httpx.Client) -> Non
     assert response.json()["result"] == {
         "id": 2,
         "payload": {"group": "even"},
-        "vector": vectors[2],
+        "vector": as_stored(vectors[2]),
     }
     missing = http.get("/collections/get/points/42")
     assert missing.status_code == 404
@@ -496,7 +528,7 @@ def test_query_points_scores_and_order(client: QdrantClient, distance: models.Di
 
     found = client.query_points(name, query=query, limit=5, with_payload=True).points
     assert ids_of(found) == [pid for pid, _ in ranking[:5]]
-    assert [p.score for p in found] == pytest.approx([s for _, s in ranking[:5]], rel=1e-9)
+    assert [p.score for p in found] == f32_approx([s for _, s in ranking[:5]])
     best_id = ranking[0][0]
     assert found[0].payload == {"group": "odd" if best_id % 2 else "even"}
 
@@ -528,9 +560,10 @@ def test_classic_search_endpoint_with_manhattan(client: QdrantClient, http: http
     assert isinstance(body["time"], float)
     hits = body["result"]
     assert [h["id"] for h in hits] == [pid for pid, _ in ranking[1:5]]
-    assert [h["score"] for h in hits] == pytest.approx([s for _, s in ranking[1:5]], rel=1e-9)
+    expected = [s for _, s in ranking[1:5]]
+    assert [h["score"] for h in hits] == f32_approx(expected)
     assert "payload" not in hits[0]  # search defaults to with_payload=false
-    assert hits[0]["vector"] == vectors[hits[0]["id"]]
+    assert hits[0]["vector"] == as_stored(vectors[hits[0]["id"]])
 
 
 def test_query_by_point_id_excludes_that_point(client: QdrantClient) -> None:
@@ -573,8 +606,9 @@ def test_prefetch_with_rrf_fusion(client: QdrantClient) -> None:
         query=models.FusionQuery(fusion=models.Fusion.RRF),
         limit=10,
     ).points
-    assert {p.id: p.score for p in found} == pytest.approx(fused)
-    assert [p.score for p in found] == sorted(fused.values(), reverse=True)
+    assert {p.id: p.score for p in found} == f32_approx(fused)
+    scores = [p.score for p in found]
+    assert scores == f32_approx(sorted(fused.values(), reverse=True))
 
 
 def test_concurrent_writers_and_readers(client: QdrantClient) -> None:
@@ -816,7 +850,7 @@ def test_data_survives_a_restart(tmp_path: Path) -> None:
         qdrant.close()
     finally:
         stop_standin(first)
-    assert list(storage.rglob("*.json")), "expected one JSON file per collection"
+    assert list(storage.rglob("collection.json")), "expected each collection's files"
 
     second = start_standin(storage, log)
     try:
@@ -835,6 +869,101 @@ def test_data_survives_a_restart(tmp_path: Path) -> None:
         qdrant.close()
     finally:
         stop_standin(second)
+
+
+def test_collections_of_the_json_stand_in_move_into_shards(tmp_path: Path) -> None:
+    # Volumes written by the stand-in before it ran on Qdrant's engine keep their data.
+    storage, log = tmp_path / "storage", tmp_path / "standin.log"
+    legacy = storage / "standin" / "collections" / "old-0123456789abcdef.json"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text(
+        json.dumps(
+            {
+                "format": "envdeck-qdrant-standin/1",
+                "name": "old",
+                "named": False,
+                "vectors": {"": {"size": 2, "distance": "Dot"}},
+                "config": {  # as the JSON stand-in wrote it: defaults merged in
+                    "params": {"shard_number": 1, "on_disk_payload": True},
+                    "hnsw_config": {"m": 32, "ef_construct": 100, "full_scan_threshold": 10},
+                    "optimizer_config": {
+                        "deleted_threshold": 0.2,
+                        "vacuum_min_vector_number": 1000,
+                        "default_segment_number": 0,
+                        "flush_interval_sec": 5,
+                    },
+                    "wal_config": {"wal_capacity_mb": 32, "wal_segments_ahead": 0},
+                    "quantization_config": {"scalar": {"type": "int8"}},
+                },
+                "payload_schema": {"tag": {"data_type": "keyword"}},
+                "next_operation_id": 3,
+                "points": [
+                    {"id": 2, "version": 1, "vectors": {"": [0.5, 1.5]}, "payload": {"tag": "b"}},
+                    {"id": 1, "version": 0, "vectors": {"": [1.0, 0.0]}, "payload": {}},
+                ],
+            }
+        )
+    )
+    for _ in range(2):  # moved once, then served from the shard
+        standin = start_standin(storage, log)
+        try:
+            qdrant = connect(standin)
+            records, _ = qdrant.scroll("old", with_vectors=True)
+            assert [(r.id, r.vector, r.payload) for r in records] == [
+                (1, [1.0, 0.0], {}),
+                (2, [0.5, 1.5], {"tag": "b"}),
+            ]
+            info = qdrant.get_collection("old")
+            assert info.config.hnsw_config.m == 32
+            assert info.config.quantization_config is not None
+            qdrant.close()
+        finally:
+            stop_standin(standin)
+        assert not legacy.exists()
+
+
+def test_what_the_engine_adds_answers_as_qdrant(client: QdrantClient) -> None:
+    # order_by, facets, geo and has_vector conditions: the hand-written stand-in refused
+    # them; Qdrant's engine answers them, payload-index rules included.
+    client.create_collection(
+        "engine",
+        vectors_config={"v": models.VectorParams(size=2, distance=models.Distance.DOT)},
+    )
+    places = {1: ("Berlin", 13.40, 52.52), 2: ("Paris", 2.35, 48.86), 3: ("Berlin", 13.38, 52.50)}
+    client.upsert(
+        "engine",
+        points=[
+            models.PointStruct(
+                id=pid,
+                vector={"v": [1.0, float(pid)]} if pid != 2 else {},
+                payload={"city": city, "price": 10 * pid, "at": {"lon": lon, "lat": lat}},
+            )
+            for pid, (city, lon, lat) in places.items()
+        ],
+    )
+    client.create_payload_index("engine", "price", models.PayloadSchemaType.INTEGER)
+    client.create_payload_index("engine", "city", models.PayloadSchemaType.KEYWORD)
+    records, _ = client.scroll(
+        "engine", order_by=models.OrderBy(key="price", direction=models.Direction.DESC)
+    )
+    assert ids_of(records) == [3, 2, 1]
+
+    facets = client.facet("engine", key="city", exact=True).hits
+    assert {(hit.value, hit.count) for hit in facets} == {("Berlin", 2), ("Paris", 1)}
+
+    near_berlin = models.Filter(
+        must=[
+            models.FieldCondition(
+                key="at",
+                geo_radius=models.GeoRadius(
+                    center=models.GeoPoint(lon=13.40, lat=52.52), radius=10_000.0
+                ),
+            )
+        ]
+    )
+    assert client.count("engine", count_filter=near_berlin).count == 2
+    with_v = models.Filter(must=[models.HasVectorCondition(has_vector="v")])
+    assert client.count("engine", count_filter=with_v).count == 2
 
 
 # ---------------------------------------------------------------- errors
