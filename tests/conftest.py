@@ -12,6 +12,7 @@ from tui.config.settings import EnvdeckSettings, load_settings
 from tui.core.engine import PROJECT_LABEL, DockerGateway
 from tui.core.environment import Environment, bring_up, resolve_environment, sample_settings
 from tui.core.monitor import DockerEnvironmentMonitor
+from tui.core.ownership import foreign_containers
 from tui.reset.hard import prepare_new_environment
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,12 +61,14 @@ def sample_env(gateway: DockerGateway) -> Iterator[SampleEnv]:
     and what this session created (containers, volumes, networks) is removed at the end."""
     settings = sample_settings(load_settings(REPO))
     monitor = DockerEnvironmentMonitor(settings, gateway)
+    environment = monitor.environment(engine_connected=True)
+    _remove_other_clones_containers(settings, gateway, environment)
     if monitor.snapshot().exit_code == 0:
         environment = resolve_environment(settings, gateway)
         _baseline(settings, gateway, environment)
         yield SampleEnv(settings, gateway, environment)
         return
-    project = monitor.environment(engine_connected=True).project.name
+    project = environment.project.name
     before = _project_resources(gateway, project)
     environment = bring_up(settings, gateway, attached=False)
     _baseline(settings, gateway, environment)
@@ -73,6 +76,21 @@ def sample_env(gateway: DockerGateway) -> Iterator[SampleEnv]:
         yield SampleEnv(settings, gateway, environment)
     finally:
         _remove_created(gateway, project, before)
+
+
+def _remove_other_clones_containers(
+    settings: EnvdeckSettings, gateway: DockerGateway, environment: Environment
+) -> None:
+    """The sample project's name is the same in every clone of this repository, so a
+    stopped sample stack another clone left behind (CI runs in a fresh clone) makes
+    envdeck refuse `up` as another checkout's. The tests own this project name: such
+    containers go, their volumes stay (the baseline notices them as recreated)."""
+    containers = gateway.project_containers(environment.project.name)
+    foreign = foreign_containers(containers, settings, environment.compose)
+    names = {line.split(" was created from ", 1)[0] for line in foreign}
+    for container in containers:
+        if container.name in names:
+            container.remove(force=True)
 
 
 def _baseline(settings: EnvdeckSettings, gateway: DockerGateway, environment: Environment) -> None:

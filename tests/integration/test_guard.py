@@ -160,6 +160,14 @@ def test_another_checkouts_project_is_never_taken_down(
     assert flush.returncode == 1
     assert "is not this checkout's" in flush.stderr
 
+    # up would recreate the first checkout's containers from the second's file.
+    ids = {c.id for c in gateway.project_containers(first.name)}
+    up = second.envdeck("up")
+    assert up.returncode != 0
+    assert "nothing was started" in up.stderr
+    assert "is not this checkout's" in up.stderr
+    assert {c.id for c in gateway.project_containers(first.name)} == ids
+
     # The first checkout itself may: its own down -v removes exactly what it listed.
     own = first.envdeck("down", "-v", "--yes")
     assert own.returncode == 0, own.stderr

@@ -34,7 +34,7 @@ from tests.integration.reset_data import (
 from tui.config.settings import ServiceSettings
 from tui.core.engine import PROJECT_LABEL, SERVICE_LABEL
 from tui.core.environment import resolve_environment
-from tui.core.guard import CONFIG_FILES_LABEL, WORKING_DIR_LABEL
+from tui.core.ownership import CONFIG_FILES_LABEL, WORKING_DIR_LABEL
 from tui.core.status import build_statuses
 from tui.reset.hard import HardReset
 from tui.reset.states import StateManager

@@ -24,6 +24,7 @@ from tui.core.guard import (
     remove_planned,
 )
 from tui.core.images import ImagesMissing, check_can_create
+from tui.core.ownership import ownership_problem
 
 
 class ActionFailed(Exception):
@@ -90,6 +91,14 @@ class ServiceActions:
         """`compose up -d --wait` for some services (all when empty)."""
         try:
             if self.settings is not None:
+                problem = ownership_problem(
+                    self.gateway.project_containers(self.project),
+                    self.settings,
+                    self.environment.compose,
+                    self.project,
+                )
+                if problem is not None:
+                    raise ActionFailed(f"nothing was started: {problem}")
                 check_can_create(
                     self.settings,
                     self.environment.project,

@@ -19,6 +19,7 @@ from tui.core.compose_model import ComposeProject, load_project
 from tui.core.engine import DockerGateway, EngineUnavailable
 from tui.core.images import ImagesMissing, check_can_create
 from tui.core.one_shot import with_one_shot_settings
+from tui.core.ownership import ownership_problem
 
 Report = Callable[[str], None]
 
@@ -120,6 +121,14 @@ def bring_up(
     environment = resolve_environment(settings, gateway, allow_pull=True, report=report)
     if environment.offline:
         prepare_offline(settings, report)
+    # compose would recreate another checkout's containers from this checkout's file.
+    try:
+        containers = gateway.project_containers(environment.project.name)
+    except EngineUnavailable as error:
+        raise ComposeError(str(error)) from None
+    problem = ownership_problem(containers, settings, environment.compose, environment.project.name)
+    if problem is not None:
+        raise ComposeError(f"nothing was started: {problem}")
     try:
         # Said plainly before compose starts: compose would print raw pull errors.
         check_can_create(

@@ -5,10 +5,7 @@ destructive plugin action ask the guard for a plan, show it, and hand the confir
 back to `DestructiveGuard.run`, which makes the plan again and acts only if nothing new
 appeared. A plan is refused, before anything is touched, when:
 
-- any container of the project name is another checkout's: two checkouts in folders of
-  the same name (or with the same `name:`) share a compose project name, so the project
-  label alone does not say the containers are ours; compose's working_dir and
-  config_files labels do;
+- any container of the project name is another checkout's (tui.core.ownership);
 - it would touch a service marked `protected = true`;
 - it removes containers and volumes (hard reset, down -v) that compose could not create
   again: every image must be here, buildable, made by the offline setup, or pullable.
@@ -19,7 +16,7 @@ The plan names exactly the containers and volumes that go, and what stays and wh
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -30,6 +27,7 @@ from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
 from tui.config.settings import EnvdeckSettings
+from tui.core import ownership
 from tui.core.compose_cli import ComposeError
 from tui.core.engine import (
     ENGINE_GONE,
@@ -42,8 +40,6 @@ from tui.core.engine import (
 from tui.core.environment import Environment
 from tui.core.images import image_availability, missing
 
-WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
-CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
 _ANONYMOUS_VOLUME = re.compile(r"^[0-9a-f]{64}$")
 T = TypeVar("T")
 
@@ -80,45 +76,15 @@ def protected_services(settings: EnvdeckSettings, environment: Environment) -> t
 
 def project_directory(settings: EnvdeckSettings, environment: Environment) -> Path:
     """The folder compose records as the project's working_dir."""
-    if settings.project_dir is not None:
-        return settings.project_dir.resolve()
-    if environment.compose.files:
-        return environment.compose.files[0].resolve().parent
-    return (settings.config_dir or Path.cwd()).resolve()
-
-
-def foreign_containers(
-    containers: Sequence[Container], settings: EnvdeckSettings, environment: Environment
-) -> list[str]:
-    """Containers of the project name that another checkout created: one line each."""
-    directory = project_directory(settings, environment)
-    main_file = environment.compose.files[0].resolve() if environment.compose.files else None
-    problems = []
-    for container in containers:
-        labels: Mapping[str, str] = container.labels or {}
-        working_dir = labels.get(WORKING_DIR_LABEL)
-        files = [Path(part) for part in labels.get(CONFIG_FILES_LABEL, "").split(",") if part]
-        if working_dir is not None and Path(working_dir) != directory:
-            problems.append(f"{container.name} was created from {working_dir}")
-        elif main_file is not None and files and main_file not in files:
-            listed = ", ".join(str(file) for file in files)
-            problems.append(f"{container.name} was created from {listed}")
-    return problems
+    return ownership.project_directory(settings, environment.compose)
 
 
 def ownership_problem(
     containers: Sequence[Container], settings: EnvdeckSettings, environment: Environment
 ) -> str | None:
     """Why these containers are not this checkout's to touch, or None."""
-    problems = foreign_containers(containers, settings, environment)
-    if not problems:
-        return None
-    directory = project_directory(settings, environment)
-    return (
-        f"project {environment.project.name} is not this checkout's ({directory}): "
-        + "; ".join(problems[:3])
-        + ("; …" if len(problems) > 3 else "")
-        + ". Run envdeck from that checkout, or give this one its own name with -p."
+    return ownership.ownership_problem(
+        containers, settings, environment.compose, environment.project.name
     )
 
 

@@ -1,0 +1,72 @@
+"""Whose containers these are: this checkout's, or another's of the same project name.
+
+Two checkouts in folders of the same name (or with the same `name:`) share a compose
+project name, so the project label alone does not say the containers are ours: compose
+also labels each container with its project's working directory and files, and those
+must match this checkout's. Anything that removes, replaces or recreates containers asks
+here first (the destructive guard, and `up`, which would recreate another checkout's
+containers from this checkout's file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from docker.models.containers import Container
+
+from tui.config.settings import EnvdeckSettings
+from tui.core.compose_cli import ComposeCommand
+
+WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
+CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
+
+
+def project_directory(settings: EnvdeckSettings, compose: ComposeCommand) -> Path:
+    """The folder compose records as the project's working_dir."""
+    if settings.project_dir is not None:
+        return settings.project_dir.resolve()
+    if compose.files:
+        return compose.files[0].resolve().parent
+    return (settings.config_dir or Path.cwd()).resolve()
+
+
+def foreign_containers(
+    containers: Sequence[Container], settings: EnvdeckSettings, compose: ComposeCommand
+) -> list[str]:
+    """Containers of the project name that another checkout created: one line each."""
+    directory = project_directory(settings, compose)
+    main_file = compose.files[0].resolve() if compose.files else None
+    problems = []
+    for container in containers:
+        labels: Mapping[str, str] = container.labels or {}
+        working_dir = labels.get(WORKING_DIR_LABEL)
+        files = [Path(part) for part in labels.get(CONFIG_FILES_LABEL, "").split(",") if part]
+        if working_dir is not None and Path(working_dir) != directory:
+            problems.append(f"{container.name} was created from {working_dir}")
+        elif main_file is not None and files and main_file not in files:
+            listed = ", ".join(str(file) for file in files)
+            problems.append(f"{container.name} was created from {listed}")
+    return problems
+
+
+def ownership_problem(
+    containers: Sequence[Container],
+    settings: EnvdeckSettings,
+    compose: ComposeCommand,
+    project: str,
+) -> str | None:
+    """Why these containers are not this checkout's to touch, or None."""
+    problems = foreign_containers(containers, settings, compose)
+    if not problems:
+        return None
+    directory = project_directory(settings, compose)
+    foreign = {line.split(" was created from ", 1)[0] for line in problems}
+    return (
+        f"project {project} is not this checkout's ({directory}): "
+        + "; ".join(problems[:3])
+        + ("; …" if len(problems) > 3 else "")
+        + ". Run envdeck from that checkout, or give this one its own name with -p"
+        + f" (if that checkout is gone, `docker rm -f {' '.join(sorted(foreign))}` removes"
+        + " its containers and keeps the volumes)."
+    )
