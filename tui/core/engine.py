@@ -128,12 +128,6 @@ class DockerGateway:
             raise EngineUnavailable(describe_engine_error(error)) from None
         return True
 
-    def container_stats(self, container: Container) -> dict[str, Any]:
-        """One stats sample without docker's 1-2 s wait for a second cycle."""
-        stats = container.stats(stream=False, one_shot=True)
-        assert isinstance(stats, dict)  # stream=False: one decoded document
-        return stats
-
 
 def describe_engine_error(error: BaseException) -> str:
     text = str(error)
