@@ -1,38 +1,40 @@
 """Whether a baseline still describes this environment: were its volumes created again
 since, and is every part of it still restorable here.
 
-Why not the volume's CreatedAt alone. On Docker before 23.0 the local driver's CreatedAt is
-the mtime of the volume's `_data` folder (moby#38274, fixed in 23.0 by moby#44719), so any
-new file at the top of a volume moves it: PostgreSQL writes postmaster.pid there at every
+Why not the volume's CreatedAt alone. Before Docker 23.0 the local driver's CreatedAt is
+the mtime of the volume's `_data` folder (moby#38274, fixed in 23.0 by moby#44719): any new
+file at the top of a volume moves it, and PostgreSQL writes postmaster.pid there at every
 start, so a plain `docker restart` made envdeck call the volume recreated. Measured on
-Docker 20.10 (API 1.41): `docker restart` of postgres and a new Qdrant collection each
-moved CreatedAt; Labels, Options, Mountpoint, Driver and Scope are the same for a volume
-removed and created again under its name. The Docker API has no other identity for a
-volume, and envdeck must work on a remote engine, so nothing on the host is looked at.
+Docker 20.10 (API 1.41): `docker restart` of PostgreSQL, `down` then `up`, a new Qdrant
+collection and a Redis SAVE each moved CreatedAt; Labels, Options, Mountpoint, Driver and
+Scope are identical for a volume removed and created again under its name. The API has no
+other identity for a volume, and envdeck must work on a remote engine, so nothing on the
+host is looked at.
 
-What is used instead, in this order, per volume the baseline recorded:
+What is used instead, per volume the baseline recorded, in this order:
 1. Gone now: it was removed (and not created again yet).
 2. A container that mounted it at the baseline still exists and mounts it now: the same
    volume, proven. Docker refuses to remove a volume any container (running or stopped)
-   refers to, even with force, and a container's id never comes back; so restarts, stops
-   and writes keep a baseline usable.
+   refers to, even with force (measured), and a container id never comes back. This also
+   keeps a baseline across an engine upgrade past 23.0, which changes what CreatedAt is.
 3. CreatedAt unchanged: the same volume (a new one would carry a later time).
-4. CreatedAt changed and every container that mounted it replaced (`down` then `up`, or
-   `down -v` then `up`): on an engine whose CreatedAt is the creation time (API 1.42, Docker
-   23.0, and later) it was recreated; on an older one this cannot be told from the API,
-   and the volume is not called recreated: calling it so would have envdeck replace the
-   baseline with whatever data is there now.
+4. Otherwise (CreatedAt moved and every container that mounted it replaced): where the
+   engine's CreatedAt is the creation time (API 1.42, Docker 23.0, and later) it was
+   recreated. On an older engine `down` then `up` looks exactly like `down -v` then `up`,
+   and the volume is not called recreated: calling it so would have envdeck drop a good
+   baseline and retake one from whatever data is there after an ordinary `down` and `up`.
 Then each part of the baseline is asked of its plugin (`StatefulPlugin.state_exists`):
-whether the saved state is still restorable here. For PostgreSQL, whose parts are template
-databases inside the server, that is exactly what a recreated volume loses (a new data
-directory is a new cluster); a part kept in files (Redis, Qdrant) restores correctly into
-a new volume, so nothing is lost by not seeing that volume's recreation on an old engine.
-A plugin that cannot be asked (its service is down) counts as restorable: the reset
-itself then says which service it could not reach.
+is the saved state still restorable here. For PostgreSQL, whose parts are template
+databases in the server, that is exactly what a recreated volume loses (a new data
+directory is a new cluster, with a new system_identifier and none of the copies); a part
+kept in files (Redis, Qdrant) restores correctly into a new volume, so nothing is lost by
+not seeing that volume's recreation on an old engine. A plugin that cannot answer (its
+service is down) counts as restorable: the reset itself then says what it could not reach.
 
-Records written before the containers were kept (CreatedAt only) still load; they are
-judged by steps 1, 3, 4 and the plugins. Calling them stale outright would do on the first
-start what the bug did: have the dashboard retake a baseline from possibly dirty data.
+Records written before the containers were kept (CreatedAt only) still load and are
+judged by steps 1, 3, 4 and the plugins: on Docker 20.10 they are stale only when a part
+is gone. Calling every such record stale would do once what the bug did: have the
+dashboard replace a good baseline with possibly dirty data.
 """
 
 from __future__ import annotations
