@@ -8,6 +8,7 @@ protected service, an image that cannot be had. Nothing of the sample stack is t
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -374,3 +375,20 @@ async def test_the_dashboards_d_lists_what_goes_and_removes_exactly_that(
             lambda: not containers(gateway, first.name) and not volumes(gateway, first.name),
             "down -v",
         )
+
+
+def test_status_says_why_a_service_has_no_container(
+    tmp_path: Path, gateway: DockerGateway, image: str
+) -> None:
+    never = f"envdeck-test-never-{uuid.uuid4().hex[:6]}:1"
+    checkout = write_checkout(tmp_path / "app", f"missing-{uuid.uuid4().hex[:6]}", never)
+    text = checkout.envdeck("status")
+    assert text.returncode == 1, text.stderr
+    assert f"cache: cannot be created: {never} is not here, and no registry answers" in text.stdout
+    assert "docker load" in text.stdout
+
+    present = write_checkout(tmp_path / "other", f"missing-{uuid.uuid4().hex[:6]}", image)
+    document = json.loads(present.envdeck("status", "--json").stdout)
+    reasons = {service["name"]: service["reason"] for service in document["services"]}
+    assert reasons["cache"].startswith(f"no container yet ({image}: present)")
+    assert reasons["cache"].endswith("`envdeck up`")

@@ -119,11 +119,40 @@ def run_status(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(status.to_json(), indent=2))
         return status.exit_code
+    reasons = _missing_reasons(settings, gateway, monitor, status)
     if args.json:
-        print(json.dumps(status.to_json(), indent=2))
+        document = status.to_json()
+        for service in document["services"]:
+            if service["name"] in reasons:
+                service["reason"] = reasons[service["name"]]
+        print(json.dumps(document, indent=2))
     else:
         print(format_status(status))
+        for name, reason in reasons.items():
+            print(f"{name}: {reason}")
     return status.exit_code
+
+
+def _missing_reasons(
+    settings: EnvdeckSettings,
+    gateway: DockerGateway,
+    monitor: DockerEnvironmentMonitor,
+    status: EnvironmentStatus,
+) -> dict[str, str]:
+    """Why each service with no container has none (its image, asked of the registry)."""
+    from tui.core.engine import EngineUnavailable
+    from tui.core.images import why_missing
+
+    names = [service.name for service in status.services if service.state == "missing"]
+    if not names or not status.engine.connected:
+        return {}
+    environment = monitor.environment(engine_connected=True)
+    try:
+        return why_missing(
+            settings, environment.project, gateway, names, offline=environment.offline
+        )
+    except EngineUnavailable:
+        return {}
 
 
 def format_status(status: EnvironmentStatus) -> str:
@@ -290,7 +319,12 @@ def run_snapshot(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
 
 
 def run_doctor(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
-    checks = run_checks(settings, gateway_for(settings))
+    keys = None
+    if settings.keymap:  # the UI's keys (Textual) are imported only to check a keymap
+        from tui.ui.keymap import key_catalogue
+
+        keys = key_catalogue()
+    checks = run_checks(settings, gateway_for(settings), keys)
     marks = {Verdict.OK: "ok  ", Verdict.WARN: "warn", Verdict.FAIL: "FAIL"}
     for check in checks:
         print(f"[{marks[check.verdict]}] {check.name}: {check.detail}")

@@ -190,3 +190,23 @@ def check_can_create(
             + ": "
             + "; ".join(item.line() for item in lacking)
         )
+
+
+def why_missing(
+    settings: EnvdeckSettings,
+    project: ComposeProject,
+    gateway: DockerGateway,
+    services: Iterable[str],
+    *,
+    offline: bool = False,
+) -> dict[str, str]:
+    """Why each of `services` has no container, and what creates it (for `status`)."""
+    reasons = {}
+    for item in image_availability(settings, project, gateway, services, offline=offline):
+        if item.can_create:
+            reasons[item.service] = f"no container yet ({item.image}: {item.detail}); `envdeck up`"
+        else:
+            reasons[item.service] = f"cannot be created: {item.image} is {item.detail}" + (
+                f"; fix: {item.fix}" if item.fix else ""
+            )
+    return reasons
