@@ -18,6 +18,7 @@ from standin_wire import (
     expect_object,
     format_error,
     parse_point_ids,
+    unsupported,
     validation_error,
 )
 
@@ -170,6 +171,10 @@ def _field_condition(obj: JsonObject, field: str) -> edge.FieldCondition:
 def _match(match: JsonObject, field: str) -> Any:
     if "value" in match:
         value = match["value"]
+        if isinstance(value, bool):
+            # Refused rather than answered wrong: the engine's Python bindings read a
+            # boolean as an integer (true as 1), so it would match 1 and never true.
+            raise unsupported("`match` on a boolean value (qdrant-edge-py reads true as 1)")
         if not isinstance(value, str | int) or (isinstance(value, int) and value >= 2**63):
             raise format_error(f"`{field}.value` must be a string, an integer or a boolean")
         return edge.MatchValue(value)

@@ -1001,6 +1001,11 @@ def test_errors_have_qdrant_status_codes(
     assert zero_limit.status_code == 422
     bad_id = http.post("/collections/errs/points", json={"ids": [-1]})
     assert bad_id.status_code == 400
+    # The engine's bindings would read `true` as 1: refused, never answered wrong.
+    bool_match = {"filter": {"must": [{"key": "flag", "match": {"value": True}}]}}
+    refused = http.post("/collections/errs/points/count", json=bool_match)
+    assert refused.status_code == 400
+    assert "boolean" in refused.json()["status"]["error"]
     assert http.get("/no/such/route").status_code == 404
 
     assert http.get("/healthz").status_code == 200  # still serving
