@@ -131,7 +131,12 @@ def stack(
 
 def pg(stack: Stack) -> psycopg.Connection[Any]:
     return psycopg.connect(
-        host="127.0.0.1", port=stack.port("postgres", 5432), connect_timeout=5, **PG
+        host="127.0.0.1",
+        port=stack.port("postgres", 5432),
+        connect_timeout=5,
+        user=PG["user"],
+        password=PG["password"],
+        dbname=PG["dbname"],
     )
 
 
