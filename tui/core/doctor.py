@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from tui.config.keymap import KeyCatalogue, keymap_problems
 from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeError
 from tui.core.compose_model import ComposeProject
@@ -30,8 +31,11 @@ class Check:
     fix: str | None = None
 
 
-def run_checks(settings: EnvdeckSettings, gateway: DockerGateway) -> list[Check]:
-    return list(_checks(settings, gateway))
+def run_checks(
+    settings: EnvdeckSettings, gateway: DockerGateway, keys: KeyCatalogue | None = None
+) -> list[Check]:
+    """Every check; the keymap's only when the UI's keys are handed in (`keys`)."""
+    return [*_checks(settings, gateway), *keymap_checks(settings, keys)]
 
 
 def _checks(settings: EnvdeckSettings, gateway: DockerGateway) -> Iterator[Check]:
@@ -168,3 +172,14 @@ def _in_use(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.2)
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def keymap_checks(settings: EnvdeckSettings, keys: KeyCatalogue | None) -> Iterator[Check]:
+    """An id no key has, or a key the keymap gives two actions: Textual ignores both."""
+    if keys is None or not settings.keymap:
+        return
+    problems = keymap_problems(settings.keymap, keys)
+    for problem in problems:
+        yield Check("keymap", Verdict.WARN, problem.what, problem.fix)
+    if not problems:
+        yield Check("keymap", Verdict.OK, f"{len(settings.keymap)} keys remapped")

@@ -18,6 +18,7 @@ from tui.reset.steps import Outcome
 from tui.reset.store import StateStore
 
 NOTICE_FILE = "baseline-notice.txt"
+NO_BASELINE_TITLE = "No baseline"
 SERVICE_TABLE = "[tool.envdeck.services."
 
 

@@ -7,17 +7,20 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
+from tui.config.keymap import keymap_problems
 from tui.config.settings import EnvdeckSettings
 from tui.core.actions import ServiceActions
 from tui.core.engine import DockerGateway
 from tui.core.monitor import DockerEnvironmentMonitor, EnvironmentMonitor
 from tui.core.text import safe_text
 from tui.reset.service import EnvironmentResets, Resets
+from tui.ui.keymap import key_catalogue
 from tui.ui.screens.dashboard import DashboardScreen
 from tui.ui.screens.help import HelpScreen, key_rows
 
@@ -57,6 +60,7 @@ class EnvdeckApp(App[int]):
         gc.set_threshold(GC_YOUNGEST_THRESHOLD, *self._gc_threshold[1:])
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
+            self.check_keymap()
         self.push_screen(
             DashboardScreen(
                 self.monitor,
@@ -66,6 +70,15 @@ class EnvdeckApp(App[int]):
             )
         )
         self.call_after_refresh(gc.freeze)
+
+    @work(thread=True, group="keymap-check", exit_on_error=False)
+    def check_keymap(self) -> None:
+        """Textual ignores an id no key has and drops a key a remapped one lands on: say
+        so. In a thread: finding every key imports every screen (0.2 s)."""
+        problems = keymap_problems(self.settings.keymap, key_catalogue())
+        if problems:
+            text = "\n".join(str(problem) for problem in problems)
+            self.call_from_thread(self.notify, text, title="Keymap", severity="warning", timeout=20)
 
     def on_unmount(self) -> None:
         # What start-up froze is collectable again, and collected now: a process that runs

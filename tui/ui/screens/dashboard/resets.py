@@ -8,6 +8,7 @@ from textual import on, work
 
 from tui.core.status import EnvironmentStatus
 from tui.presentation.reset_text import last_reset_text
+from tui.reset.baseline_notice import NO_BASELINE_TITLE
 from tui.reset.steps import Outcome, no_progress
 from tui.ui.messages import ContainersResynced, StatusUpdated
 from tui.ui.screens.dashboard.base import DashboardBase
@@ -80,4 +81,4 @@ class ResetPart(DashboardBase):
         elif notice is not None:
             # Calm and once per reason: on a project we did not write, credentials the
             # plugins cannot guess are ordinary, not an error of every start.
-            self.notify(notice, title="No baseline", markup=False, timeout=20)
+            self.notify(notice, title=NO_BASELINE_TITLE, markup=False, timeout=20)
