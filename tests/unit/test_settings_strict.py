@@ -3,12 +3,15 @@ envdeck.toml takes the same table as `[tool.envdeck]`."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+
 from envdeck_postgres.session import ConnectionSettings
 from envdeck_redis.connection import settings_for
-
+from tests.conftest import REPO
+from tui.config.keymap import APP_SCOPE, KeyCatalogue, KnownBinding, keymap_problems
 from tui.config.settings import ConfigError, ServiceSettings, load_settings
 from tui.core.compose_model import ServiceSpec
 from tui.plugins.registry import build_target
@@ -51,7 +54,7 @@ def test_a_key_far_from_any_lists_what_the_table_takes(tmp_path: Path) -> None:
 
 def test_service_settings_are_typed(tmp_path: Path) -> None:
     (tmp_path / "envdeck.toml").write_text(
-        '[services.db]\nprotected = true\nport = 15432\none_shot = false\n[services.web]\nport = "x"\n'
+        '[services.db]\nprotected = true\none_shot = false\n[services.web]\nport = "x"\n'
     )
     with pytest.raises(ConfigError, match=r"services\.web\.port"):
         load_settings(tmp_path)
@@ -137,3 +140,63 @@ def test_third_party_plugin_settings_pass_through_their_own_table(tmp_path: Path
 
 def test_secrets_stay_out_of_the_settings_repr() -> None:
     assert "hunter2" not in repr(ServiceSettings(password="hunter2", api_key="hunter2"))
+
+
+# ---------------------------------------------------------------- keymap
+
+KEYS = KeyCatalogue(
+    (
+        KnownBinding(APP_SCOPE, "q", "quit", "Quit", "app.quit"),
+        KnownBinding("Dashboard", "r", "restart", "Restart", "dash.restart", under_app=True),
+        KnownBinding("Dashboard", "s", "stop", "Stop", "dash.stop", under_app=True),
+        KnownBinding("Dashboard", "?", "help", "Help", "dash.help", under_app=True),
+        KnownBinding("Dashboard", "f1", "help", "Help", "dash.help", under_app=True),
+        KnownBinding("Logs", "r", "reload", "Reload", "logs.reload"),
+        KnownBinding("Logs", "enter", "select", "", None),
+    ),
+    canonical=lambda key: {"question_mark": "?"}.get(key.strip(), key.strip()),
+)
+
+
+def problems(keymap: dict[str, str]) -> list[str]:
+    return [str(problem) for problem in keymap_problems(keymap, KEYS)]
+
+
+def test_an_unknown_id_is_named_with_the_nearest_known_one() -> None:
+    assert problems({"dash.restrat": "x"}) == [
+        "keymap: no key has the id `dash.restrat`, so it changes nothing: "
+        "did you mean `dash.restart`?"
+    ]
+    assert problems({"zzz": "x"})[0].endswith("use an id listed on the ? screen")
+
+
+def test_a_key_given_two_actions_in_one_place_is_named_with_both() -> None:
+    assert problems({"dash.restart": "s"}) == [
+        "keymap: `s` in Dashboard would be both Restart (dash.restart) and Stop (dash.stop): "
+        "give one of them another key in [tool.envdeck.keymap]"
+    ]
+    both = problems({"dash.restart": "x", "dash.stop": "x"})
+    assert len(both) == 1
+    assert "`x` in Dashboard" in both[0]
+    # The app's keys are active on every screen; a widget's own, unnamed keys count too.
+    assert "Quit (app.quit) and Stop (dash.stop)" in problems({"dash.stop": "q"})[0]
+    assert "(not remappable)" in problems({"logs.reload": "enter"})[0]
+
+
+def test_what_is_no_clash_is_not_reported() -> None:
+    assert problems({}) == []
+    assert problems({"dash.restart": "R", "dash.stop": "r"}) == []  # a swap
+    assert problems({"dash.help": "question_mark,f1"}) == []  # its own keys, respelt
+    assert problems({"logs.reload": "r"}) == []  # r restarts on the dashboard: another place
+    assert problems({"dash.restart": "ctrl+r"}) == []
+
+
+def test_the_catalogue_finds_every_binding_id_the_ui_declares() -> None:
+    """Every `id="..."` given to a Binding under tui/ui is known to the checks."""
+    from tui.ui.keymap import key_catalogue
+
+    declared = set()
+    for source in (REPO / "tui" / "ui").rglob("*.py"):
+        declared |= set(re.findall(r'Binding\([^)]*\bid="([^"]+)"', source.read_text(), re.S))
+    assert declared
+    assert declared <= key_catalogue().ids
