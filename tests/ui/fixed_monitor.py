@@ -33,7 +33,10 @@ def port(number: int) -> tuple[PortBinding, ...]:
 
 
 SERVICES = (
-    ServiceStatus("migrate", "shop-migrate-1", "exited", "none", 0, 0, None, "app", ()),
+    # A one-shot that finished: the real monitor knows it from the compose file.
+    ServiceStatus(
+        "migrate", "shop-migrate-1", "exited", "none", 0, 0, None, "app", (), one_shot=True
+    ),
     ServiceStatus(
         "mock-api",
         "shop-mock-api-1",
