@@ -35,6 +35,7 @@ from tui.core.log_buffer import LineBlock, LogLine, LogRing, now_timestamp
 from tui.core.log_filter import BadPattern, FilterMode, LogFilter, parse_filter
 from tui.core.text import safe_text
 from tui.presentation.log_format import PREFIX_END, SEPARATOR_STREAM, format_lines, wrap
+from tui.ui.safe import safe_label
 
 SERVICE_COLOURS = ("primary", "secondary", "accent", "success", "warning", "error")
 SINCE_KEYS = {"0": None, "1": "1m", "2": "5m", "3": "15m", "4": "30m", "5": "1h", "6": "24h"}
@@ -354,7 +355,7 @@ class LogView(Vertical):
         unseen = f" · {self.unseen} new lines below (G)" if self.unseen else ""
         # One fixed-height line: no layout pass for it on every batch of log lines.
         self.query_one("#log-status", Static).update(
-            Text(f"{self.title} · {len(self.ring)} lines · {' · '.join(flags)}{unseen}"),
+            safe_label(f"{self.title} · {len(self.ring)} lines · {' · '.join(flags)}{unseen}"),
             layout=False,
         )
 
