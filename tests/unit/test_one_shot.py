@@ -170,6 +170,8 @@ def test_a_kill_during_the_last_run_means_it_was_stopped() -> None:
     assert api.asked["filters"] == {"type": "container", "container": "c0ffee", "event": ["kill"]}
     assert api.asked["since"] <= started // 10**9
     assert api.asked["until"] > finished // 10**9
+    # Logged just after the end it caused (the engine logs a kill after signalling).
+    assert stop_requested(FakeClient(FakeEventsApi([finished + 1000])), EXITED)  # type: ignore[arg-type]
     # The same second, but the previous run's (a `docker restart` kills, then starts).
     assert not stop_requested(FakeClient(FakeEventsApi([started - 1000])), EXITED)  # type: ignore[arg-type]
     assert not stop_requested(FakeClient(FakeEventsApi([])), EXITED)  # type: ignore[arg-type]

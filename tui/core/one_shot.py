@@ -55,6 +55,9 @@ log = logging.getLogger(__name__)
 COMPLETED = "service_completed_successfully"
 # Restart policies under which a container that exited 0 stays exited.
 RESTARTS_LEAVING_A_CLEAN_EXIT = (None, "", "no", "on-failure")
+# The engine logs `kill` after sending the signal: a process that exits at once may be
+# recorded as finished a moment before its kill event.
+KILL_LOGGED_WITHIN_SECONDS = 2
 
 
 def with_one_shot_settings(project: ComposeProject, settings: EnvdeckSettings) -> ComposeProject:
@@ -114,13 +117,14 @@ def stop_requested(client: docker.DockerClient | None, attrs: Mapping[str, Any])
     try:
         events = client.api.events(
             since=started // 1_000_000_000,
-            until=finished // 1_000_000_000 + 1,
+            until=finished // 1_000_000_000 + KILL_LOGGED_WITHIN_SECONDS,
             filters={"type": "container", "container": str(container_id), "event": ["kill"]},
             decode=True,
         )
         try:
-            # The history is by whole seconds: only this run's kills count.
-            return any(started <= _event_ns(event) <= finished for event in events)
+            # The history is by whole seconds: only kills since this run started count.
+            # None can come after its end: the engine refuses to kill a stopped container.
+            return any(started <= _event_ns(event) for event in events)
         finally:
             with contextlib.suppress(Exception):
                 events.close()
