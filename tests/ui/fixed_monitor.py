@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
+from tui.core.actions import ActionResult
 from tui.core.details import ServiceDetails, details_from_inspect
 from tui.core.engine import EngineInfo
+from tui.core.guard import DestructivePlan, Operation
 from tui.core.log_buffer import LogLine
 from tui.core.logs import FollowOptions
 from tui.core.status import EnvironmentStatus, PortBinding, ServiceStatus
@@ -151,6 +153,33 @@ class AllowEveryAction:
 
     def check_plugin_action(self, service: str) -> None:
         return None
+
+
+class FixedActions:
+    """The dashboard's service actions on fixed data: the guard's plans as it would make
+    them for SERVICES (the guard itself is tested against the real engine in
+    tests/integration/test_guard.py), and a record of what ran."""
+
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+
+    def plan_down(self, *, volumes: bool) -> DestructivePlan:
+        containers = tuple(
+            (f"id-{status.container}", status.container)
+            for status in SERVICES
+            if status.container is not None
+        )
+        return DestructivePlan(
+            project="shop",
+            containers=containers,
+            volumes=("shop_pg-data",) if volumes else (),
+            kept=("volume shared-models: external, never removed",),
+            operation=Operation.DOWN_VOLUMES if volumes else Operation.DOWN,
+        )
+
+    def down(self, confirmed: DestructivePlan) -> ActionResult:
+        self.ran.append(confirmed.operation.value)
+        return ActionResult("shop", confirmed.operation.value, ())
 
 
 def log_lines(services: Sequence[str]) -> list[LogLine]:

@@ -10,7 +10,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select, Static
 
-from tests.ui.fixed_monitor import FixedMonitor
+from tests.ui.fixed_monitor import FixedActions, FixedMonitor
 from tui.config.settings import load_settings
 from tui.core.engine import DockerGateway, EngineInfo
 from tui.core.status import EnvironmentStatus, ServiceStatus
@@ -87,36 +87,46 @@ async def test_cursor_keeps_its_row_across_updates() -> None:
         assert table.selected.name == "postgres"
 
 
+async def wait_for_screen(pilot: Pilot[Any], kind: type[Any]) -> None:
+    """Until the screen on top is a `kind` (a dialog opened from a worker's answer)."""
+    deadline = time.monotonic() + 10
+    while not isinstance(pilot.app.screen, kind) and time.monotonic() < deadline:
+        await pilot.pause(0.02)
+    assert isinstance(pilot.app.screen, kind)
+
+
 async def test_down_asks_first_and_escape_cancels() -> None:
     from tui.ui.screens.confirm import ConfirmScreen
 
-    calls: list[str] = []
-
-    class RecordingActions:
-        def down(self, *, volumes: bool) -> None:
-            calls.append(f"down volumes={volumes}")
-
+    actions = FixedActions()
     app = fixed_app()
-    app.actions = RecordingActions  # type: ignore[assignment]
+    app.actions = lambda: actions  # type: ignore[assignment]
     async with app.run_test(size=(120, 24)) as pilot:
         await wait_for_rows(pilot)
         await pilot.press("D")
-        await pilot.pause()
+        await wait_for_screen(pilot, ConfirmScreen)
         assert isinstance(app.screen, ConfirmScreen)
         assert "shop-postgres-1" in app.screen.body  # it lists what will be removed
+        assert "shop_pg-data" in app.screen.body  # and the volumes -v would remove
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmScreen)
-    assert calls == []
+    assert actions.ran == []
 
 
 def test_down_dialog_snapshot(snap_compare: Any) -> None:
+    from tui.ui.screens.confirm import ConfirmScreen
+
     async def open_dialog(pilot: Pilot[Any]) -> None:
         await wait_for_rows(pilot)
         await pilot.press("D")
+        await wait_for_screen(pilot, ConfirmScreen)
         await pilot.pause()
 
-    assert snap_compare(fixed_app(), terminal_size=(100, 24), run_before=open_dialog)
+    app = fixed_app()
+    actions = FixedActions()
+    app.actions = lambda: actions  # type: ignore[assignment]
+    assert snap_compare(app, terminal_size=(100, 30), run_before=open_dialog)
 
 
 def test_env_tab_snapshot_masks_secrets(snap_compare: Any) -> None:
@@ -185,17 +195,18 @@ async def test_help_lists_every_key_with_its_id() -> None:
 
 async def test_keys_can_be_remapped_by_id() -> None:
     app = fixed_app()
+    actions = FixedActions()
+    app.actions = lambda: actions  # type: ignore[assignment]
     app.settings = app.settings.model_copy(update={"keymap": {"dashboard.down": "ctrl+d"}})
     async with app.run_test(size=(120, 24)) as pilot:
         from tui.ui.screens.confirm import ConfirmScreen
 
         await wait_for_rows(pilot)
         await pilot.press("D")
-        await pilot.pause()
+        await pilot.pause(0.3)
         assert not isinstance(app.screen, ConfirmScreen)
         await pilot.press("ctrl+d")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
+        await wait_for_screen(pilot, ConfirmScreen)
 
 
 async def test_actions_are_in_the_command_palette() -> None:
