@@ -191,7 +191,7 @@ async def test_the_selection_stays_on_its_service_across_an_engine_loss(
 
             proxy.cut()
             await until(pilot, lambda: summary.has_class("-disconnected"), "the loss", 5)
-            app.screen.refresh_status()  # the slow re-list, due now rather than in 15 s
+            app.screen.refresh_status()  # type: ignore[attr-defined]  # the 15 s re-list, now
             await until(pilot, lambda: table.row_count == 0, "the re-list without engine", 10)
             proxy.restore()
             await until(
