@@ -27,7 +27,7 @@ def section_lines(section: Section, max_cell: int = 80) -> list[str]:
     if isinstance(section, KeyValues):
         lines += _aligned([(cell(key), cell(value)) for key, value in section.items])
     elif isinstance(section, Table):
-        header = tuple(cell(column).upper() for column in section.columns)
+        header = tuple(cell(column) for column in section.columns)  # as the dashboard shows them
         lines += _aligned([header, *[tuple(cell(v) for v in row) for row in section.rows]])
         if not section.rows:
             lines.append("  (none)")

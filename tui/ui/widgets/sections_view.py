@@ -49,7 +49,9 @@ class SectionsView(VerticalScroll):
             for key, value in section.items:
                 table.add_row(cell(key), cell(value))
         elif isinstance(section, Table):
-            table.add_columns(*(cell(column.upper()) for column in section.columns))
+            # As they are, not upper-cased: `name` and `Name` are two PostgreSQL columns,
+            # and upper-casing an escape (`\u202e`) would make it another.
+            table.add_columns(*(cell(column) for column in section.columns))
             for row in section.rows:
                 table.add_row(*(cell(value) for value in row))
             if section.note:
