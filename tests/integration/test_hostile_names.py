@@ -89,8 +89,9 @@ def hostile_project(tmp_path: Path, gateway: DockerGateway) -> Iterator[HostileP
         (container,) = gateway.client.containers.list(
             filters={"label": f"com.docker.compose.project={project}"}
         )
-        (binding,) = container.ports["5432/tcp"] or ()
-        port = int(binding["HostPort"])
+        bindings = container.ports["5432/tcp"]
+        assert bindings, "compose published no port"
+        port = int(bindings[0]["HostPort"])
         target = ServiceTarget("db", POSTGRES_IMAGE, "127.0.0.1", {5432: port}, ENV)
         settings = load_settings(tmp_path, compose_files=[tmp_path / "compose.yaml"])
         yield HostileProject(settings, target)
