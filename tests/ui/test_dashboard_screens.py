@@ -371,13 +371,13 @@ async def test_a_destructive_plugin_action_asks_and_escape_runs_nothing() -> Non
 
 async def test_a_full_log_keeps_drawing_the_newest_lines() -> None:
     from tui.core.log_buffer import LogLine
-    from tui.ui.widgets.log_view import MAX_LINES, LogView
+    from tui.ui.widgets.log_view import LogView
 
     app = fixed_app()
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_for_rows(pilot)
         logs = app.screen.query_one(LogView)
-        total = MAX_LINES + 7_000
+        total = (logs.lines_widget.max_lines or 0) + 7_000  # the pane's bound, passed
         for start in range(0, total, 1_000):  # batches, as the follower delivers them
             logs.add_lines(
                 [

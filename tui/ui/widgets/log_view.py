@@ -39,7 +39,6 @@ from tui.ui.safe import safe_label
 
 SERVICE_COLOURS = ("primary", "secondary", "accent", "success", "warning", "error")
 SINCE_KEYS = {"0": None, "1": "1m", "2": "5m", "3": "15m", "4": "30m", "5": "1h", "6": "24h"}
-MAX_LINES = 20_000
 FRAME_RATE = 10  # the most the pane is redrawn per second, however fast lines arrive
 
 
@@ -202,6 +201,8 @@ class LogView(Vertical):
 
     BINDINGS = [
         Binding("f", "toggle_follow", "Follow", id="logs.follow"),
+        Binding("G", "newest", "Newest, following", show=False, id="logs.newest"),
+        Binding("g", "oldest", "Oldest", show=False, id="logs.oldest"),
         Binding("t", "toggle_timestamps", "Timestamps", id="logs.timestamps"),
         Binding("w", "toggle_wrap", "Wrap", id="logs.wrap"),
         Binding("a", "toggle_all", "All services", id="logs.all"),
@@ -249,7 +250,7 @@ class LogView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="log-status", markup=False)
-        log = LogLines(id="log-lines", max_lines=MAX_LINES)
+        log = LogLines(id="log-lines", max_lines=self.lines_per_service)
         log.highlighter = self.highlighter
         yield log
         search = Input(placeholder="text, /regex/, ! to hide the rest — enter", id="log-search")
@@ -266,6 +267,10 @@ class LogView(Vertical):
         """A new source: forget the old lines."""
         self.title, self.merged = title, merged
         self.ring = LogRing(max_lines_per_service=self.lines_per_service)
+        # The pane holds what the ring keeps for the services shown (`services` are all of
+        # them, for their colours), no more: what `ctrl+s` saves.
+        shown = len(services) if merged else 1
+        self.lines_widget.max_lines = self.lines_per_service * max(shown, 1)
         self.highlighter.colours = self._colours(services)
         # Per source, not per line: this is on the path of every log line.
         self.prefix_width = max((len(name) for name in self.highlighter.colours), default=4)
@@ -366,10 +371,22 @@ class LogView(Vertical):
     # -------------------------------------------------------------- actions
 
     def action_toggle_follow(self) -> None:
-        self.follow = not self.follow
         if self.follow:
-            self.lines_widget.scroll_end(animate=False, immediate=True, x_axis=False)
-            self.unseen = 0
+            self.follow = False
+            self._update_status()
+        else:
+            self.action_newest()
+
+    def action_newest(self) -> None:
+        """To the newest line, following again: what "new lines below (G)" offers."""
+        self.follow = True
+        self.lines_widget.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.unseen = 0
+        self._update_status()
+
+    def action_oldest(self) -> None:
+        self.follow = False  # reading from the top: new lines must not pull the view away
+        self.lines_widget.scroll_home(animate=False, immediate=True, x_axis=False)
         self._update_status()
 
     def action_toggle_timestamps(self) -> None:
@@ -445,12 +462,22 @@ class LogView(Vertical):
         self.app.copy_to_clipboard(self._visible_text())
         self.notify(f"Copied {len(self.lines_widget.lines)} lines")
 
+    def kept_lines(self) -> list[str]:
+        """Every line kept for this view (the last `lines_per_service` of each service
+        shown, merged by time), timestamped, whatever a search hides or wrap splits."""
+        return format_lines(
+            self.ring.block(),
+            timestamps=True,
+            prefix_width=self.prefix_width if self.merged else None,
+        )
+
     def action_save(self) -> None:
         name = re.sub(r"[^\w.-]+", "_", self.title) or "logs"
         path = Path.cwd() / f"envdeck-{name}-{now_timestamp()[:19].replace(':', '')}.log"
+        lines = self.kept_lines()
         try:
-            path.write_text(self._visible_text() + "\n", encoding="utf-8")
+            path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
         except OSError as error:
             self.notify(f"Could not save: {error}", severity="error", markup=False)
             return
-        self.notify(f"Saved {len(self.lines_widget.lines)} lines to {path}", markup=False)
+        self.notify(f"Saved {len(lines)} lines to {path}", markup=False)
