@@ -135,3 +135,12 @@ def test_an_env_value_goes_through_the_same_rule() -> None:
 def test_masking_twice_changes_nothing_more() -> None:
     text = "PGPASSWORD=x psql postgres://u:p@ss@h/db?token=t --password y"
     assert mask_secrets(mask_secrets(text)) == mask_secrets(text)
+
+
+def test_the_unhealthy_toasts_probe_output_is_masked() -> None:
+    from tui.core.events import health_log
+
+    attrs = {
+        "State": {"Health": {"Log": [{"ExitCode": 1, "Output": "PGPASSWORD=x psql: refused"}]}}
+    }
+    assert [probe.output for probe in health_log(attrs)] == [f"PGPASSWORD={MASK} psql: refused"]
