@@ -11,7 +11,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tests.ui.fixed_monitor import DETAILS_ATTRS, FixedFollower, FixedMonitor
+from tests.ui.fixed_monitor import DETAILS_ATTRS, FixedFollower
+from tests.ui.hostile_plugin import HostileInspectorMonitor
 from tui.config.settings import load_settings
 from tui.core.details import ServiceDetails, details_from_inspect
 from tui.core.engine import DockerGateway
@@ -46,7 +47,7 @@ class HostileFollower(FixedFollower):
         self.on_lines([line for s in self.services for line in hostile_lines(s)])
 
 
-class HostileMonitor(FixedMonitor):
+class HostileMonitor(HostileInspectorMonitor):  # every plugin string hostile too
     def follow_logs(
         self,
         services: Sequence[str],

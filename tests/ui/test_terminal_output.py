@@ -68,3 +68,19 @@ def test_hostile_logs_env_and_names_never_reach_the_terminal_raw() -> None:
     own = re.sub(rb"\x1b\]22;[\w-]*\x07", b"", output)
     for sequence, what in FORBIDDEN.items():
         assert sequence not in own, f"{what} reached the terminal"
+
+
+# Bidi controls and marks, zero-width characters: as UTF-8, as data would bring them.
+BIDI_OR_INVISIBLE = [
+    chr(code).encode()
+    for code in (0x061C, *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2065))
+] + [chr(code).encode() for code in (*range(0x2066, 0x206A), 0xFEFF)]
+
+
+def test_hostile_plugin_headers_titles_and_names_never_reach_the_terminal_raw() -> None:
+    # The redis row, its Inspect tab: a table whose headers, title and cells are hostile.
+    output = run_in_pty([b"j", b"j", b"j", b"j", b"i", b"q"], ready=b"clear-screen")
+    assert b"[@click=app.quit]x[/]" in output, "the hostile plugin's table was not on screen"
+    for sequence in BIDI_OR_INVISIBLE:
+        assert sequence not in output, f"{sequence!r} reached the terminal"
+    assert b"bidi\\u202eevil" in output, "shown by the display rule"
