@@ -4,7 +4,10 @@ tests that stop a server, or replace its databases)."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -21,6 +24,20 @@ from tui.plugins.api import ServiceTarget
 
 REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
+
+
+def run_envdeck(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The `envdeck` command as a user runs it in `folder`, with no terminal to ask."""
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def free_port() -> int:

@@ -82,10 +82,8 @@ async def test_the_table_follows_docker_events_and_toasts(sample_env: SampleEnv)
                 return next(s.state for s in table.statuses.values() if s.name == "redis")
 
             def toasted() -> bool:
-                return any(
-                    "redis died" in str(n.message) or "redis finished" in str(n.message)
-                    for n in app._notifications
-                )
+                # A server stopped from outside is "stopped", never "finished" (issue 11.2).
+                return any("redis was stopped" in str(n.message) for n in app._notifications)
 
             await asyncio.to_thread(redis.stop, timeout=2)
             stopped_at = time.monotonic()
@@ -99,6 +97,7 @@ async def test_the_table_follows_docker_events_and_toasts(sample_env: SampleEnv)
             while time.monotonic() - stopped_at < 5 and not toasted():
                 await pilot.pause(0.02)
             assert toasted()
+            assert not any("redis finished" in str(n.message) for n in app._notifications)
             await asyncio.to_thread(redis.start)
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and redis_state() != "running":

@@ -11,9 +11,7 @@ engine_timeout below a second still reaches the engine.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,7 +23,7 @@ import pytest
 from textual.notifications import Notification
 
 from tests.conftest import REPO
-from tests.integration.conftest import POSTGRES_IMAGE, free_port
+from tests.integration.conftest import POSTGRES_IMAGE, free_port, run_envdeck
 from tui.config.settings import EnvdeckSettings, load_settings
 from tui.core.engine import PROJECT_LABEL, DockerGateway
 from tui.reset.baseline_notice import NO_BASELINE_TITLE
@@ -65,16 +63,7 @@ class Stranger:
     name: str
 
     def envdeck(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "tui", *args],
-            cwd=cwd or self.folder,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
+        return run_envdeck(cwd or self.folder, *args)
 
     def git(self, *args: str) -> str:
         identity = ["-c", "user.name=envdeck tests", "-c", "user.email=tests@envdeck.invalid"]

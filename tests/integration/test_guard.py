@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,8 +22,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from tests.conftest import REPO
-from tests.integration.conftest import POSTGRES_IMAGE, free_port
+from tests.integration.conftest import POSTGRES_IMAGE, free_port, run_envdeck
 from tui.config.settings import load_settings
 from tui.core.engine import PROJECT_LABEL, DockerGateway
 from tui.core.environment import resolve_environment
@@ -66,16 +63,7 @@ class Checkout:
     name: str
 
     def envdeck(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "tui", *args],
-            cwd=self.folder,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
+        return run_envdeck(self.folder, *args)
 
     def compose(self, *args: str) -> None:
         subprocess.run(
