@@ -139,3 +139,23 @@ def throwaway(request: pytest.FixtureRequest) -> Iterator[tuple[ServiceTarget, C
     """A PostgreSQL of this test's own: the only kind a test may stop."""
     with throwaway_postgres(request) as server:
         yield server
+
+
+@pytest.fixture
+def image(request: pytest.FixtureRequest, gateway: DockerGateway) -> str:
+    """The offline image, for compose projects of a test's own (built with the sample
+    environment when it is not here yet)."""
+    if not gateway.image_exists(POSTGRES_IMAGE):
+        request.getfixturevalue("sample_env")
+    return POSTGRES_IMAGE
+
+
+def remove_project(gateway: DockerGateway, project: str) -> None:
+    """Everything of a test's own compose project: containers, volumes, networks."""
+    label: dict[str, str | list[str] | bool] = {"label": f"{PROJECT_LABEL}={project}"}
+    for container in gateway.client.containers.list(all=True, filters=label):
+        container.remove(force=True)
+    for volume in gateway.client.volumes.list(filters=label):
+        volume.remove(force=True)
+    for network in gateway.client.networks.list(filters=label):
+        network.remove()

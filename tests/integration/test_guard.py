@@ -22,7 +22,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from tests.integration.conftest import POSTGRES_IMAGE, free_port, run_envdeck
+from tests.integration.conftest import free_port, remove_project, run_envdeck
 from tui.config.settings import load_settings
 from tui.core.engine import PROJECT_LABEL, DockerGateway
 from tui.core.environment import resolve_environment
@@ -93,24 +93,6 @@ def containers(gateway: DockerGateway, project: str) -> set[str]:
 def volumes(gateway: DockerGateway, project: str) -> set[str]:
     label = {"label": f"{PROJECT_LABEL}={project}"}
     return {v.name for v in gateway.client.volumes.list(filters=label)}
-
-
-def remove_project(gateway: DockerGateway, project: str) -> None:
-    label: dict[str, str | list[str] | bool] = {"label": f"{PROJECT_LABEL}={project}"}
-    for container in gateway.client.containers.list(all=True, filters=label):
-        container.remove(force=True)
-    for volume in gateway.client.volumes.list(filters=label):
-        volume.remove(force=True)
-    for network in gateway.client.networks.list(filters=label):
-        network.remove()
-
-
-@pytest.fixture
-def image(request: pytest.FixtureRequest, gateway: DockerGateway) -> str:
-    """The offline image (built with the sample environment when it is not here yet)."""
-    if not gateway.image_exists(POSTGRES_IMAGE):
-        request.getfixturevalue("sample_env")
-    return POSTGRES_IMAGE
 
 
 @pytest.fixture

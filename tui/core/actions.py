@@ -25,6 +25,7 @@ from tui.core.guard import (
 )
 from tui.core.images import ImagesMissing, check_can_create
 from tui.core.ownership import ownership_problem
+from tui.core.readiness import NotReady, wait_until_ready
 
 
 class ActionFailed(Exception):
@@ -88,7 +89,7 @@ class ServiceActions:
         return self._each(service, "start")
 
     def up(self, services: Sequence[str] = (), timeout: float = 180.0) -> ActionResult:
-        """`compose up -d --wait` for some services (all when empty)."""
+        """`compose up -d` for some services (all when empty), then wait until ready."""
         try:
             if self.settings is not None:
                 problem = ownership_problem(
@@ -106,16 +107,10 @@ class ServiceActions:
                     services or None,
                     offline=self.environment.offline,
                 )
-            self.environment.compose.run(
-                "up",
-                "-d",
-                "--wait",
-                "--wait-timeout",
-                str(int(timeout)),
-                *services,
-                timeout=timeout + 60,
-            )
-        except (ComposeError, EngineUnavailable, ImagesMissing) as error:
+            # Not --wait: it calls a one-shot that exited 0 a failure (docker/compose#10596).
+            self.environment.compose.run("up", "-d", *services, timeout=timeout + 60)
+            wait_until_ready(self.environment.project, self.gateway, timeout, services)
+        except (ComposeError, EngineUnavailable, ImagesMissing, NotReady) as error:
             raise ActionFailed(f"up {' '.join(services) or self.project}: {error}") from None
         return ActionResult(" ".join(services) or self.project, "up", ())
 

@@ -20,6 +20,7 @@ from tui.core.engine import DockerGateway, EngineUnavailable
 from tui.core.images import ImagesMissing, check_can_create
 from tui.core.one_shot import with_one_shot_settings
 from tui.core.ownership import ownership_problem
+from tui.core.readiness import NotReady, wait_until_ready
 
 Report = Callable[[str], None]
 
@@ -136,13 +137,20 @@ def bring_up(
         )
     except ImagesMissing as error:
         raise ComposeError(str(error)) from None
-    args = ["up", "-d", "--wait", "--wait-timeout", str(int(settings.up_timeout)), *services]
+    # Not --wait: it calls a one-shot service that exited 0 a failure (docker/compose#10596).
+    args = ["up", "-d", *services]
     if attached:
         code = environment.compose.run_attached(*args)
         if code != 0:
             raise ComposeError(f"`compose up` failed (exit {code})")
     else:
         environment.compose.run(*args, timeout=settings.up_timeout + 60)
+    report("waiting until every service is ready")
+    try:
+        summary = wait_until_ready(environment.project, gateway, settings.up_timeout, services)
+    except NotReady as error:
+        raise ComposeError(f"up, but {error}") from None
+    report(summary)
     return environment
 
 

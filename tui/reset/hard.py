@@ -9,8 +9,6 @@ protected services keep their containers and volumes.
 
 from __future__ import annotations
 
-import time
-
 from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeError
 from tui.core.engine import DockerGateway
@@ -23,13 +21,10 @@ from tui.core.guard import (
     bring_back_command,
     remove_planned,
 )
-from tui.core.status import ServiceStatus, build_statuses
+from tui.core.readiness import NotReady, wait_until_ready
 from tui.reset.seed import run_seeds
 from tui.reset.states import StateManager
 from tui.reset.steps import Outcome, Progress, StepFailed, StepRunner, no_progress
-
-WAIT_POLL_S = 0.25
-
 
 HardResetPlan = DestructivePlan  # a hard reset's plan is the guard's plan
 
@@ -105,23 +100,12 @@ class HardReset:
         return "started"
 
     def _wait(self) -> str:
-        deadline = time.monotonic() + self.settings.up_timeout
-        project = self.environment.project
-        while True:
-            statuses = build_statuses(project, self.gateway.project_containers(project.name))
-            failed = [s for s in statuses if _failed(s)]
-            if failed:
-                raise StepFailed(", ".join(f"{s.name} exited {s.exit_code}" for s in failed))
-            waiting = [s for s in statuses if not s.is_ready]
-            if not waiting:
-                done = sum(1 for s in statuses if s.state == "exited")
-                return f"{len(statuses)} ready" + (f" ({done} one-shot done)" if done else "")
-            if time.monotonic() > deadline:
-                raise StepFailed(
-                    f"not ready after {self.settings.up_timeout:.0f} s: "
-                    + ", ".join(f"{s.name} {s.state}/{s.health}" for s in waiting)
-                )
-            time.sleep(WAIT_POLL_S)
+        try:
+            return wait_until_ready(
+                self.environment.project, self.gateway, self.settings.up_timeout
+            )
+        except NotReady as error:
+            raise StepFailed(str(error)) from None
 
     def _baseline(self) -> str:
         return take_baseline_step(self.states)
@@ -156,8 +140,3 @@ def prepare_new_environment(
     if states.baseline_problem() is not None:
         steps.run(BASELINE_STEP, lambda: take_baseline_step(states))
     return steps.outcome()
-
-
-def _failed(status: ServiceStatus) -> bool:
-    """Exited with an error and not about to be restarted by its policy."""
-    return status.state in ("exited", "dead") and status.exit_code not in (0, None)

@@ -1,0 +1,74 @@
+"""Waiting until a project is ready by envdeck's rule, not compose's.
+
+`compose up --wait` calls a one-shot service (a migration, a seeder) that exited 0 a
+failure (docker/compose#10596), so `up` and the hard reset start with `up -d` and wait
+here: ready is `ServiceStatus.is_ready` (running and healthy, or a one-shot that is done),
+and a service that ended with an error, or a server that stopped by itself, ends the
+wait at once with its name instead of running out the timeout.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from tui.core.compose_model import ComposeProject
+from tui.core.engine import DockerGateway
+from tui.core.status import ServiceStatus, build_statuses
+
+POLL_S = 0.25
+_RESTARTED_BY_DOCKER = ("always", "unless-stopped")
+
+
+class NotReady(Exception):
+    """The project did not become ready; the message names the services and why."""
+
+
+def wait_until_ready(
+    project: ComposeProject,
+    gateway: DockerGateway,
+    timeout: float,
+    services: Sequence[str] = (),
+    on_poll: Callable[[Sequence[ServiceStatus]], None] | None = None,
+) -> str:
+    """A summary once every service (or every one of `services`) is ready; NotReady
+    when one failed or the timeout ran out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        statuses = [
+            status
+            for status in build_statuses(project, gateway.project_containers(project.name))
+            if not services or status.name in services
+        ]
+        if on_poll is not None:
+            on_poll(statuses)
+        failed = [why for status in statuses if (why := _failure(project, status)) is not None]
+        if failed:
+            raise NotReady(", ".join(failed))
+        waiting = [status for status in statuses if not status.is_ready]
+        if not waiting:
+            done = sum(1 for status in statuses if status.is_done)
+            return f"{len(statuses)} ready" + (f" ({done} one-shot done)" if done else "")
+        if time.monotonic() > deadline:
+            raise NotReady(
+                f"not ready after {timeout:.0f} s: "
+                + ", ".join(f"{s.name} {s.state}/{s.health}" for s in waiting)
+            )
+        time.sleep(POLL_S)
+
+
+def _failure(project: ComposeProject, status: ServiceStatus) -> str | None:
+    """Why `status` will not become ready by waiting longer, or None."""
+    if status.state not in ("exited", "dead") or status.is_done:
+        return None
+    spec = project.services.get(status.name)
+    if spec is not None and spec.restart in _RESTARTED_BY_DOCKER:
+        return None  # Docker starts it again
+    if status.exit_code not in (0, None):
+        return f"{status.name} exited {status.exit_code}"
+    if status.stop_requested:
+        return None  # stopped from outside while we waited: compose up starts it again
+    return (
+        f"{status.name} exited 0 by itself (a server that stopped; if it is a one-shot job, "
+        f"say so with one_shot = true in [tool.envdeck.services.{status.name}])"
+    )
