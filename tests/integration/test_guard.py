@@ -362,3 +362,28 @@ def test_status_says_why_a_service_has_no_container(
     reasons = {service["name"]: service["reason"] for service in document["services"]}
     assert reasons["cache"].startswith(f"no container yet ({image}: present)")
     assert reasons["cache"].endswith("`envdeck up`")
+
+
+def test_a_build_that_cannot_run_is_not_called_buildable(
+    tmp_path: Path, gateway: DockerGateway, image: str
+) -> None:
+    """Compose would build these images; the proof looks at what the build needs: the
+    Dockerfile, and the images it starts FROM."""
+    folder = tmp_path / "app"
+    (folder / "nofile").mkdir(parents=True)
+    (folder / "nobase").mkdir()
+    never = f"envdeck-test-never-{uuid.uuid4().hex[:6]}:1"
+    (folder / "nobase" / "Dockerfile").write_text(f"FROM {never} AS base\nFROM base\n")
+    (folder / "fine").mkdir()
+    (folder / "fine" / "Dockerfile").write_text(f"FROM {image}\n")
+    (folder / "compose.yaml").write_text(
+        f"name: built-{uuid.uuid4().hex[:6]}\nservices:\n"
+        "  a:\n    build: ./nofile\n  b:\n    build: ./nobase\n  c:\n    build: ./fine\n"
+    )
+    (folder / "pyproject.toml").write_text("[tool.envdeck]\ncompose_files = ['compose.yaml']\n")
+    doctor = run_envdeck(folder, "doctor")
+    assert doctor.returncode == 1
+    assert f"Dockerfile {folder / 'nofile' / 'Dockerfile'} does not exist" in doctor.stdout
+    assert f"starts FROM, {never}, is not here, and no registry answers" in doctor.stdout
+    assert "[FAIL] image: c:" not in doctor.stdout
+    assert "built by compose at `envdeck up`: " in doctor.stdout

@@ -46,6 +46,7 @@ class ServiceSpec:
     labels: Mapping[str, str]
     volume_mounts: tuple[str, ...] = ()  # keys of the project's named volumes it mounts
     build_context: str | None = None  # `build:` (compose resolves it to a path or URL)
+    build_dockerfile: str = "Dockerfile"  # relative to the context, or absolute
     # depends_on with its conditions: service_started (a plain list), service_healthy,
     # service_completed_successfully (the dependency is a job that must finish)
     depends_on_conditions: Mapping[str, str] = field(default_factory=dict)
@@ -138,6 +139,7 @@ def _service(name: str, raw: Mapping[str, Any]) -> ServiceSpec:
             if mount.get("type") == "volume" and mount.get("source")
         ),
         build_context=_build_context(raw.get("build")),
+        build_dockerfile=_build_dockerfile(raw.get("build")),
         depends_on_conditions=_conditions(depends),
     )
 
@@ -149,6 +151,12 @@ def _conditions(depends: Any) -> dict[str, str]:
             for name, spec in depends.items()
         }
     return {str(name): "service_started" for name in depends}
+
+
+def _build_dockerfile(raw: object) -> str:
+    if isinstance(raw, dict) and raw.get("dockerfile"):
+        return str(raw["dockerfile"])
+    return "Dockerfile"
 
 
 def _build_context(raw: object) -> str | None:

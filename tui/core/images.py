@@ -76,7 +76,9 @@ def image_availability(
         if gateway.image_exists(image):
             found.append(ImageAvailability(name, image, ImageSource.PRESENT, "present"))
         elif spec.build_context is not None:
-            found.append(_buildable(name, image, spec.build_context))
+            found.append(
+                _buildable(name, image, spec.build_context, spec.build_dockerfile, gateway)
+            )
         elif offline and settings.offline_setup:
             setup = " ".join(settings.offline_setup)
             found.append(
@@ -102,18 +104,53 @@ def missing(availability: Sequence[ImageAvailability]) -> list[ImageAvailability
     return [item for item in availability if not item.can_create]
 
 
-def _buildable(service: str, image: str, context: str) -> ImageAvailability:
+def _buildable(
+    service: str, image: str, context: str, dockerfile: str, gateway: DockerGateway
+) -> ImageAvailability:
+    """Buildable when its context and Dockerfile are here and every image its FROM lines
+    name is here or pullable (a git or URL context is taken on trust)."""
     if "://" in context or context.startswith("git@"):
         return ImageAvailability(service, image, ImageSource.BUILD, f"built from {context}")
-    if Path(context).is_dir():
-        return ImageAvailability(service, image, ImageSource.BUILD, f"built from {context}")
+    recipe = Path(context) / dockerfile
+    problem = None
+    if not Path(context).is_dir():
+        problem = f"its build context {context} does not exist"
+    elif not recipe.is_file():
+        problem = f"its Dockerfile {recipe} does not exist"
+    else:
+        for base in base_images(recipe.read_text(errors="replace")):
+            if gateway.image_exists(base):
+                continue
+            pullable, detail, _ = _ask_registry(gateway, base)
+            if not pullable:
+                problem = f"the image its Dockerfile starts FROM, {base}, is {detail}"
+                break
+    if problem is None:
+        return ImageAvailability(service, image, ImageSource.BUILD, f"built from {recipe}")
     return ImageAvailability(
         service,
         image,
         ImageSource.MISSING,
-        f"not here, and its build context {context} does not exist",
-        "restore the build context, or build the image elsewhere and `docker load` it",
+        f"not here, and compose cannot build it: {problem}",
+        "restore what the build needs, or build the image elsewhere and `docker load` it",
     )
+
+
+_FROM = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?", re.IGNORECASE | re.MULTILINE)
+
+
+def base_images(dockerfile: str) -> list[str]:
+    """The images a Dockerfile's FROM lines pull in: not its own earlier stages, not
+    `scratch`, not a reference built from ARGs (which only the build can resolve)."""
+    stages: set[str] = set()
+    found = []
+    for match in _FROM.finditer(dockerfile):
+        reference, stage = match.group(1), match.group(2)
+        if reference.lower() not in stages and reference != "scratch" and "$" not in reference:
+            found.append(reference)
+        if stage:
+            stages.add(stage.lower())
+    return found
 
 
 def _ask_registry(gateway: DockerGateway, image: str) -> tuple[bool, str, str | None]:
