@@ -36,6 +36,7 @@ from tui.core.engine import PROJECT_LABEL, SERVICE_LABEL
 from tui.core.environment import resolve_environment
 from tui.core.ownership import CONFIG_FILES_LABEL, WORKING_DIR_LABEL
 from tui.core.status import build_statuses
+from tui.plugins.api import StateRef
 from tui.reset.hard import HardReset
 from tui.reset.states import StateManager
 from tui.reset.steps import Outcome, StepState
@@ -83,6 +84,7 @@ def test_a_fast_reset_brings_every_service_back_to_the_baseline_exactly(
     assert states(outcome) == {
         "read baseline": StepState.DONE,
         "check the containers are this checkout's": StepState.DONE,
+        "check every part can be restored": StepState.DONE,
         "check again": StepState.DONE,
         "reset postgres": StepState.DONE,
         "reset qdrant": StepState.DONE,
@@ -117,6 +119,34 @@ def test_a_snapshot_restores_the_state_it_saved_again_and_again(
     restore_deleted = manager.restore("failing-order")
     assert not restore_deleted.ok
     assert "no snapshot named 'failing-order'" in restore_deleted.failure_summary
+
+
+def test_a_restore_with_a_part_gone_changes_nothing(
+    sample_env: SampleEnv, manager: StateManager
+) -> None:
+    """Every part is checked before any is restored: a snapshot whose PostgreSQL copies
+    are gone (a new volume; deleted from another checkout) must not restore Redis and
+    then fail, leaving the services at two different states."""
+    assert_ok(manager.save("half-gone"))
+    postgres = next(
+        item for item in manager.checked_services().services if item.service == "postgres"
+    )
+    postgres.plugin.delete_state(
+        postgres.target, StateRef("half-gone", manager.store.path("half-gone") / "postgres")
+    )
+    marker = f"after-save:{uuid.uuid4().hex[:6]}"
+    redis_client(sample_env).set(marker, "still here")
+    try:
+        outcome = manager.restore("half-gone")
+        assert not outcome.ok
+        assert states(outcome)["check every part can be restored"] is StepState.FAILED
+        assert "postgres no longer has its saved data" in outcome.failure_summary
+        assert "nothing was changed" in outcome.failure_summary
+        assert "reset redis" not in states(outcome)
+        assert redis_client(sample_env).get(marker) == b"still here"
+    finally:
+        redis_client(sample_env).delete(marker)
+        manager.delete("half-gone")
 
 
 def test_a_reset_while_a_service_is_down_says_which_and_the_next_one_recovers(
@@ -254,7 +284,8 @@ def test_another_checkouts_containers_are_never_reset(
     )
     try:
         ids_before = {c.id for c in sample_env.gateway.project_containers(sample_env.project)}
-        for outcome in (manager.fast_reset(), manager.take_baseline(), manager.save("x")):
+        deletes = manager.delete("baseline")  # its parts live in the other's servers too
+        for outcome in (manager.fast_reset(), manager.take_baseline(), manager.save("x"), deletes):
             assert not outcome.ok
             assert "is not this checkout's" in outcome.failure_summary
             assert "/elsewhere/other-checkout/compose" in outcome.failure_summary

@@ -55,6 +55,7 @@ class Operation(Enum):
     FAST_RESET = "fast reset"
     RESTORE = "snapshot restore"
     PLUGIN_ACTION = "plugin action"
+    SNAPSHOT_DELETE = "snapshot delete"  # its parts may live in the servers
 
     @property
     def removes_containers(self) -> bool:

@@ -259,7 +259,17 @@ class StateManager:
         # data is replaced (the first check was before the saved state was read).
         operation = Operation.FAST_RESET if name == BASELINE else Operation.RESTORE
         guarded = tuple(item.service for item in to_restore)
-        if guarded and not steps.run("check again", lambda: self._recheck(operation, guarded)):
+        if not guarded:
+            return steps.outcome()
+        # Every part must be restorable before any is restored: one that is not (its
+        # copies in the server went with a new volume, or another checkout deleted them)
+        # would otherwise leave some services restored and others not.
+        if not steps.run(
+            "check every part can be restored",
+            lambda: _all_restorable(to_restore, name, self.store.path(name)),
+        ):
+            return steps.outcome()
+        if not steps.run("check again", lambda: self._recheck(operation, guarded)):
             return steps.outcome()
         _each(restore_one, to_restore)
         return steps.outcome()
@@ -269,7 +279,7 @@ class StateManager:
             self.guard.plan(operation, services)
         except GuardRefused as error:
             raise StepFailed(str(error)) from None
-        return "this checkout's, none protected"
+        return f"this checkout's containers; replacing the data of {', '.join(services)}"
 
     def delete(self, name: str, progress: Progress = no_progress) -> Outcome:
         with self._busy:
@@ -277,6 +287,10 @@ class StateManager:
 
     def _delete_now(self, name: str, progress: Progress) -> Outcome:
         steps = StepRunner(f"delete snapshot {name}", progress)
+        # A snapshot's parts may live in the servers (PostgreSQL's template databases):
+        # another checkout's servers are not this checkout's to delete from.
+        if not steps.run("check the containers are this checkout's", self._check_owner):
+            return steps.outcome()
         record = self.store.read(check_name(name))
         if record is None:
             steps.run(f"find {name}", _fail(f"no snapshot named {name!r}"))
@@ -290,6 +304,13 @@ class StateManager:
                 steps.run(f"delete {service}'s part", _call(item, ref))
         steps.run(f"delete {name}", lambda: _remove(self.store, name))
         return steps.outcome()
+
+    def _check_owner(self) -> str:
+        try:
+            self.guard.plan(Operation.SNAPSHOT_DELETE)
+        except GuardRefused as error:
+            raise StepFailed(str(error)) from None
+        return "this checkout's"
 
     def record(self, outcome: Outcome) -> None:
         """Keep `outcome` as the last reset (shown in the dashboard's header)."""
@@ -315,6 +336,23 @@ def _each(work: Callable[[StatefulService], None], items: Sequence[StatefulServi
         return
     with ThreadPoolExecutor(max_workers=len(items), thread_name_prefix="envdeck-state") as pool:
         list(pool.map(work, items))
+
+
+def _all_restorable(items: Sequence[StatefulService], name: str, folder: Path) -> str:
+    lost = []
+    for item in items:
+        try:
+            if not item.plugin.state_exists(item.target, StateRef(name, folder / item.service)):
+                lost.append(item.service)
+        except Exception:  # noqa: S112 - cannot tell (the service is down): its reset says so
+            continue
+    if lost:
+        raise StepFailed(
+            f"{name} cannot be restored: {', '.join(lost)} no longer "
+            f"{'has' if len(lost) == 1 else 'have'} its saved data (a new volume, or deleted "
+            "from another checkout); nothing was changed. Save or take it again."
+        )
+    return f"{len(items)} parts"
 
 
 def _fail(message: str) -> Callable[[], str]:
