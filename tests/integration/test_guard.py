@@ -131,6 +131,13 @@ def test_another_checkouts_project_is_never_taken_down(
     assert flush.returncode == 1
     assert "is not this checkout's" in flush.stderr
 
+    status = second.envdeck("status")
+    assert status.returncode == 1, "a gate in the second checkout must not pass on the first's"
+    assert "not this checkout's environment" in status.stderr
+    fast = second.envdeck("reset", "--yes")
+    assert fast.returncode == 1
+    assert "nothing was reset: project" in fast.stderr  # said first, not "no baseline"
+
     # up would recreate the first checkout's containers from the second's file.
     ids = {c.id for c in gateway.project_containers(first.name)}
     up = second.envdeck("up")

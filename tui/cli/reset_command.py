@@ -10,6 +10,7 @@ import time
 from tui.config.settings import EnvdeckSettings
 from tui.core.engine import DockerGateway, EngineUnavailable
 from tui.core.environment import resolve_environment
+from tui.core.guard import GuardRefused, Operation
 from tui.core.status import EXIT_UNKNOWN
 from tui.presentation.reset_text import describe_record, step_line
 from tui.reset.hard import HardReset
@@ -58,6 +59,11 @@ def run_reset(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
     manager = _manager(settings, gateway)
     if args.hard:
         return _hard_reset(manager, args)
+    try:  # another checkout's containers are the first thing to say, not a missing baseline
+        manager.guard.plan(Operation.FAST_RESET)
+    except GuardRefused as error:
+        say(f"nothing was reset: {error}")
+        return 1
     problem = manager.baseline_problem()
     if problem is not None:
         say(

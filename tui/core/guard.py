@@ -315,7 +315,11 @@ def remove_planned(
         # compose down would take the protected services too: one container at a time.
         _each_container(gateway, plan.containers, stop_timeout)
     gone = _remove_volumes(gateway, plan.volumes)
-    return f"{len(plan.containers)} containers, {gone} volumes removed"
+    return f"{_count(len(plan.containers), 'container')}, {_count(gone, 'volume')} removed"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _each_container(

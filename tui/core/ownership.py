@@ -65,7 +65,7 @@ def ownership_problem(
     return (
         f"project {project} is not this checkout's ({directory}): "
         + "; ".join(problems[:3])
-        + ("; …" if len(problems) > 3 else "")
+        + (f" and {len(problems) - 3} more" if len(problems) > 3 else "")
         + ". Run envdeck from that checkout, or give this one its own name with -p"
         + f" (if that checkout is gone, `docker rm -f {' '.join(sorted(foreign))}` removes"
         + " its containers and keeps the volumes)."
