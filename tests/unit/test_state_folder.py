@@ -54,6 +54,16 @@ def test_the_advice_carries_the_failure_and_the_fix() -> None:
     assert "services.NAME" not in own_fix  # the plugin said which setting already
 
 
+def test_another_checkouts_containers_get_no_credential_advice() -> None:
+    refusal = (
+        "check the containers are this checkout's: project shop is not this checkout's "
+        "(/b/shop): shop-db-1 was created from /a/shop. Run envdeck from that checkout"
+    )
+    advice = baseline_advice(refusal)
+    assert refusal in advice
+    assert "password" not in advice
+
+
 def failed(detail: str) -> Outcome:
     return Outcome("take baseline", (StepEvent("save db", StepState.FAILED, detail, 0.1),), 0.1)
 

@@ -20,12 +20,15 @@ from tui.reset.store import StateStore
 NOTICE_FILE = "baseline-notice.txt"
 NO_BASELINE_TITLE = "No baseline"
 SERVICE_TABLE = "[tool.envdeck.services."
+OWNERSHIP = "is not this checkout's"  # tui.core.ownership's refusal
 
 
 def baseline_advice(failure: str) -> str:
     """The calm text for a baseline that could not be taken, `failure` being what
     failed (e.g. `save db: PostgreSQL refused user 'postgres': ...`)."""
     advice = f"No baseline yet, so a fast reset has nothing to return to. {failure.rstrip('.')}."
+    if OWNERSHIP in failure:  # credentials are not the problem: the message says what is
+        return advice
     if SERVICE_TABLE not in failure:  # the plugin's message did not name the fix itself
         advice += (
             " Tell envdeck how to reach the service under [tool.envdeck.services.NAME]"
