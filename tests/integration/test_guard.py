@@ -394,3 +394,13 @@ def test_a_build_that_cannot_run_is_not_called_buildable(
     assert f"starts FROM, {never}, is not here, and no registry answers" in doctor.stdout
     assert "[FAIL] image: c:" not in doctor.stdout
     assert "built by compose at `envdeck up`: " in doctor.stdout
+
+
+def test_doctor_counts_services_in_words(tmp_path: Path, image: str) -> None:
+    """No compose_files configured: compose finds compose.yaml itself."""
+    (tmp_path / "compose.yaml").write_text(
+        f"name: words-{uuid.uuid4().hex[:6]}\nservices:\n  only:\n    image: {image}\n"
+    )
+    doctor = run_envdeck(tmp_path, "doctor")
+    assert "1 service from the compose file compose found in" in doctor.stdout, doctor.stdout
+    assert "services from found by compose" not in doctor.stdout
