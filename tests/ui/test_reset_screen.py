@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Static
@@ -227,3 +228,41 @@ def test_reset_dialog_done_snapshot(snap_compare: Any) -> None:
     assert snap_compare(
         DialogApp(FixedResets()), terminal_size=(100, 34), run_before=run_fast_reset
     )
+
+
+async def test_the_headers_last_reset_follows_resets_made_elsewhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The header's "reset N ago" is read again while the dashboard is open: it ages, and
+    a reset run with `envdeck reset` in another terminal shows up."""
+    from pathlib import Path
+
+    from tests.ui.fixed_monitor import FixedMonitor
+    from tui.config.settings import load_settings
+    from tui.core.engine import DockerGateway
+    from tui.ui.app import make_app
+    from tui.ui.screens.dashboard import screen as dashboard_screen
+
+    monkeypatch.setattr(dashboard_screen, "LAST_RESET_REFRESH_SECONDS", 0.1)
+
+    class ResetsElsewhere(FixedResets):
+        latest: LastReset | None = None
+
+        def last_reset(self) -> LastReset | None:
+            return self.latest
+
+    resets = ResetsElsewhere()
+    app = make_app(
+        load_settings(Path(__file__).parent),
+        DockerGateway(base_url="unix:///nonexistent"),
+        FixedMonitor(),
+        resets=resets,
+    )
+
+    def header() -> str:
+        return str(app.screen.query_one("#summary").render())
+
+    async with app.run_test(size=(120, 24)) as pilot:
+        await until(pilot, lambda: "no reset yet" in header(), "the header")
+        resets.latest = LastReset("hard reset", time.time() - 5, 6.55, True)
+        await until(pilot, lambda: "(hard reset, 6.55 s)" in header(), "the new reset")

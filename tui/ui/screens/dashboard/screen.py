@@ -17,6 +17,8 @@ from tui.ui.widgets.key_bar import KeyBar
 from tui.ui.widgets.service_details import ServiceDetailsPanel
 from tui.ui.widgets.services_table import ServicesTable
 
+LAST_RESET_REFRESH_SECONDS = 20.0
+
 
 class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, ResetPart):
     CSS_PATH = "dashboard.tcss"
@@ -36,6 +38,9 @@ class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, Re
         self.refresh_status()
         self.set_timer(WATCHER_LATEST_START_SECONDS, self.start_watcher_once)
         self.show_last_reset()
+        # The header says how long ago: it ages, and a reset from the command line in
+        # another terminal shows too (one small file read, in a worker).
+        self.set_interval(LAST_RESET_REFRESH_SECONDS, self.show_last_reset)
 
     def on_unmount(self) -> None:
         self._stop_follower()
