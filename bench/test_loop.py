@@ -534,7 +534,8 @@ async def breakdown(
     for counter in range(rounds):
         await asyncio.sleep(0.5 + random.random() * 0.2)  # noqa: S311
         written = time.monotonic()
-        (project / EDITED).write_text(f"VALUE = {counter}\n")
+        # Never the initial "VALUE = 0": a save of unchanged bytes makes no batch.
+        (project / EDITED).write_text(f"VALUE = {counter + 1}\n")
         seen, paths = await asyncio.wait_for(delivered.get(), RESULT_TIMEOUT)
         note("watcher: write → batch", seen - written)
         affected = await asyncio.to_thread(find_affected, graph, paths)

@@ -16,6 +16,10 @@ answer comes every `quiet` seconds even when nothing changes, and asyncio's `awa
 thread hop and a task group per answer: idle, 0.4% of a core this way, where `awatch` took
 0.45% with a 0.2 s quiet and 1.4% with 0.05 s.
 
+A delivered batch holds only the files whose content changed (content.py): a bare `touch`
+or a save of the same bytes is dropped here, so every consumer (the tests screen, `envdeck
+test --watch`) runs nothing for it. `skip_unchanged=False` turns that off.
+
 Paths are filtered here, a whole group at once, rather than by a `watch_filter`: watchfiles
 swallows a group that its filter empties, and a run that keeps writing ignored files (logs,
 caches) would then hold back the save that should cancel it.
@@ -37,6 +41,7 @@ from types import TracebackType
 
 import watchfiles
 
+from tui.core.watch.content import ContentHashes
 from tui.core.watch.ignore import IgnoreRules
 
 log = logging.getLogger(__name__)
@@ -109,6 +114,7 @@ class SourceWatcher:
         max_wait: float = DEFAULT_MAX_WAIT,
         on_error: OnError | None = None,
         clock: Callable[[], float] = time.time,
+        skip_unchanged: bool = True,
     ) -> None:
         self.root = root.resolve()
         self.rules = rules or IgnoreRules(self.root)
@@ -121,6 +127,8 @@ class SourceWatcher:
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
+        # Last seen content of the watched files: batches hold only real changes.
+        self.content = ContentHashes() if skip_unchanged else None
 
     # ------------------------------------------------------------------ thread
 
@@ -179,6 +187,8 @@ class SourceWatcher:
 
     def batches(self) -> Iterator[ChangeBatch]:
         settler = _Settler(self._quiet, self._max_wait)
+        if self.content is not None:  # before inotify is set up: see content.py
+            self.content.start_baseline(self.root, use_git=self.rules.asks_git, stop=self._stop)
         changes = watchfiles.watch(
             self.root,
             watch_filter=None,  # filtered per group in `rules.keep`: see the module doc
@@ -240,4 +250,9 @@ class SourceWatcher:
         if batch is None:
             return None
         gone = frozenset(path for path in batch.paths if not os.path.lexists(path))
-        return dataclasses.replace(batch, removed=gone)
+        paths = batch.paths
+        if self.content is not None:
+            paths = frozenset(self.content.changed(paths))  # a deleted path is a change
+            if not paths:
+                return None  # touched, or saved with the same bytes: nothing to run
+        return dataclasses.replace(batch, paths=paths, removed=gone)
