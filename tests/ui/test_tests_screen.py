@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.containers import VerticalScroll
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -169,6 +170,9 @@ async def test_discover_run_and_open_a_failure_with_service_logs(project: Path) 
         assert "␊" not in shown
         assert "redis line 0" in shown  # every service's log lines from the test's window
         assert "worker␛]0;pwned␇[bold]" in shown  # a hostile name stays inert text
+        assert screen.query_one("#tests-detail").has_focus  # enter opened it: it scrolls
+        await pilot.press("escape")  # back to the tree
+        assert screen.test_tree.has_focus
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(pilot.app.screen, TestsScreen))
 
@@ -277,13 +281,115 @@ async def test_filter_keeps_matches_and_their_parents_n_moves_esc_clears(
         await until(pilot, lambda: not isinstance(pilot.app.screen, TestsScreen))
 
 
-async def test_without_a_filter_n_jumps_between_failures(project: Path) -> None:
-    async with opened_screen(project) as (pilot, screen):
+MORE_FAILURES = (
+    "import pytest\n\n"
+    "@pytest.mark.parametrize('n', [1, 2, 3])\n"
+    "def test_param_more(n):\n    assert n != 2\n\n"
+    "def test_also_broken():\n    assert False\n"
+)
+# In the tree's order (test_more.py is collected first).
+FAILED_IN_ORDER = [
+    "test_more.py::test_param_more[2]",
+    "test_more.py::test_also_broken",
+    BROKEN,
+]
+
+
+@pytest.fixture
+def failing(tmp_path: Path) -> Path:
+    return write_project(tmp_path, {"test_sample.py": SAMPLE, "test_more.py": MORE_FAILURES})
+
+
+async def test_brackets_go_from_failure_to_failure_round_the_end(failing: Path) -> None:
+    async with opened_screen(failing) as (pilot, screen):
+        tree = screen.test_tree
         await pilot.press("a")
         await run_finished(pilot, screen)
-        await goto(pilot, screen, "test_sample.py::TestGroup::test_inside")
+        await goto(pilot, screen, "test_more.py")
+        seen = []
+        for _ in range(4):
+            await pilot.press("right_square_bracket")
+            seen.append(tree.cursor_nodeid)
+        assert seen == [*FAILED_IN_ORDER, FAILED_IN_ORDER[0]]  # round the end
+        await pilot.press("left_square_bracket")  # round the start
+        assert tree.cursor_nodeid == FAILED_IN_ORDER[-1]
+        await pilot.press("left_square_bracket")
+        assert tree.cursor_nodeid == FAILED_IN_ORDER[1]
+
+
+async def test_with_a_filter_brackets_take_failures_and_n_takes_matches(failing: Path) -> None:
+    notes: list[str] = []
+    async with opened_screen(failing) as (pilot, screen):
+        tree = screen.test_tree
+        await pilot.press("a")
+        await run_finished(pilot, screen)
+        await goto(pilot, screen, "test_sample.py::test_ok")
+        await pilot.press("n")  # no filter: n has no matches to go to, and says so
+        assert tree.cursor_nodeid == "test_sample.py::test_ok"
+        pilot.app.notify = lambda message, **_: notes.append(message)  # type: ignore[method-assign]
         await pilot.press("n")
-        assert screen.test_tree.cursor_nodeid == BROKEN
+        assert notes == ["No filter: / filters the tests; ] and [ go to the failures"]
+        await pilot.press("slash", *"param", "enter")
+        await until(pilot, lambda: tree.filter_text == "param")
+        assert tree.cursor_nodeid == "test_more.py::test_param_more[1]"  # the first match
+        await pilot.press("right_square_bracket")  # the one failure the filter shows
+        assert tree.cursor_nodeid == "test_more.py::test_param_more[2]"
+        await pilot.press("right_square_bracket")
+        assert tree.cursor_nodeid == "test_more.py::test_param_more[2]"  # round to itself
+        await pilot.press("n")  # the next match, which passed
+        assert tree.cursor_nodeid == "test_more.py::test_param_more[3]"
+        await pilot.press("n", "n")
+        assert tree.cursor_nodeid == "test_sample.py::test_param[2]"
+        await pilot.press("slash", *"inside", "enter")  # a filter that shows no failure
+        await until(pilot, lambda: tree.filter_text == "inside")
+        await pilot.press("right_square_bracket")
+        assert tree.cursor_nodeid == "test_sample.py::TestGroup::test_inside"
+        assert notes[-1] == "No failure the filter shows"
+
+
+async def test_enter_on_a_failure_focuses_it_so_it_scrolls(failing: Path) -> None:
+    async with opened_screen(failing, size=(100, 16)) as (pilot, screen):
+        tree, detail = screen.test_tree, screen.query_one("#tests-detail", VerticalScroll)
+        await pilot.press("a")
+        await run_finished(pilot, screen)
+        await goto(pilot, screen, BROKEN)
+        await pilot.press("enter")
+        await until(pilot, lambda: LOGS_SHOWN in text_of(screen, "#tests-failure"))
+        assert detail.has_focus
+        await until(pilot, lambda: detail.max_scroll_y > 0)  # taller than the pane
+        await pilot.press("end")  # the pane's keys now scroll the failure
+        await until(pilot, lambda: detail.scroll_y == detail.max_scroll_y)
+        assert tree.cursor_nodeid == BROKEN  # the tree did not move
+        await pilot.press("tab")  # back to the tree
+        assert tree.has_focus
+        await pilot.press("enter")
+        assert detail.has_focus
+        await pilot.press("escape")  # back to the tree, not off the screen
+        assert tree.has_focus
+        assert isinstance(pilot.app.screen, TestsScreen)
+        await goto(pilot, screen, "test_sample.py::test_ok")
+        await pilot.press("enter")  # a test that passed: enter runs it, focus stays
+        assert tree.has_focus
+        await run_finished(pilot, screen)
+
+
+async def test_failure_keys_are_in_the_help_and_the_palette(project: Path) -> None:
+    async with opened_screen(project) as (pilot, screen):
+        titles = {command.title for command in pilot.app.get_system_commands(screen)}
+        assert {
+            "Next failure (wraps round)",
+            "Previous failure (wraps round)",
+            "Next filter match",
+            "Previous filter match",
+        } <= titles
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
+        help_screen = pilot.app.screen
+        assert isinstance(help_screen, HelpScreen)
+        rows = {row[2]: (row[0], row[1]) for row in help_screen.rows}
+        assert rows["tests.next_failure"] == ("]", "Next failure (wraps round)")
+        assert rows["tests.previous_failure"] == ("[", "Previous failure (wraps round)")
+        assert rows["tests.next"] == ("n", "Next filter match")
 
 
 async def test_filter_esc_while_typing_clears_it(project: Path) -> None:
@@ -480,6 +586,8 @@ async def test_every_key_of_the_screen_is_in_the_help_with_its_id(project: Path)
             "tests.filter",
             "tests.next",
             "tests.previous",
+            "tests.next_failure",
+            "tests.previous_failure",
             "tests.cancel",
             "tests.debug",
             "tests.edit",
@@ -582,6 +690,36 @@ async def test_watch_says_what_triggered_the_run_and_what_holds_it(watched: Path
             screen.trigger_text(changed, some, ["test_other.py"])
             == "a.py, b.py and 1 more changed → 1 affected test"
         )
+
+
+async def test_watch_runs_nothing_for_a_bare_touch(watched: Path) -> None:
+    async with opened_screen(watched, FixedMonitor(READY)) as (pilot, screen):
+        started: list[str] = []
+        start_run = screen.start_run
+
+        def recording(targets: list[str], why: str, *, gated: bool = False) -> None:
+            started.append(why)
+            start_run(targets, why, gated=gated)
+
+        screen.start_run = recording  # type: ignore[method-assign]
+        await pilot.press("w")
+        await until(pilot, lambda: screen.watching is not None and screen.watching.wait_ready(0))
+        helper = watched / "helper.py"
+        helper.write_text("def double(x):\n    return x + x\n")
+        await until(pilot, lambda: len(started) == 1)
+        await run_finished(pilot, screen)
+        found = helper.stat()
+        os.utime(helper, ns=(found.st_atime_ns, found.st_mtime_ns + 1_000_000_000))
+        helper.write_text("def double(x):\n    return x + x\n")  # saved, the same bytes
+        # The control, saved after them: batches come in order, so had the touch or the
+        # save counted, its run would have been asked for first.
+        (watched / "test_other.py").write_text("def test_alone():\n    assert 1\n")
+        await until(pilot, lambda: len(started) == 2)
+        assert started == [
+            "helper.py changed → 2 affected tests",
+            "test_other.py changed → 1 affected test",
+        ]
+        await run_finished(pilot, screen)
 
 
 async def test_with_reset_before_watch_runs_each_run_follows_a_fast_reset(watched: Path) -> None:

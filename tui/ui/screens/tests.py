@@ -151,8 +151,23 @@ class TestsScreen(Screen[None]):
         Binding("F", "rerun_failures", "Rerun failed", id="tests.rerun_failed"),
         Binding("w", "toggle_watch", "Watch", id="tests.watch"),
         Binding("slash", "filter", "Filter", id="tests.filter"),
-        Binding("n", "next_match", "Next match / failure", show=False, id="tests.next"),
-        Binding("N", "previous_match", "Previous match / failure", show=False, id="tests.previous"),
+        Binding("n", "next_match", "Next filter match", show=False, id="tests.next"),
+        Binding("N", "previous_match", "Previous filter match", show=False, id="tests.previous"),
+        # Failures have keys of their own: `n` keeps to the filter's matches (k9s, vim).
+        Binding(
+            "right_square_bracket",
+            "next_failure",
+            "Next failure (wraps round)",
+            show=False,
+            id="tests.next_failure",
+        ),
+        Binding(
+            "left_square_bracket",
+            "previous_failure",
+            "Previous failure (wraps round)",
+            show=False,
+            id="tests.previous_failure",
+        ),
         Binding("c", "cancel", "Cancel run", show=False, id="tests.cancel"),
         Binding("P", "debug", "Debug (pdb)", id="tests.debug"),
         Binding("o", "open_editor", "Open in $EDITOR", id="tests.edit"),
@@ -214,6 +229,10 @@ class TestsScreen(Screen[None]):
     @property
     def test_tree(self) -> TestTree:
         return self.query_one(TestTree)
+
+    @property
+    def detail_pane(self) -> VerticalScroll:
+        return self.query_one("#tests-detail", VerticalScroll)
 
     @property
     def results(self) -> dict[str, FinishedEvent]:
@@ -323,7 +342,11 @@ class TestsScreen(Screen[None]):
         self.test_tree.focus()
 
     def action_back(self) -> None:
-        """esc: clears the filter if there is one, else back to the dashboard."""
+        """esc: from the detail pane back to the tree; else clears the filter if there is
+        one, else back to the dashboard."""
+        if self.detail_pane.has_focus:
+            self.test_tree.focus()
+            return
         box = self.query_one("#tests-filter", Input)
         if box.display or self.test_tree.filter_text:
             box.value = ""
@@ -333,15 +356,29 @@ class TestsScreen(Screen[None]):
         self.app.pop_screen()
 
     def action_next_match(self) -> None:
-        self._jump(1)
+        self._jump_to_match(1)
 
     def action_previous_match(self) -> None:
-        self._jump(-1)
+        self._jump_to_match(-1)
 
-    def _jump(self, step: int) -> None:
-        if self.test_tree.jump(step) is None:
-            what = "no test matches the filter" if self.test_tree.filter_text else "no failures"
-            self.notify(what.capitalize(), markup=False)
+    def _jump_to_match(self, step: int) -> None:
+        tree = self.test_tree
+        if not tree.filter_text:
+            self.notify("No filter: / filters the tests; ] and [ go to the failures")
+        elif tree.jump(step, tree.matches()) is None:
+            self.notify("No test matches the filter")
+
+    def action_next_failure(self) -> None:
+        self._jump_to_failure(1)
+
+    def action_previous_failure(self) -> None:
+        self._jump_to_failure(-1)
+
+    def _jump_to_failure(self, step: int) -> None:
+        tree = self.test_tree
+        if tree.jump(step, tree.shown_failures()) is None:
+            hidden = tree.filter_text and (tree.failures() or tree.errors)
+            self.notify("No failure the filter shows" if hidden else "No failures")
 
     # -------------------------------------------------------------- running
 
@@ -351,6 +388,7 @@ class TestsScreen(Screen[None]):
         result = tree.results.get(nodeid or "")
         if result is not None and result.outcome in FAILING:
             self.show_detail(logs_now=True)
+            self.detail_pane.focus()  # the report scrolls with the keys; esc or tab: the tree
             return
         targets = tree.selection_targets()
         if targets:

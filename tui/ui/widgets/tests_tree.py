@@ -365,29 +365,36 @@ class TestTree(Tree[str]):
         return visible
 
     def matches(self) -> list[str]:
-        """The tests `n` / `N` move between, in the tree's order: those the filter keeps,
-        or without a filter the failures (and files that failed to collect)."""
-        shown = [leaf for leaf in self.all_leaves() if leaf in self.shown]
-        if self.filter_text:
-            return shown
+        """The tests `n` / `N` move between, in the tree's order: those the filter keeps
+        (none without a filter)."""
+        if not self.filter_text:
+            return []
+        return [leaf for leaf in self.all_leaves() if leaf in self.shown]
+
+    def shown_failures(self) -> list[str]:
+        """The tests `]` / `[` move between, in the tree's order: failed tests and files
+        that failed to collect, of those the filter shows."""
         return [
             leaf
-            for leaf in shown
-            if leaf in self.errors
-            or (leaf in self.results and self.results[leaf].outcome in FAILING)
+            for leaf in self.all_leaves()
+            if leaf in self.shown
+            and (
+                leaf in self.errors
+                or (leaf in self.results and self.results[leaf].outcome in FAILING)
+            )
         ]
 
-    def jump(self, step: int) -> str | None:
-        """The cursor to the next (step 1) or previous (-1) match, round the end."""
-        matches = self.matches()
-        if not matches:
+    def jump(self, step: int, targets: list[str]) -> str | None:
+        """The cursor to the next (step 1) or previous (-1) of `targets` (in the tree's
+        order), round the end; None when there is none."""
+        if not targets:
             return None
         order = {nodeid: index for index, nodeid in enumerate(self._display_order())}
         here = order.get(self.cursor_nodeid or "", -1)
         if step > 0:
-            target = next((m for m in matches if order.get(m, -1) > here), matches[0])
+            target = next((m for m in targets if order.get(m, -1) > here), targets[0])
         else:
-            target = next((m for m in reversed(matches) if order.get(m, -1) < here), matches[-1])
+            target = next((m for m in reversed(targets) if order.get(m, -1) < here), targets[-1])
         self.go_to(target)
         return target
 
