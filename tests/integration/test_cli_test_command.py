@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.testrun.project import split_args
-
 APP = "def add(a, b):\n    return a + b\n"
 OTHER = "def shout(s):\n    return s.upper()\n"
 
@@ -89,10 +87,3 @@ def test_watch_reruns_only_the_tests_a_save_affects(project: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-def test_selection_and_options_are_told_apart() -> None:
-    assert split_args(["tests/a.py::t", "-k", "x", "-q", "tests/b", "--tb=short"]) == (
-        ["tests/a.py::t", "tests/b"],
-        ["-k", "x", "-q", "--tb=short"],
-    )

@@ -1,8 +1,11 @@
 """`envdeck test [--watch] [PYTEST ARGS...]`: the headless test runner.
 
 The same events the tests screen shows, as plain lines; exits with pytest's exit code.
-With --watch it reruns the tests a save affects, cancels a run a newer save overtakes,
-and waits while a service of the environment is starting or unhealthy. Unless
+The arguments go to pytest as given; what pytest says when it refuses them or cuts a run
+short (exit 2-5) is printed as it said it. With --watch it reruns the tests a save affects
+(in place of the arguments' selection, as pytest reads them: `tui.core.testrun.arguments`),
+falls back to the whole selection when pytest refuses those tests' paths, cancels a run a
+newer save overtakes, and waits while a service of the environment is starting or unhealthy. Unless
 `test_warm_start` is false, the next run's Python is started ahead of time, pytest
 imported (`tui.core.testrun.warm`).
 """
@@ -20,17 +23,33 @@ from tui.core.compose_cli import ComposeError
 from tui.core.engine import DockerGateway
 from tui.core.monitor import DockerEnvironmentMonitor
 from tui.core.testrun import (
+    CollectErrorEvent,
     FinishedEvent,
     Outcome,
+    SessionFinishedEvent,
     TestRun,
     TestRunError,
     format_event,
     format_failure,
 )
-from tui.core.testrun.project import project_python, split_args
+from tui.core.testrun.arguments import (
+    PytestArguments,
+    describe_run,
+    read_arguments,
+    whole_selection_instead,
+)
+from tui.core.testrun.printer import format_collect_error, format_pytest_message
+from tui.core.testrun.project import project_python
 from tui.core.testrun.warm import WarmStarts
 from tui.core.text import safe_text
-from tui.core.watch import IgnoreRules, ImportGraph, SourceWatcher, find_affected, narrow
+from tui.core.watch import (
+    Affected,
+    IgnoreRules,
+    ImportGraph,
+    SourceWatcher,
+    find_affected,
+    narrow,
+)
 from tui.reset.service import EnvironmentResets
 from tui.reset.steps import Outcome as ResetOutcome
 from tui.reset.steps import no_progress
@@ -44,26 +63,34 @@ def say(message: str) -> None:
 
 
 async def run_tests(
-    root: Path,
-    python: str,
-    targets: Sequence[str],
-    options: Sequence[str],
-    warm: WarmStarts | None = None,
-) -> int:
-    """One run, printed as it happens; pytest's exit code."""
-    run = TestRun(root, python=python, nodeids=targets, extra_args=options, warm=warm)
+    root: Path, python: str, args: Sequence[str], warm: WarmStarts | None = None
+) -> SessionFinishedEvent | None:
+    """One run of pytest with `args`, printed as it happens: each test, each collection
+    error and failure with pytest's report, and what pytest said when it refused the run
+    or cut it short. None if pytest could not start."""
+    run = TestRun(root, python=python, extra_args=args, warm=warm)
     try:
         async with run:
             async for event in run.events():
+                if isinstance(event, SessionFinishedEvent):
+                    said = format_pytest_message(event)
+                    if said is not None:
+                        print(said, flush=True)
                 line = format_event(event)
                 if line is not None:
                     print(line, flush=True)
+                if isinstance(event, CollectErrorEvent):
+                    print(format_collect_error(event), flush=True)
                 if isinstance(event, FinishedEvent) and event.outcome in FAILING:
                     print(format_failure(event), flush=True)
-            return (await run.wait()).exit_code
+            return await run.wait()
     except TestRunError as error:
         say(str(error))
-        return 4
+        return None
+
+
+def exit_code(result: SessionFinishedEvent | None) -> int:
+    return 4 if result is None else result.exit_code  # could not start: as a usage error
 
 
 async def wait_for_environment(monitor: DockerEnvironmentMonitor | None) -> None:
@@ -106,8 +133,7 @@ def environment_monitor(settings: EnvdeckSettings) -> DockerEnvironmentMonitor |
 async def watch_tests(
     root: Path,
     python: str,
-    selection: list[str],
-    options: list[str],
+    args: list[str],
     monitor: DockerEnvironmentMonitor | None,
     *,
     warm: WarmStarts | None = None,
@@ -116,52 +142,81 @@ async def watch_tests(
 ) -> int:
     graph = ImportGraph(root)
     current: asyncio.Task[int] | None = None
+    # Which arguments are tests, asked of pytest while the first run goes on.
+    reading = asyncio.create_task(read_arguments(root, python, args))
 
-    async def gated_run(targets: list[str]) -> int:
+    async def gated_run(targets: list[str] | None, arguments: PytestArguments | None) -> int:
+        """A run of `targets` in place of the selection (None: the arguments as given)."""
         await wait_for_environment(monitor)
         if reset is not None and not await reset_environment(reset):
             return 1
         try:
-            return await run_tests(root, python, targets, options, warm)
+            if targets is None or arguments is None:
+                return exit_code(await run_tests(root, python, args, warm))
+            result = await run_tests(root, python, arguments.targeting(targets), warm)
+            instead = (
+                None if result is None else whole_selection_instead(targets, arguments, result)
+            )
+            if instead is None:
+                return exit_code(result)
+            say(safe_text(f"{instead}: running the whole selection instead ({describe_run(args)})"))
+            return exit_code(await run_tests(root, python, args, warm))
         finally:
             task = asyncio.current_task()
             if warm is not None and task is not None and not task.cancelling():
                 await warm.prepare(root, python)  # the next run's Python, while nobody waits
 
     try:
-        current = asyncio.create_task(gated_run(selection))
+        current = asyncio.create_task(gated_run(None, None))
         watcher = SourceWatcher(root, rules=IgnoreRules(root, ignored_dirs=ignored_dirs))
         say(f"watching {root} (ctrl+c to stop)")
+        arguments: PytestArguments | None = None
         async for batch in watcher.abatches():
             affected = await asyncio.to_thread(find_affected, graph, batch.paths)
             if affected.nothing:
                 continue
-            targets = narrow(selection, affected, root=root)
-            if not targets and not affected.run_all:
+            if arguments is None:
+                arguments = await reading
+                if not arguments.understood:
+                    why = safe_text(arguments.why_unknown)
+                    say(f"cannot tell which pytest arguments are tests ({why}): all run each time")
+            targets = targets_for(arguments, affected, root)
+            if targets == []:
                 say(f"{affected.reason}: none of the selected tests is affected")
                 continue
             if current is not None and not current.done():
                 say("a newer change: cancelling the running tests")
                 current.cancel()  # leaving TestRun's block kills the whole process group
                 await asyncio.gather(current, return_exceptions=True)
-            say(f"{affected.reason}: running {' '.join(targets) or 'the selection'}")
-            current = asyncio.create_task(gated_run(targets))
+            what = " ".join(targets) if targets is not None else "the selection"
+            say(f"{affected.reason}: running {what}")
+            current = asyncio.create_task(gated_run(targets, arguments))
         return 0
     finally:
-        if current is not None and not current.done():
-            current.cancel()
-            await asyncio.gather(current, return_exceptions=True)
+        for task in (current, reading):
+            if task is not None and not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         if warm is not None:
             await warm.aclose()
+
+
+def targets_for(arguments: PytestArguments, affected: Affected, root: Path) -> list[str] | None:
+    """The affected tests, to run in place of the arguments' selection; [] when none is
+    affected; None for a run of the arguments as given (everything is affected, or pytest
+    did not say which arguments are tests)."""
+    if affected.run_all or not arguments.understood:
+        return None
+    return narrow(arguments.selection, affected, root=root)
 
 
 def run_test_command(settings: EnvdeckSettings, watch: bool, pytest_args: Sequence[str]) -> int:
     root = (settings.config_dir or Path.cwd()).resolve()
     python = project_python(root, settings.test_python)
-    selection, options = split_args([*settings.pytest_args, *pytest_args])
+    args = [*settings.pytest_args, *pytest_args]  # pytest's, verbatim: it reads them itself
     try:
         if not watch:
-            return asyncio.run(run_tests(root, python, selection, options))
+            return exit_code(asyncio.run(run_tests(root, python, args)))
         monitor = environment_monitor(settings)
         warm = WarmStarts() if settings.test_warm_start else None
         reset = None
@@ -176,8 +231,7 @@ def run_test_command(settings: EnvdeckSettings, watch: bool, pytest_args: Sequen
             watch_tests(
                 root,
                 python,
-                selection,
-                options,
+                args,
                 monitor,
                 warm=warm,
                 reset=reset,

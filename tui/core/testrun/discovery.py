@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tui.core.testrun.events import CollectedEvent, CollectErrorEvent, CollectionFinishedEvent
 from tui.core.testrun.model import CollectedTree, CollectError, TestItem
+from tui.core.testrun.pytest_words import headline
 from tui.core.testrun.runner import TestRun
 
 DISCOVER_TIMEOUT = 60.0
@@ -54,5 +55,7 @@ async def discover(
             raise DiscoveryError(message, run.output.text()) from None
     if finished is None:
         code = run.result.exit_code if run.result else None
-        raise DiscoveryError(f"pytest collected nothing (exit code {code})", run.output.text())
+        said = headline(run.result.message, run.result.exit_code) if run.result else ""
+        message = f"pytest collected nothing (exit code {code}){': ' if said else ''}{said}"
+        raise DiscoveryError(message, run.output.text())
     return CollectedTree(tuple(items), tuple(errors), finished.deselected)

@@ -33,6 +33,16 @@ class SessionStartedEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ArgumentsEvent:
+    """How pytest reads a command line: only from a run made to ask (`arguments.py`)."""
+
+    kind: ClassVar[str] = "arguments"
+    args: tuple[str, ...]  # the command line after `python -m pytest`
+    selection: tuple[int, ...] | None  # positions pytest takes as tests; None: cannot tell
+    problem: str  # why it cannot tell
+
+
+@dataclass(frozen=True, slots=True)
 class CollectedEvent:
     """Some of the collected tests (a large collection arrives in several events)."""
 
@@ -106,6 +116,9 @@ class SessionFinishedEvent:
     counts: OutcomeCounts
     duration: float  # seconds from spawn to exit
     cancelled: bool = False
+    # pytest's own words when it exited 2-5 (a usage error, an internal error, why nothing
+    # ran), cut from its output by the runner (`pytest_words.py`); "" otherwise.
+    message: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +132,8 @@ class OutputEvent:
 
 
 TestEvent = (
-    SessionStartedEvent
+    ArgumentsEvent
+    | SessionStartedEvent
     | CollectedEvent
     | CollectErrorEvent
     | CollectionFinishedEvent
@@ -222,12 +236,24 @@ def _finished(f: _Fields) -> FinishedEvent:
     )
 
 
+def _arguments(f: _Fields) -> ArgumentsEvent:
+    selection = f.data.get("selection")
+    return ArgumentsEvent(
+        args=tuple(_typed(arg, str, "args") for arg in f.array("args")),
+        selection=None
+        if selection is None
+        else tuple(_Fields({"at": at}).integer("at") for at in _typed(selection, list, "at")),
+        problem=f.text("problem"),
+    )
+
+
 def _counts(f: _Fields) -> OutcomeCounts:
     counts = _Fields(_typed(f.data.get("counts") or {}, dict, "counts"))
     return OutcomeCounts(**{o.value: counts.integer(o.value) for o in FINAL_OUTCOMES})
 
 
 _PARSERS: dict[str, Callable[[_Fields], TestEvent]] = {
+    "arguments": _arguments,
     "session_started": lambda f: SessionStartedEvent(
         f.text("pytest_version"), f.text("rootdir"), f.integer("pid")
     ),

@@ -10,6 +10,7 @@ from tui.core.testrun.events import (
     TestEvent,
 )
 from tui.core.testrun.model import Outcome
+from tui.core.testrun.pytest_words import exit_meaning
 from tui.core.text import safe_text
 
 # pytest's own words, so the lines read like `pytest -rA`.
@@ -59,3 +60,21 @@ def format_failure(event: FinishedEvent) -> str:
     ]
     text = "\n".join(part.rstrip("\n") for part in parts)
     return "\n".join(safe_text(line) for line in text.splitlines())
+
+
+def format_collect_error(event: CollectErrorEvent) -> str:
+    """pytest's report of a file (or folder: its conftest.py) it could not collect."""
+    return _safe_lines(f"{'_' * 20} {event.nodeid} {'_' * 20}\n{event.longrepr}")
+
+
+def format_pytest_message(result: SessionFinishedEvent) -> str | None:
+    """What pytest itself said about a run it refused or cut short (exit 2-5), verbatim
+    under a heading; None when it said nothing or the run was cancelled."""
+    if not result.message or result.cancelled:
+        return None
+    heading = f"pytest said (exit code {result.exit_code}, {exit_meaning(result.exit_code)}):"
+    return _safe_lines(f"{heading}\n{result.message}")
+
+
+def _safe_lines(text: str) -> str:
+    return "\n".join(safe_text(line.rstrip()) for line in text.splitlines())

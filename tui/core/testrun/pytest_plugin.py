@@ -14,25 +14,33 @@ Events go to the inherited file descriptor in ENVDECK_EVENTS_FD (a pipe) or are 
 the file in ENVDECK_EVENTS_PATH, never to stdout, so they cannot mix with the tests' own
 output. Without either variable the plugin does nothing. The field names are those of the
 dataclasses in `tui.core.testrun.model`, which parses them.
+
+With ENVDECK_ARGS_ONLY=1 it runs no tests: it reports which of the command line's arguments
+pytest takes as files, folders and node ids (its `file_or_dir`), read by pytest's own
+parser with every option the installed plugins and the root conftest.py add, then stops
+pytest before collection (`tui.core.testrun.arguments`).
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import ctypes
 import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
 EVENTS_FD_ENV = "ENVDECK_EVENTS_FD"
 EVENTS_PATH_ENV = "ENVDECK_EVENTS_PATH"
 SUBREAPER_ENV = "ENVDECK_SUBREAPER"  # "1": orphans of the run are re-parented to pytest
+ARGS_ONLY_ENV = "ENVDECK_ARGS_ONLY"  # "1": report how pytest reads the arguments, then stop
+FILE_OR_DIR = "file_or_dir"  # the dest of pytest's positional arguments
 MAX_LONGREPR_CHARS = 1024 * 1024
 MAX_SECTION_CHARS = 256 * 1024
 ITEMS_PER_EVENT = 500  # a 20,000-test collection is 40 lines, not one huge one
@@ -53,6 +61,81 @@ def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get(SUBREAPER_ENV) == "1":
         become_subreaper()
     config.pluginmanager.register(EventReporter(sink), "envdeck-testrun-reporter")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> Generator[None, object, None]:
+    # After the root conftest.py added its options; reported even when a conftest failed
+    # to import (pytest then exits 4 and says why on its own).
+    yield
+    if os.environ.get(ARGS_ONLY_ENV) != "1" or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    sink = EventSink.from_environment()
+    if sink is not None:
+        sink.send(arguments_event(parser, list(args), list(early_config.invocation_params.args)))
+        sink.close()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    return 0 if os.environ.get(ARGS_ONLY_ENV) == "1" else None  # arguments only: no session
+
+
+class ArgumentParser(Protocol):
+    """What is used of `pytest.Parser`: its public parse_known_args."""
+
+    def parse_known_args(self, args: Sequence[str]) -> argparse.Namespace: ...
+
+
+def arguments_event(
+    parser: ArgumentParser, args: list[str], invocation: list[str]
+) -> dict[str, Any]:
+    """Which of `invocation` (the command line) pytest takes as tests to run. `args` is what
+    pytest parses: PYTEST_ADDOPTS and the ini file's addopts, then the command line."""
+    event: dict[str, Any] = {"kind": "arguments", "args": [clean(a) for a in invocation]}
+    offset = len(args) - len(invocation)
+    if offset < 0 or args[offset:] != invocation:
+        return {**event, "selection": None, "problem": "pytest's arguments are not the command's"}
+    try:
+        found = selection_indices(parser, args)
+    except Exception as error:  # a UsageError: pytest says it itself, in its own words
+        return {**event, "selection": None, "problem": clean(str(error))}
+    if found is None:
+        return {**event, "selection": None, "problem": "pytest's reading is ambiguous"}
+    return {**event, "selection": [i - offset for i in found if i >= offset], "problem": ""}
+
+
+def selection_indices(parser: ArgumentParser, args: Sequence[str]) -> list[int] | None:
+    """The positions of `args` pytest's parser takes as `file_or_dir`, or None if that cannot
+    be told. A position counts when leaving it out changes nothing but `file_or_dir`: so
+    `-n 4 tests` gives only `tests`, and `--ignore tests/slow` nothing."""
+    whole = vars(parser.parse_known_args(list(args)))
+    wanted = list(whole.pop(FILE_OR_DIR, None) or [])
+    if not wanted:
+        return []
+    for backward in (False, True):  # the same word twice: either may be the option's value
+        found = aligned(args, wanted, backward=backward)
+        if found is None:
+            continue
+        rest = vars(parser.parse_known_args([a for i, a in enumerate(args) if i not in found]))
+        if not rest.pop(FILE_OR_DIR, None) and rest == whole:
+            return sorted(found)
+    return None
+
+
+def aligned(args: Sequence[str], wanted: list[str], *, backward: bool) -> set[int] | None:
+    """Positions of `args` holding the words of `wanted` in order, the first ones that do
+    (the last ones, `backward`); None if they are not all there."""
+    order = range(len(args) - 1, -1, -1) if backward else range(len(args))
+    queue = list(reversed(wanted)) if backward else list(wanted)
+    found: set[int] = set()
+    for index in order:
+        if queue and args[index] == queue[0]:
+            found.add(index)
+            queue.pop(0)
+    return None if queue else found
 
 
 def become_subreaper() -> None:

@@ -5,7 +5,8 @@ to a pipe of its own, so events never mix with what the tests print. The console
 (stdout and stderr merged) is read in bounded chunks into a bounded ring. pytest runs in a
 new session; `cancel()` interrupts it like Ctrl-C, then kills every process of the run
 (`tui.core.testrun.processes`), and a run leaves nothing behind even when it ends by
-itself: whatever its tests left running is killed when pytest exits.
+itself: whatever its tests left running is killed when pytest exits. A run that pytest
+refused or cut short (exit 2-5) ends with pytest's own words (`pytest_words.py`).
 
 With `warm=WarmStarts()` a run takes the spare process prepared for it, when there is one
 that fits, instead of starting pytest (`tui.core.testrun.warm`): the same pipes, session
@@ -35,6 +36,7 @@ from tui.core.testrun.events import EventFormatError, SessionFinishedEvent, Test
 from tui.core.testrun.model import Outcome
 from tui.core.testrun.processes import RunProcesses
 from tui.core.testrun.progress import RunProgress
+from tui.core.testrun.pytest_words import EXIT_MEANINGS, pytest_message
 
 if TYPE_CHECKING:
     from tui.core.testrun.warm import WarmStarts
@@ -272,11 +274,14 @@ class TestRun:
             await _drain(pumps, DRAIN_SECONDS)
             for ended in progress.finish_open_tests(returncode, time.time(), time.monotonic()):
                 self._channel.put(ended)
+            cancelled = progress.stop_reason is not None
+            said = returncode in EXIT_MEANINGS and not cancelled  # a cancel is ours, not pytest's
             self.result = SessionFinishedEvent(
                 exit_code=returncode,
                 counts=progress.counts(),
                 duration=time.monotonic() - self._spawned_at,
-                cancelled=progress.stop_reason is not None,
+                cancelled=cancelled,
+                message=pytest_message(self.output.text(), returncode) if said else "",
             )
             self._channel.put(self.result)
             return self.result

@@ -50,7 +50,14 @@ from tui.core.testrun import (
     TestRunError,
     discover,
 )
-from tui.core.testrun.project import project_python, split_args
+from tui.core.testrun.arguments import (
+    PytestArguments,
+    read_arguments,
+    read_without_pytest,
+    whole_selection_instead,
+)
+from tui.core.testrun.project import project_python
+from tui.core.testrun.pytest_words import headline
 from tui.core.testrun.warm import WarmStarts
 from tui.core.text import safe_text
 from tui.core.watch import (
@@ -69,6 +76,7 @@ from tui.ui.widgets.tests_detail import (
     failure_text,
     group_text,
     leaf_text,
+    pytest_said_text,
     report_text,
     service_logs_text,
 )
@@ -114,9 +122,10 @@ class RunLine:
             return f"held {held:.0f} s until ready: {self.held_by} — then {self.why}"
         if self.result is not None:
             end = "cancelled, " if self.result.cancelled else ""
+            said = headline(self.result.message, self.result.exit_code)  # pytest's own words
             return (
                 f"{self.why} · {self.result.counts.summary()} in {self.result.duration:.2f}s"
-                f" ({end}exit {self.result.exit_code})"
+                f" ({end}exit {self.result.exit_code}{': ' if said else ''}{said})"
             )
         if not self.started:
             return f"{self.why} · starting pytest …"
@@ -186,7 +195,9 @@ class TestsScreen(Screen[None]):
         self.resets = resets  # for reset_before_watch_runs
         self.root_dir = (settings.config_dir or Path.cwd()).resolve()
         self.python = project_python(self.root_dir, settings.test_python)
-        self.selection, self.options = split_args(settings.pytest_args)
+        # Which of pytest_args are tests, as pytest reads them: asked before discovery
+        # when only pytest can tell (arguments.py).
+        self.arguments = read_without_pytest(settings.pytest_args)
         self.tree_data: CollectedTree | None = None
         self.run: TestRun | None = None
         self.run_line: RunLine | None = None
@@ -235,6 +246,16 @@ class TestsScreen(Screen[None]):
         return self.query_one("#tests-detail", VerticalScroll)
 
     @property
+    def selection(self) -> list[str]:
+        """The tests pytest_args select (files, folders, node ids), as pytest reads them."""
+        return self.arguments.selection if self.arguments is not None else []
+
+    @property
+    def options(self) -> list[str]:
+        """pytest_args but the selection: every option with its value."""
+        return self.arguments.options if self.arguments is not None else []
+
+    @property
     def results(self) -> dict[str, FinishedEvent]:
         return self.test_tree.results
 
@@ -280,6 +301,7 @@ class TestsScreen(Screen[None]):
     async def action_discover(self) -> None:
         self.discovery = "collecting …"
         self.refresh_status()
+        await self._read_arguments()
         try:
             collected = await discover(self.root_dir, self.python, self.options)
         except DiscoveryError as error:
@@ -293,6 +315,12 @@ class TestsScreen(Screen[None]):
         self.refresh_status()
         self.show_detail()
         await self._prepare_warm_start()  # the first run is warm too
+
+    async def _read_arguments(self) -> PytestArguments:
+        if self.arguments is None:
+            args = self.settings.pytest_args
+            self.arguments = await read_arguments(self.root_dir, self.python, args)
+        return self.arguments
 
     async def _prepare_warm_start(self) -> None:
         if self.warm is not None and self.is_attached:
@@ -398,6 +426,9 @@ class TestsScreen(Screen[None]):
             self.start_run([nodeid], safe_text(nodeid))
 
     def action_run_all(self) -> None:
+        if self.arguments is None:  # the selection is not known before pytest has read them
+            self.notify("pytest is reading pytest_args: run all in a moment")
+            return
         self.start_run(list(self.selection), "all tests")
 
     def action_rerun_failures(self) -> None:
@@ -426,12 +457,13 @@ class TestsScreen(Screen[None]):
         tree = self.test_tree
         restructure = False  # the run found tests or files discovery did not
         current: TestRun | None = None
+        arguments = await self._read_arguments()
         try:
             async with TestRun(
                 self.root_dir,
                 python=self.python,
                 nodeids=targets,
-                extra_args=self.options,
+                extra_args=arguments.options,
                 warm=self.warm,
             ) as run:
                 self.run = current = run
@@ -468,10 +500,30 @@ class TestsScreen(Screen[None]):
             tree.run_ended(serial)
             if self.run_line is line:
                 self.refresh_status()
+        if self._pytest_said(line, str(serial), targets if gated else None, arguments):
+            return
         if restructure and line.result is not None and not line.result.cancelled:
             self.action_discover()  # new tests, or a file that collects again
         elif line.result is not None and not line.result.cancelled:
             await self._prepare_warm_start()  # the next run's, while nobody waits
+
+    def _pytest_said(
+        self, line: RunLine, key: str, watched: list[str] | None, arguments: PytestArguments
+    ) -> bool:
+        """After a run pytest refused or cut short (exit 2-5): its words in full in the
+        detail pane, and, for a watch-mode run of `watched` that pytest refused, a run it
+        accepts instead: the whole selection. True when that run was started."""
+        result = line.result
+        if result is None or not result.message:
+            return False
+        if result.exit_code != 2 or not self.test_tree.errors:  # else the tree shows them
+            self._set_detail(pytest_said_text(line.why, result), ("pytest", key))
+        instead = None if watched is None else whole_selection_instead(watched, arguments, result)
+        if instead is None:
+            return False
+        whole = " ".join(self.selection) or "all tests"
+        self.start_run(list(self.selection), f"{instead} → {whole} instead", gated=True)
+        return True
 
     @work(exclusive=True, group="cancel", exit_on_error=False)
     async def action_cancel(self) -> None:

@@ -12,7 +12,14 @@ from collections.abc import Iterable, Sequence
 from rich.text import Text
 
 from tui.core.log_buffer import LogLine
-from tui.core.testrun import FinishedEvent, OutcomeCounts, TestItem, TestNode
+from tui.core.testrun import (
+    FinishedEvent,
+    OutcomeCounts,
+    SessionFinishedEvent,
+    TestItem,
+    TestNode,
+)
+from tui.core.testrun.pytest_words import exit_meaning
 from tui.core.text import safe_text
 from tui.presentation.log_format import format_line
 from tui.ui.widgets.tests_tree import FAILING, ICONS, STYLES
@@ -45,6 +52,16 @@ def collection_error_text(nodeid: str, longrepr: str) -> Text:
     heading = f"‼ {safe_text(nodeid or '(rootdir)')}: collection error (pytest could not import it)"
     text = report_text(longrepr, heading, "bold red")
     text.append("\n\no opens the file at the error · P collects it under the debugger", "dim")
+    return text
+
+
+def pytest_said_text(why: str, result: SessionFinishedEvent) -> Text:
+    """What pytest said about a run it refused or cut short (exit 2-5), as it said it."""
+    meaning = exit_meaning(result.exit_code)
+    heading = f"pytest said (exit {result.exit_code}, {meaning}) — {why}"
+    text = Text(safe_text(heading), style="bold red")
+    for line in safe_lines(result.message):
+        text.append(f"\n{line}")
     return text
 
 
