@@ -26,22 +26,20 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import shutil
 import stat
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from tui.core.watch.ignore import IGNORED_DIRS, VENV_MARKER, has_ignored_name
+from tui.core.watch.ignore import has_ignored_name
+from tui.core.watch.layout import git_listed, walk_files
 
 log = logging.getLogger(__name__)
 
 MAX_HASHED_BYTES = 4 * 1024 * 1024  # a bigger file always counts as changed: never read
 MAX_BASELINE_FILES = 20_000  # beyond these, first events count as changes (16 B a digest)
 CTIME_MARGIN_NS = 2_000_000_000  # coarse clocks: FAT keeps 2 s, ext3 and HFS+ 1 s
-GIT_TIMEOUT = 30.0
 
 Digest = bytes
 
@@ -141,38 +139,8 @@ def watched_files(root: Path, *, use_git: bool) -> Iterator[Path]:
     """The files a save in the project may concern: git's tracked and untracked but not
     ignored files, or a walk that skips the fixed ignored folders and virtualenvs. Extra
     files only cost a hash; a missing one only means its first event counts as a change."""
-    listed = _git_listed(root) if use_git else None
-    candidates = listed if listed is not None else _walk(root)
+    listed = git_listed(root) if use_git else None
+    candidates = listed if listed is not None else walk_files(root)
     for path in candidates:
         if not has_ignored_name(path.relative_to(root).as_posix()):
             yield path
-
-
-def _git_listed(root: Path) -> list[Path] | None:
-    git = shutil.which("git")
-    if git is None:
-        return None
-    command = [git, "-C", str(root), "ls-files", "-z", "--cached", "--others"]
-    try:
-        done = subprocess.run(
-            [*command, "--exclude-standard"],
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if done.returncode != 0:
-        return None
-    return [root / name for name in dict.fromkeys(done.stdout.split("\0")) if name]
-
-
-def _walk(root: Path) -> Iterator[Path]:
-    for current, dirs, files in os.walk(root):
-        dirs[:] = [
-            name
-            for name in dirs
-            if name not in IGNORED_DIRS and not Path(current, name, VENV_MARKER).is_file()
-        ]
-        yield from (Path(current, name) for name in files)

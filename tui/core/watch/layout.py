@@ -23,6 +23,8 @@ from tui.core.watch.ignore import IGNORED_DIRS, VENV_MARKER, IgnoreRules
 DEFAULT_TEST_FILES = ("test_*.py", "*_test.py")  # pytest's default `python_files`
 INIT = "__init__.py"
 
+GIT_TIMEOUT_S = 30.0
+
 
 @dataclass(frozen=True)
 class ProjectLayout:
@@ -76,24 +78,26 @@ def _as_list(value: object) -> list[str]:
 
 def list_python_files(root: Path, rules: IgnoreRules) -> list[Path]:
     """Every .py file of the project that .gitignore and the fixed rules do not ignore."""
-    listed = _git_listed(root) if rules.asks_git else None
+    listed = git_listed(root, "*.py") if rules.asks_git else None
     candidates = listed if listed is not None else walk_python_files(root)
     existing = [path for path in candidates if path.is_file()]  # ls-files lists deletions too
     return sorted(rules.keep(existing))
 
 
-def _git_listed(root: Path) -> list[Path] | None:
+def git_listed(root: Path, *patterns: str) -> list[Path] | None:
+    """Files below `root` git tracks or would (untracked, not ignored), matching
+    `patterns`; None where git cannot say (no git, not a repository)."""
     # One git call for tracked and untracked-but-not-ignored files: exact and quick, and it
     # skips ignored trees (.venv, build/) without walking them.
     try:
         done = subprocess.run(
             [
                 *("git", "-C", str(root), "ls-files", "-z", "--cached", "--others"),
-                *("--exclude-standard", "--", "*.py"),
+                *("--exclude-standard", *(("--", *patterns) if patterns else ())),
             ],
             capture_output=True,
             text=True,
-            timeout=30,
+            timeout=GIT_TIMEOUT_S,
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
@@ -103,15 +107,21 @@ def _git_listed(root: Path) -> list[Path] | None:
     return [root / name for name in dict.fromkeys(done.stdout.split("\0")) if name]
 
 
-def walk_python_files(folder: Path) -> Iterator[Path]:
-    """.py files below `folder`, not descending into ignored folders or virtualenvs."""
+def walk_files(folder: Path, suffix: str = "") -> Iterator[Path]:
+    """Files below `folder` (ending in `suffix`), not descending into ignored folders
+    or virtualenvs."""
     for current, dirs, files in os.walk(folder):
         dirs[:] = [
             name
             for name in dirs
             if name not in IGNORED_DIRS and not Path(current, name, VENV_MARKER).is_file()
         ]
-        yield from (Path(current, name) for name in files if name.endswith(".py"))
+        yield from (Path(current, name) for name in files if name.endswith(suffix))
+
+
+def walk_python_files(folder: Path) -> Iterator[Path]:
+    """.py files below `folder`, not descending into ignored folders or virtualenvs."""
+    return walk_files(folder, ".py")
 
 
 def pytest_basedir(test_file: Path) -> Path:
