@@ -317,6 +317,12 @@ async def test_the_dashboards_d_refuses_another_checkouts_project(
     app = make_app(load_settings(second.folder), gateway)
     async with app.run_test(size=(140, 34)) as pilot:
         await _listed(app, pilot, 2)
+        header = app.screen.query_one("#summary", Static)
+        await _until(
+            pilot,
+            lambda: f"⚠ project {first.name} is not this checkout's" in str(header.render()),
+            "the header's warning",
+        )
         await pilot.press("D")
 
         def refused() -> bool:

@@ -120,7 +120,6 @@ def run_status(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
             print(json.dumps(status.to_json(), indent=2))
         return status.exit_code
     reasons = _missing_reasons(settings, gateway, monitor, status)
-    foreign = _foreign(settings, gateway, monitor, status)
     if args.json:
         document = status.to_json()
         for service in document["services"]:
@@ -131,31 +130,10 @@ def run_status(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
         print(format_status(status))
         for name, reason in reasons.items():
             print(f"{name}: {reason}")
-    if foreign is not None:
+    if status.foreign is not None:
         # Up and healthy, but not from this checkout: a gate here must not pass on it.
-        say(f"not this checkout's environment: {foreign}")
-        return status.exit_code or 1
+        say(f"not this checkout's environment: {status.foreign}")
     return status.exit_code
-
-
-def _foreign(
-    settings: EnvdeckSettings,
-    gateway: DockerGateway,
-    monitor: DockerEnvironmentMonitor,
-    status: EnvironmentStatus,
-) -> str | None:
-    """Why the project's containers are another checkout's, or None."""
-    from tui.core.engine import EngineUnavailable
-    from tui.core.ownership import ownership_problem
-
-    if not status.engine.connected:
-        return None
-    environment = monitor.environment(engine_connected=True)
-    try:
-        containers = gateway.project_containers(environment.project.name)
-    except EngineUnavailable:
-        return None
-    return ownership_problem(containers, settings, environment.compose, environment.project.name)
 
 
 def _missing_reasons(

@@ -27,6 +27,7 @@ from tui.core.environment import Environment, resolve_environment
 from tui.core.events import ChangeCallback, EngineCallback, ProjectWatcher
 from tui.core.log_buffer import LogLine
 from tui.core.logs import DockerLogSource, FollowOptions, MergedLogFollower, ServiceLogFollower
+from tui.core.ownership import ownership_problem
 from tui.core.status import (
     EnvironmentStatus,
     ResourceSampler,
@@ -220,7 +221,8 @@ class DockerEnvironmentMonitor:
         statuses = build_statuses(environment.project, containers)
         if stats:
             statuses = with_resource_usage(self.gateway, statuses)
-        return EnvironmentStatus(name, engine, statuses)
+        foreign = ownership_problem(containers, self.settings, environment.compose, name)
+        return EnvironmentStatus(name, engine, statuses, foreign=foreign)
 
     def details(self, status: ServiceStatus) -> ServiceDetails | None:
         if status.container is None:

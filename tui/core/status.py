@@ -74,6 +74,9 @@ class EnvironmentStatus:
     engine: EngineInfo
     services: tuple[ServiceStatus, ...]
     problem: str | None = None  # e.g. compose refused the files: state cannot be told
+    # Why the project's containers are another checkout's (tui.core.ownership), or None:
+    # up and healthy, but not this checkout's environment, so never "ready" from here.
+    foreign: str | None = None
 
     @property
     def gating_services(self) -> tuple[ServiceStatus, ...]:
@@ -90,7 +93,7 @@ class EnvironmentStatus:
             return EXIT_UNKNOWN
         return (
             EXIT_OK
-            if self.services and all(s.is_ready for s in self.services)
+            if self.services and all(s.is_ready for s in self.services) and self.foreign is None
             else (EXIT_NOT_READY)
         )
 

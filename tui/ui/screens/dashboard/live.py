@@ -44,6 +44,9 @@ WATCHER_RETRY_SECONDS = 5.0
 WATCHER_LATEST_START_SECONDS = 2.0
 
 
+FOREIGN_ITEM = "foreign"
+
+
 class LiveState(DashboardBase):
     _reconcile_timer: Timer | None = None
     _stats_interval = STATS_SECONDS
@@ -63,6 +66,11 @@ class LiveState(DashboardBase):
 
     def on_status_updated(self, message: StatusUpdated) -> None:
         self._show_status(message.status)
+        # Said while it lasts: the table shows another checkout's containers as if ours.
+        foreign = message.status.foreign
+        self.header.set_item(
+            FOREIGN_ITEM, None if foreign is None else f"⚠ {foreign.split(': ', 1)[0]}"
+        )
 
     def _show_status(self, status: EnvironmentStatus) -> None:
         self.status = status
