@@ -70,6 +70,20 @@ def build_parser() -> argparse.ArgumentParser:
         "test", help="run the project's tests (headless); --watch reruns on changes"
     )
     test.add_argument("--watch", action="store_true", help="rerun affected tests on save")
+    test.add_argument(
+        "--wait",
+        metavar="[=SECONDS]",
+        help="wait (up to 300 s, or SECONDS) for a service that is not ready instead of"
+        " refusing (exit 6)",
+    )
+    test.add_argument(
+        "--json", action="store_true", help="JSON events on stdout (lines go to stderr)"
+    )
+    test.add_argument(
+        "--no-service-logs",
+        action="store_true",
+        help="no service log lines of each failure's time window",
+    )
     test.add_argument("pytest_args", nargs="*", metavar="PYTEST ARGS", help="passed to pytest")
 
     reset = commands.add_parser(
@@ -114,11 +128,40 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     test_split = split_test_command(tokens)
     if test_split is None:
         return parser.parse_args(tokens)
-    head, pytest_args = test_split
+    head, rest = test_split
     args = parser.parse_args(head)
-    args.watch = "--watch" in pytest_args
-    args.pytest_args = [arg for arg in pytest_args if arg not in ("--watch", "--")]
+    ours, args.pytest_args = split_envdeck_test_flags(rest)
+    args.watch = "--watch" in ours
+    args.json = "--json" in ours
+    args.service_logs = "--no-service-logs" not in ours
+    args.wait = None
+    for flag in ours:
+        if flag == "--wait" or flag.startswith("--wait="):
+            seconds = flag.partition("=")[2]
+            try:
+                args.wait = float(seconds) if seconds else DEFAULT_WAIT_SECONDS
+            except ValueError:
+                parser.error(f"--wait=SECONDS needs a number of seconds, not {seconds!r}")
     return args
+
+
+TEST_FLAGS = ("--watch", "--wait", "--json", "--no-service-logs")
+DEFAULT_WAIT_SECONDS = 300.0
+
+
+def split_envdeck_test_flags(words: list[str]) -> tuple[list[str], list[str]]:
+    """(envdeck test's own flags, pytest's arguments): ours anywhere before a `--`,
+    everything after it pytest's (pytest has no option of these names)."""
+    ours: list[str] = []
+    theirs: list[str] = []
+    for index, word in enumerate(words):
+        if word == "--":
+            return ours, theirs + words[index + 1 :]
+        if word in TEST_FLAGS or word.startswith("--wait="):
+            ours.append(word)
+        else:
+            theirs.append(word)
+    return ours, theirs
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -305,8 +305,10 @@ def _run_plugin_action(inspector: Inspector, args: argparse.Namespace) -> int:
 
 def run_test(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
     from tui.cli.test_command import run_test_command
+    from tui.cli.test_report import HeadlessOptions
 
-    return run_test_command(settings, args.watch, args.pytest_args)
+    options = HeadlessOptions(json=args.json, service_logs=args.service_logs, wait=args.wait)
+    return run_test_command(settings, args.watch, args.pytest_args, options)
 
 
 def run_reset(settings: EnvdeckSettings, args: argparse.Namespace) -> int:

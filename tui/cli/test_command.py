@@ -1,11 +1,16 @@
-"""`envdeck test [--watch] [PYTEST ARGS...]`: the headless test runner.
+"""`envdeck test [--watch] [--wait[=S]] [--json] [--no-service-logs] [PYTEST ARGS...]`.
 
-The same events the tests screen shows, as plain lines; exits with pytest's exit code.
+The headless test runner: the same events the tests screen shows, as plain lines (or
+JSON objects with --json: `test_report.py`); each failure with every service's log lines of
+its time window, and a failures summary at the end; exits with pytest's exit code.
+Health gate: while a service of the environment is not ready (starting, unhealthy, stopped,
+exited: `tui.core.watch.gate`) it refuses to run (EXIT_NOT_READY), or with --wait waits
+for it, up to a timeout.
 The arguments go to pytest as given; what pytest says when it refuses them or cuts a run
 short (exit 2-5) is printed as it said it. With --watch it reruns the tests a save affects
 (in place of the arguments' selection, as pytest reads them: `tui.core.testrun.arguments`),
 falls back to the whole selection when pytest refuses those tests' paths, cancels a run a
-newer save overtakes, and waits while a service of the environment is starting or unhealthy. Unless
+newer save overtakes, and waits while a service of the environment is not ready. Unless
 `test_warm_start` is false, the next run's Python is started ahead of time, pytest
 imported (`tui.core.testrun.warm`).
 """
@@ -14,31 +19,23 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
+from tui.cli.test_report import HeadlessOptions, Output, RunReport
 from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeError
 from tui.core.engine import DockerGateway
-from tui.core.monitor import DockerEnvironmentMonitor
-from tui.core.testrun import (
-    CollectErrorEvent,
-    FinishedEvent,
-    Outcome,
-    SessionFinishedEvent,
-    TestRun,
-    TestRunError,
-    format_event,
-    format_failure,
-)
+from tui.core.monitor import DockerEnvironmentMonitor, EnvironmentMonitor
+from tui.core.testrun import SessionFinishedEvent, TestRun, TestRunError
 from tui.core.testrun.arguments import (
     PytestArguments,
     describe_run,
     read_arguments,
     whole_selection_instead,
 )
-from tui.core.testrun.printer import format_collect_error, format_pytest_message
 from tui.core.testrun.project import project_python
 from tui.core.testrun.warm import WarmStarts
 from tui.core.text import safe_text
@@ -50,12 +47,14 @@ from tui.core.watch import (
     find_affected,
     narrow,
 )
+from tui.core.watch.gate import services_holding_runs, why_not_ready
 from tui.reset.service import EnvironmentResets
 from tui.reset.steps import Outcome as ResetOutcome
 from tui.reset.steps import no_progress
 
-FAILING = (Outcome.FAILED, Outcome.ERROR)
 GATE_POLL_SECONDS = 1.0
+# Not a pytest exit code (0-5): the health gate refused, or --wait timed out.
+EXIT_NOT_READY = 6
 
 
 def say(message: str) -> None:
@@ -63,26 +62,24 @@ def say(message: str) -> None:
 
 
 async def run_tests(
-    root: Path, python: str, args: Sequence[str], warm: WarmStarts | None = None
+    root: Path,
+    python: str,
+    args: Sequence[str],
+    warm: WarmStarts | None = None,
+    *,
+    output: Output | None = None,
+    monitor: EnvironmentMonitor | None = None,
 ) -> SessionFinishedEvent | None:
     """One run of pytest with `args`, printed as it happens: each test, each collection
-    error and failure with pytest's report, and what pytest said when it refused the run
-    or cut it short. None if pytest could not start."""
+    error and failure with pytest's report (and the service logs of its window, when
+    `monitor`), what pytest said when it refused the run or cut it short, and the failures
+    summary. None if pytest could not start."""
+    report = RunReport(output or Output(HeadlessOptions()), monitor)
     run = TestRun(root, python=python, extra_args=args, warm=warm)
     try:
         async with run:
             async for event in run.events():
-                if isinstance(event, SessionFinishedEvent):
-                    said = format_pytest_message(event)
-                    if said is not None:
-                        print(said, flush=True)
-                line = format_event(event)
-                if line is not None:
-                    print(line, flush=True)
-                if isinstance(event, CollectErrorEvent):
-                    print(format_collect_error(event), flush=True)
-                if isinstance(event, FinishedEvent) and event.outcome in FAILING:
-                    print(format_failure(event), flush=True)
+                await report.event(event)
             return await run.wait()
     except TestRunError as error:
         say(str(error))
@@ -93,21 +90,62 @@ def exit_code(result: SessionFinishedEvent | None) -> int:
     return 4 if result is None else result.exit_code  # could not start: as a usage error
 
 
-async def wait_for_environment(monitor: DockerEnvironmentMonitor | None) -> None:
-    """Health gate: no run starts while a service is starting or unhealthy."""
+async def wait_for_environment(
+    monitor: EnvironmentMonitor | None, output: Output, timeout: float | None = None
+) -> bool:
+    """Health gate: no run starts while a service is not ready (`services_holding_runs`);
+    says which and why each time that changes. False when `timeout` passed first."""
     if monitor is None:
-        return
+        return True
     said = ""
+    deadline = None if timeout is None else time.monotonic() + timeout
     while True:
-        status = await asyncio.to_thread(monitor.snapshot)
-        waiting = status.gating_services
+        waiting = services_holding_runs(await asyncio.to_thread(monitor.snapshot))
         if not waiting:
-            return
-        message = ", ".join(f"{safe_text(s.name)} ({s.health})" for s in waiting)
+            if said:
+                say("the environment is ready")
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            message = output.not_ready(waiting, waiting=False)
+            say(f"not running the tests: still not ready after {timeout:g} s: {message}")
+            return False
+        message = ", ".join(f"{safe_text(s.name)} {why_not_ready(s)}" for s in waiting)
         if message != said:
+            output.not_ready(waiting, waiting=True)
             say(f"waiting for {message}")
             said = message
         await asyncio.sleep(GATE_POLL_SECONDS)
+
+
+async def gate_once(monitor: EnvironmentMonitor | None, output: Output) -> bool:
+    """Without --wait: True when the environment is ready; else say who holds it, and why."""
+    if monitor is None:
+        return True
+    waiting = services_holding_runs(await asyncio.to_thread(monitor.snapshot))
+    if not waiting:
+        return True
+    message = output.not_ready(waiting, waiting=False)
+    say(f"not running the tests: {message} (start it, or pass --wait to wait for it)")
+    return False
+
+
+async def run_once(
+    root: Path,
+    python: str,
+    args: Sequence[str],
+    monitor: EnvironmentMonitor | None,
+    options: HeadlessOptions,
+) -> int:
+    """`envdeck test` without --watch: the health gate, then one run; pytest's exit code,
+    or EXIT_NOT_READY when the gate refused (or --wait timed out)."""
+    output = Output(options)
+    if options.wait is None:
+        ready = await gate_once(monitor, output)
+    else:
+        ready = await wait_for_environment(monitor, output, options.wait)
+    if not ready:
+        return EXIT_NOT_READY
+    return exit_code(await run_tests(root, python, args, output=output, monitor=monitor))
 
 
 async def reset_environment(reset: Callable[[], ResetOutcome]) -> bool:
@@ -139,7 +177,9 @@ async def watch_tests(
     warm: WarmStarts | None = None,
     reset: Callable[[], ResetOutcome] | None = None,
     ignored_dirs: Sequence[Path] = (),
+    options: HeadlessOptions | None = None,
 ) -> int:
+    output = Output(options or HeadlessOptions())
     graph = ImportGraph(root)
     current: asyncio.Task[int] | None = None
     # Which arguments are tests, asked of pytest while the first run goes on.
@@ -147,20 +187,26 @@ async def watch_tests(
 
     async def gated_run(targets: list[str] | None, arguments: PytestArguments | None) -> int:
         """A run of `targets` in place of the selection (None: the arguments as given)."""
-        await wait_for_environment(monitor)
+        await wait_for_environment(monitor, output)
         if reset is not None and not await reset_environment(reset):
             return 1
         try:
             if targets is None or arguments is None:
-                return exit_code(await run_tests(root, python, args, warm))
-            result = await run_tests(root, python, arguments.targeting(targets), warm)
+                return exit_code(
+                    await run_tests(root, python, args, warm, output=output, monitor=monitor)
+                )
+            result = await run_tests(
+                root, python, arguments.targeting(targets), warm, output=output, monitor=monitor
+            )
             instead = (
                 None if result is None else whole_selection_instead(targets, arguments, result)
             )
             if instead is None:
                 return exit_code(result)
             say(safe_text(f"{instead}: running the whole selection instead ({describe_run(args)})"))
-            return exit_code(await run_tests(root, python, args, warm))
+            return exit_code(
+                await run_tests(root, python, args, warm, output=output, monitor=monitor)
+            )
         finally:
             task = asyncio.current_task()
             if warm is not None and task is not None and not task.cancelling():
@@ -210,14 +256,20 @@ def targets_for(arguments: PytestArguments, affected: Affected, root: Path) -> l
     return narrow(arguments.selection, affected, root=root)
 
 
-def run_test_command(settings: EnvdeckSettings, watch: bool, pytest_args: Sequence[str]) -> int:
+def run_test_command(
+    settings: EnvdeckSettings,
+    watch: bool,
+    pytest_args: Sequence[str],
+    options: HeadlessOptions | None = None,
+) -> int:
     root = (settings.config_dir or Path.cwd()).resolve()
     python = project_python(root, settings.test_python)
     args = [*settings.pytest_args, *pytest_args]  # pytest's, verbatim: it reads them itself
+    options = options or HeadlessOptions()
     try:
-        if not watch:
-            return exit_code(asyncio.run(run_tests(root, python, args)))
         monitor = environment_monitor(settings)
+        if not watch:
+            return asyncio.run(run_once(root, python, args, monitor, options))
         warm = WarmStarts() if settings.test_warm_start else None
         reset = None
         if settings.reset_before_watch_runs and monitor is not None:
@@ -236,6 +288,7 @@ def run_test_command(settings: EnvdeckSettings, watch: bool, pytest_args: Sequen
                 warm=warm,
                 reset=reset,
                 ignored_dirs=state_dirs,
+                options=options,
             )
         )
     except KeyboardInterrupt:

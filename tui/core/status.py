@@ -80,12 +80,10 @@ class EnvironmentStatus:
 
     @property
     def gating_services(self) -> tuple[ServiceStatus, ...]:
-        """Running services a test run should wait for: starting or unhealthy."""
-        return tuple(
-            s
-            for s in self.services
-            if s.state == "running" and s.health in ("starting", "unhealthy")
-        )
+        """Services a test run should wait for: every one not ready (starting, unhealthy,
+        stopped, exited, not created); a finished one-shot is ready (`ServiceStatus.is_ready`).
+        """
+        return tuple(s for s in self.services if not s.is_ready)
 
     @property
     def exit_code(self) -> int:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from tui.core.log_buffer import LogLine
 from tui.core.testrun.events import (
     CollectErrorEvent,
     CollectionFinishedEvent,
@@ -78,3 +81,49 @@ def format_pytest_message(result: SessionFinishedEvent) -> str | None:
 
 def _safe_lines(text: str) -> str:
     return "\n".join(safe_text(line.rstrip()) for line in text.splitlines())
+
+
+SUMMARY_REASON_WIDTH = 160  # characters of a failure's one-line reason in the summary
+
+
+def failure_headline(event: FinishedEvent) -> str:
+    """The one line pytest's short summary gives a failure: the first `E` line of its
+    report (the assertion), else its reason, else its report's last line."""
+    report = event.longrepr.splitlines()
+    said = next((line[1:].strip() for line in report if line.startswith("E ")), "")
+    said = said or event.reason.strip() or next((ln.strip() for ln in reversed(report) if ln), "")
+    return safe_text(said)[:SUMMARY_REASON_WIDTH]
+
+
+def format_failures_summary(failures: Sequence[FinishedEvent]) -> str | None:
+    """A run's failures again, one line each, at the very end (after maybe thousands of
+    lines): `FAILED tests/test_x.py::test_a - assert 1 == 2`. None when nothing failed."""
+    if not failures:
+        return None
+    lines = [f"{'=' * 20} failures summary: {len(failures)} {'=' * 20}"]
+    for event in failures:
+        where = f" at {event.when}" if event.when not in (None, "call") else ""
+        headline = failure_headline(event)
+        lines.append(
+            f"{OUTCOME_WORDS[event.outcome]} {safe_text(event.nodeid)}{where}"
+            + (f" - {headline}" if headline else "")
+        )
+    return "\n".join(lines)
+
+
+def format_window_logs(lines: Sequence[LogLine], start: str, stop: str, *, limit: int) -> str:
+    """Every service's log lines of a test's window, merged, the last `limit` of them
+    (saying how many earlier ones are left out): what the environment did meanwhile."""
+    heading = f"{'-' * 10} service logs {start[11:23]} - {stop[11:23]} UTC {'-' * 10}"
+    if not lines:
+        return f"{heading}\n(no service logged anything in that window)"
+    shown = lines[-limit:] if limit > 0 else []
+    width = max((len(safe_text(line.service)) for line in shown), default=0)
+    out = [heading]
+    if len(lines) > len(shown):
+        out.append(f"... {len(lines) - len(shown)} earlier lines not shown")
+    out += [
+        f"{safe_text(line.service).ljust(width)} | {line.timestamp[11:23]} {safe_text(line.text)}"
+        for line in shown
+    ]
+    return "\n".join(out)

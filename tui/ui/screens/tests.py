@@ -32,8 +32,6 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from tui.config.settings import EnvdeckSettings
-from tui.core.log_buffer import LogLine
-from tui.core.logs import FollowOptions
 from tui.core.monitor import EnvironmentMonitor
 from tui.core.status import ServiceStatus
 from tui.core.testrun import (
@@ -59,6 +57,7 @@ from tui.core.testrun.arguments import (
 from tui.core.testrun.project import project_python
 from tui.core.testrun.pytest_words import headline
 from tui.core.testrun.warm import WarmStarts
+from tui.core.testrun.window_logs import window_logs
 from tui.core.text import safe_text
 from tui.core.watch import (
     Affected,
@@ -68,6 +67,7 @@ from tui.core.watch import (
     find_affected,
     narrow,
 )
+from tui.core.watch.gate import why_not_ready
 from tui.reset.service import Resets
 from tui.reset.steps import no_progress
 from tui.ui.widgets.key_bar import KeyBar
@@ -606,26 +606,8 @@ class TestsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="failure-logs", exit_on_error=False)
     def load_service_logs(self, result: FinishedEvent) -> None:
-        lines: list[LogLine] = []
         try:
-            status = self.monitor.snapshot()
-            services = sorted({s.name for s in status.services if s.container})
-            follower = (
-                self.monitor.follow_logs(
-                    services,
-                    lines.extend,
-                    FollowOptions(since=result.start, until=result.stop, follow=False),
-                )
-                if services
-                else None
-            )
-            if follower is not None:
-                follower.start()
-                wait = getattr(follower, "wait", None)
-                if wait is not None:
-                    wait(10.0)
-                follower.stop(timeout=2.0)
-            text = service_logs_text(lines)
+            text = service_logs_text(window_logs(self.monitor, result.start, result.stop))
         except Exception as error:
             text = Text(f"── service logs unavailable: {safe_text(str(error))} ──", style="red")
         self.app.call_from_thread(self._logs_loaded, result, text)
@@ -787,7 +769,7 @@ class TestsScreen(Screen[None]):
             return ""
 
     def _why_not_ready(self, service: ServiceStatus) -> str:
-        why = f"{safe_text(service.name)} {service.health}"
+        why = f"{safe_text(service.name)} {why_not_ready(service)}"
         details = self.monitor.details(service)
         probe = details.health_log[0] if details is not None and details.health_log else None
         if probe is not None and probe.exit_code != 0:
