@@ -23,9 +23,9 @@ from tui.core.testrun import (
 from tui.core.testrun.events import TestEvent
 from tui.core.testrun.json_events import (
     event_json,
+    finished_json,
     json_line,
     not_ready_json,
-    test_finished_json,
 )
 from tui.core.testrun.printer import (
     format_collect_error,
@@ -98,7 +98,9 @@ class RunReport:
             self.failures.append(event)
             out.line(format_failure(event))
             logs = await self.service_logs(event)
-            out.json(test_finished_json(event, logs))
+            shown = None if logs is None else logs[-LOG_LINES_PER_FAILURE:]
+            omitted = 0 if logs is None else len(logs) - len(shown or ())
+            out.json(finished_json(event, shown, logs_omitted=omitted))
             return
         if isinstance(event, SessionFinishedEvent):
             summary = format_failures_summary(self.failures)

@@ -37,7 +37,7 @@ def event_json(event: TestEvent) -> dict[str, Any] | None:
     if isinstance(event, CollectErrorEvent):
         return {"event": "collect_error", "nodeid": event.nodeid, "longrepr": event.longrepr}
     if isinstance(event, FinishedEvent):
-        return test_finished_json(event, None)
+        return finished_json(event, None)
     if isinstance(event, SessionFinishedEvent):
         return {
             "event": "session_finished",
@@ -51,10 +51,11 @@ def event_json(event: TestEvent) -> dict[str, Any] | None:
     return None
 
 
-def test_finished_json(
-    event: FinishedEvent, service_logs: Sequence[LogLine] | None
+def finished_json(
+    event: FinishedEvent, service_logs: Sequence[LogLine] | None, *, logs_omitted: int = 0
 ) -> dict[str, Any]:
-    """A finished test; `service_logs`: its window's lines (a failure's, when asked for)."""
+    """A finished test; `service_logs`: its window's lines (a failure's, when asked for),
+    after `logs_omitted` earlier ones left out."""
     document: dict[str, Any] = {
         "event": "test_finished",
         "nodeid": event.nodeid,
@@ -73,6 +74,7 @@ def test_finished_json(
             {"service": line.service, "timestamp": line.timestamp, "text": line.text}
             for line in service_logs
         ]
+        document["service_logs_omitted"] = logs_omitted
     return document
 
 
