@@ -410,3 +410,65 @@ def test_doctor_counts_services_in_words(tmp_path: Path, image: str) -> None:
     doctor = run_envdeck(tmp_path, "doctor")
     assert "1 service from the compose file compose found in" in doctor.stdout, doctor.stdout
     assert "services from found by compose" not in doctor.stdout
+
+
+def test_volumes_no_container_proves_ours_are_never_removed(
+    twins: tuple[Checkout, Checkout], gateway: DockerGateway
+) -> None:
+    """After the first checkout's `down`, only volumes are left: the labels no longer
+    say whose they are. Only a checkout whose baseline names them may remove them."""
+    first, second = twins
+    first.compose("down")
+    left = volumes(gateway, first.name)
+    assert len(left) == 2
+    for checkout in (second, first):  # neither has a baseline naming them
+        refused = checkout.envdeck("down", "-v", "--yes")
+        assert refused.returncode == 1, refused.stdout
+        assert "cannot tell which checkout" in refused.stderr
+        assert volumes(gateway, first.name) == left
+
+    took = first.envdeck("up")  # takes the baseline, which records the volumes
+    assert took.returncode == 0, took.stderr
+    first.compose("down")
+    assert second.envdeck("down", "-v", "--yes").returncode == 1
+    own = first.envdeck("down", "-v", "--yes")
+    assert own.returncode == 0, own.stderr
+    assert volumes(gateway, first.name) == set()
+
+
+def test_a_volume_used_by_an_outside_container_stops_down_before_anything_goes(
+    twins: tuple[Checkout, Checkout], gateway: DockerGateway, image: str
+) -> None:
+    first, _ = twins
+    before = containers(gateway, first.name)
+    outsider = gateway.client.containers.run(
+        image,
+        ["sleep", "600"],
+        detach=True,
+        volumes={f"{first.name}_store-data": {"bind": "/x", "mode": "ro"}},
+        name=f"outsider-{uuid.uuid4().hex[:6]}",
+    )
+    try:
+        refused = first.envdeck("down", "-v", "--yes")
+        assert refused.returncode == 1
+        assert f"{first.name}_store-data by {outsider.name}" in refused.stderr
+        assert containers(gateway, first.name) == before, "nothing was removed"
+    finally:
+        outsider.remove(force=True)
+
+
+def test_a_checkout_reached_through_a_symlink_is_still_ours(
+    tmp_path: Path, gateway: DockerGateway, image: str
+) -> None:
+    name = f"guard-link-{uuid.uuid4().hex[:6]}"
+    real = write_checkout(tmp_path / "real" / "app", name, image)
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "real")
+    via_link = Checkout(link / "app", name)
+    via_link.compose("up", "-d")  # compose records the path it was given: the link
+    try:
+        down = real.envdeck("down")
+        assert down.returncode == 0, down.stderr
+        assert containers(gateway, name) == set()
+    finally:
+        remove_project(gateway, name)

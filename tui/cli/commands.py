@@ -287,6 +287,14 @@ def _run_plugin_action(inspector: Inspector, args: argparse.Namespace) -> int:
     if missing:
         say(f"{action.id} needs --param {'=… --param '.join(missing)}=…")
         return 2
+    if action.destructive and inspector.guard is not None:
+        from tui.core.guard import GuardRefused
+
+        try:  # refused before the user is asked, not after they said yes
+            inspector.guard.check_plugin_action(args.service)
+        except GuardRefused as error:
+            say(f"{action.title} was not run: {error}")
+            return 1
     if action.destructive and not args.yes:
         if not sys.stdin.isatty():
             say(f"{action.title} is destructive: add --yes to run it without a terminal")

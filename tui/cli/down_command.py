@@ -13,8 +13,15 @@ from tui.cli.reset_command import confirm, say
 from tui.config.settings import EnvdeckSettings
 from tui.core.engine import DockerGateway
 from tui.core.environment import resolve_environment
-from tui.core.guard import DestructiveGuard, GuardRefused, Operation, remove_planned
+from tui.core.guard import (
+    DestructiveGuard,
+    GuardRefused,
+    Operation,
+    RemovalFailed,
+    remove_planned,
+)
 from tui.core.status import EXIT_UNKNOWN
+from tui.reset.states import StateManager
 
 
 def run_down(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
@@ -24,7 +31,8 @@ def run_down(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
         say(f"{engine.error}: nothing was removed")
         return EXIT_UNKNOWN
     environment = resolve_environment(settings, gateway)
-    guard = DestructiveGuard(settings, environment, gateway)
+    recorded = StateManager(settings, environment, gateway).recorded_volumes()
+    guard = DestructiveGuard(settings, environment, gateway, recorded)
     operation = Operation.DOWN_VOLUMES if args.volumes else Operation.DOWN
     try:
         plan = guard.plan(operation)
@@ -47,7 +55,10 @@ def run_down(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
             plan, lambda confirmed: remove_planned(confirmed, environment, gateway, attached=True)
         )
     except GuardRefused as error:
-        say(f"down stopped: {error}")
+        say(f"nothing was removed: {error}")
+        return 1
+    except RemovalFailed as error:
+        say(f"down failed: {error}")
         return 1
     say(summary)
     return 0

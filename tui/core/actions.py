@@ -14,18 +14,16 @@ from docker.models.containers import Container
 
 from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeError
-from tui.core.engine import ENGINE_GONE, SERVICE_LABEL, DockerGateway, EngineUnavailable
-from tui.core.environment import Environment
+from tui.core.engine import ENGINE_GONE, SERVICE_LABEL, DockerGateway
+from tui.core.environment import Environment, start_project
 from tui.core.guard import (
     DestructiveGuard,
     DestructivePlan,
     GuardRefused,
     Operation,
+    RemovalFailed,
     remove_planned,
 )
-from tui.core.images import ImagesMissing, check_can_create
-from tui.core.ownership import ownership_problem
-from tui.core.readiness import NotReady, wait_until_ready
 
 
 class ActionFailed(Exception):
@@ -44,8 +42,8 @@ class ServiceActions:
         self,
         gateway: DockerGateway,
         environment: Environment,
+        settings: EnvdeckSettings,
         stop_timeout: int = 10,
-        settings: EnvdeckSettings | None = None,
     ) -> None:
         self.gateway = gateway
         self.environment = environment
@@ -89,28 +87,10 @@ class ServiceActions:
         return self._each(service, "start")
 
     def up(self, services: Sequence[str] = (), timeout: float = 180.0) -> ActionResult:
-        """`compose up -d` for some services (all when empty), then wait until ready."""
+        """Start some services (all when empty) the one way envdeck starts a project."""
         try:
-            if self.settings is not None:
-                problem = ownership_problem(
-                    self.gateway.project_containers(self.project),
-                    self.settings,
-                    self.environment.compose,
-                    self.project,
-                )
-                if problem is not None:
-                    raise ActionFailed(f"nothing was started: {problem}")
-                check_can_create(
-                    self.settings,
-                    self.environment.project,
-                    self.gateway,
-                    services or None,
-                    offline=self.environment.offline,
-                )
-            # Not --wait: it calls a one-shot that exited 0 a failure (docker/compose#10596).
-            self.environment.compose.run("up", "-d", *services, timeout=timeout + 60)
-            wait_until_ready(self.environment.project, self.gateway, timeout, services)
-        except (ComposeError, EngineUnavailable, ImagesMissing, NotReady) as error:
+            start_project(self.settings, self.environment, self.gateway, services, timeout=timeout)
+        except ComposeError as error:
             raise ActionFailed(f"up {' '.join(services) or self.project}: {error}") from None
         return ActionResult(" ".join(services) or self.project, "up", ())
 
@@ -130,12 +110,10 @@ class ServiceActions:
                 confirmed,
                 lambda plan: remove_planned(plan, self.environment, self.gateway),
             )
-        except GuardRefused as error:
+        except (GuardRefused, RemovalFailed) as error:
             raise ActionFailed(f"{confirmed.operation.value} {self.project}: {error}") from None
         names = tuple(name for _, name in confirmed.containers)
         return ActionResult(self.project, confirmed.operation.value, names)
 
     def _guard(self) -> DestructiveGuard:
-        if self.settings is None:
-            raise ActionFailed("down needs the project's settings (protected services)")
         return DestructiveGuard(self.settings, self.environment, self.gateway)

@@ -47,6 +47,8 @@ class ServiceSpec:
     volume_mounts: tuple[str, ...] = ()  # keys of the project's named volumes it mounts
     build_context: str | None = None  # `build:` (compose resolves it to a path or URL)
     build_dockerfile: str = "Dockerfile"  # relative to the context, or absolute
+    replicas: int | None = None  # `scale:` / `deploy.replicas`; 0: never started
+    pull_policy: str | None = None  # always | never | missing | build (compose's names)
     # depends_on with its conditions: service_started (a plain list), service_healthy,
     # service_completed_successfully (the dependency is a job that must finish)
     depends_on_conditions: Mapping[str, str] = field(default_factory=dict)
@@ -140,6 +142,8 @@ def _service(name: str, raw: Mapping[str, Any]) -> ServiceSpec:
         ),
         build_context=_build_context(raw.get("build")),
         build_dockerfile=_build_dockerfile(raw.get("build")),
+        replicas=_replicas(raw),
+        pull_policy=str(raw["pull_policy"]) if raw.get("pull_policy") else None,
         depends_on_conditions=_conditions(depends),
     )
 
@@ -151,6 +155,14 @@ def _conditions(depends: Any) -> dict[str, str]:
             for name, spec in depends.items()
         }
     return {str(name): "service_started" for name in depends}
+
+
+def _replicas(raw: Mapping[str, Any]) -> int | None:
+    deploy = raw.get("deploy") or {}
+    for value in (raw.get("scale"), deploy.get("replicas")):
+        if value is not None:
+            return int(value)
+    return None
 
 
 def _build_dockerfile(raw: object) -> str:

@@ -98,8 +98,9 @@ class DockerGateway:
             return EngineInfo(False, None, None, describe_engine_error(error))
         return EngineInfo(True, version.get("Version"), version.get("ApiVersion"))
 
-    def project_containers(self, project: str) -> list[Container]:
-        """Every container of `project` (running or not), one-off `run` containers excluded."""
+    def project_containers(self, project: str, *, one_off: bool = False) -> list[Container]:
+        """Every container of `project` (running or not); one-off `compose run`
+        containers only with `one_off` (compose down removes those too)."""
         try:
             containers = self.client.containers.list(
                 all=True, filters={"label": f"{PROJECT_LABEL}={project}"}
@@ -116,7 +117,7 @@ class DockerGateway:
             container
             for container in containers
             if container.labels.get(PROJECT_LABEL) == project
-            and container.labels.get(ONEOFF_LABEL, "False") != "True"
+            and (one_off or container.labels.get(ONEOFF_LABEL, "False") != "True")
         ]
 
     def image_exists(self, reference: str) -> bool:
@@ -124,6 +125,8 @@ class DockerGateway:
             self.client.images.get(reference)
         except docker.errors.ImageNotFound:
             return False
+        except docker.errors.APIError:
+            return False  # an invalid reference (400): no such image, not a lost engine
         except ENGINE_GONE as error:
             raise EngineUnavailable(describe_engine_error(error)) from None
         return True

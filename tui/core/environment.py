@@ -118,10 +118,27 @@ def bring_up(
     report: Report = _quiet,
     attached: bool = True,
 ) -> Environment:
-    """`compose up -d --wait` with the right files; ComposeError when it fails."""
+    """Resolve the environment (pulling, else the offline files) and start it; ComposeError
+    when it cannot be started or does not become ready."""
     environment = resolve_environment(settings, gateway, allow_pull=True, report=report)
-    if environment.offline:
-        prepare_offline(settings, report)
+    start_project(settings, environment, gateway, services, report=report, attached=attached)
+    return environment
+
+
+def start_project(
+    settings: EnvdeckSettings,
+    environment: Environment,
+    gateway: DockerGateway,
+    services: Sequence[str] = (),
+    *,
+    report: Report = _quiet,
+    attached: bool = False,
+    timeout: float | None = None,
+) -> str:
+    """The one way envdeck starts a project (`up`, `demo`, the dashboard's u/U): this
+    checkout's containers only, offline images prepared, every image proven obtainable,
+    `compose up -d`, then a wait by envdeck's rule. The wait's summary; ComposeError."""
+    timeout = settings.up_timeout if timeout is None else timeout
     # compose would recreate another checkout's containers from this checkout's file.
     try:
         containers = gateway.project_containers(environment.project.name)
@@ -130,12 +147,14 @@ def bring_up(
     problem = ownership_problem(containers, settings, environment.compose, environment.project.name)
     if problem is not None:
         raise ComposeError(f"nothing was started: {problem}")
+    if environment.offline:
+        prepare_offline(settings, report)
     try:
         # Said plainly before compose starts: compose would print raw pull errors.
         check_can_create(
             settings, environment.project, gateway, services or None, offline=environment.offline
         )
-    except ImagesMissing as error:
+    except (ImagesMissing, EngineUnavailable) as error:
         raise ComposeError(str(error)) from None
     # Not --wait: it calls a one-shot service that exited 0 a failure (docker/compose#10596).
     args = ["up", "-d", *services]
@@ -144,14 +163,14 @@ def bring_up(
         if code != 0:
             raise ComposeError(f"`compose up` failed (exit {code})")
     else:
-        environment.compose.run(*args, timeout=settings.up_timeout + 60)
+        environment.compose.run(*args, timeout=timeout + 60)
     report("waiting until every service is ready")
     try:
-        summary = wait_until_ready(environment.project, gateway, settings.up_timeout, services)
-    except NotReady as error:
+        summary = wait_until_ready(environment.project, gateway, timeout, services)
+    except (NotReady, EngineUnavailable) as error:
         raise ComposeError(f"up, but {error}") from None
     report(summary)
-    return environment
+    return summary
 
 
 def sample_environment_dir() -> Path:

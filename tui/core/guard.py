@@ -16,7 +16,7 @@ The plan names exactly the containers and volumes that go, and what stays and wh
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -45,7 +45,13 @@ T = TypeVar("T")
 
 
 class GuardRefused(Exception):
-    """The operation must not run; the message says why and what to do instead."""
+    """The operation must not run; the message says why and what to do instead. Nothing
+    was changed."""
+
+
+class RemovalFailed(Exception):
+    """A removal that had started did not finish: the message says what failed and the
+    command that brings the project back."""
 
 
 class Operation(Enum):
@@ -142,11 +148,18 @@ class DestructiveGuard:
     a worker thread in the UI)."""
 
     def __init__(
-        self, settings: EnvdeckSettings, environment: Environment, gateway: DockerGateway
+        self,
+        settings: EnvdeckSettings,
+        environment: Environment,
+        gateway: DockerGateway,
+        recorded_volumes: Collection[str] = (),
     ) -> None:
         self.settings = settings
         self.environment = environment
         self.gateway = gateway
+        # Volumes this checkout's own records name (its baseline): with no container of
+        # the project left, only these are provably this checkout's.
+        self.recorded_volumes = frozenset(recorded_volumes)
 
     @property
     def project(self) -> str:
@@ -160,7 +173,7 @@ class DestructiveGuard:
     ) -> DestructivePlan:
         """The plan for this moment; GuardRefused when it must not run."""
         try:
-            containers = self.gateway.project_containers(self.project)
+            containers = self.gateway.project_containers(self.project, one_off=True)
         except EngineUnavailable as error:
             raise GuardRefused(f"the Docker engine does not answer: {error}") from None
         problem = ownership_problem(containers, self.settings, self.environment)
@@ -198,11 +211,15 @@ class DestructiveGuard:
         if operation.removes_volumes:
             volumes, kept_volumes = self._volumes(containers, removed, protected)
             kept += kept_volumes
-            if not containers and volumes:
-                notes.append(
-                    "no container of the project exists, so Docker's labels cannot tell "
-                    "which checkout these volumes belong to"
+            unproven = [name for name in volumes if name not in self.recorded_volumes]
+            if not containers and unproven:
+                raise GuardRefused(
+                    f"no container of {self.project} exists, so Docker's labels cannot tell "
+                    f"which checkout {', '.join(unproven)} belong to, and this checkout's "
+                    "baseline does not name them: nothing was removed. If they are this "
+                    f"checkout's, `docker volume rm {' '.join(unproven)}` removes them"
                 )
+            self._check_volume_users(volumes, removed)
         recreate, lacking = self._recreate(operation, protected)
         notes += [f"cannot be created again here: {line}" for line in lacking]
         return replace(
@@ -243,6 +260,14 @@ class DestructiveGuard:
         project = self.environment.project
         kept_keys = {key for name in protected for key in project.services[name].volume_mounts}
         kept_names = {specs[key].name for key in kept_keys if key in specs}
+        # What the protected containers really mount, however it came to be mounted.
+        kept_names |= {
+            str(mount.get("Name"))
+            for container in containers
+            if container.labels.get(SERVICE_LABEL) in protected
+            for mount in container.attrs.get("Mounts") or ()
+            if mount.get("Type") == "volume" and mount.get("Name")
+        }
         external = {spec.name for spec in specs.values() if spec.external}
         label = {"label": f"{PROJECT_LABEL}={self.project}"}
         try:
@@ -263,6 +288,26 @@ class DestructiveGuard:
         kept += [f"volume {name}: external, never removed" for name in sorted(external)]
         return volumes, kept
 
+    def _check_volume_users(
+        self, volumes: Sequence[str], removed: Sequence[tuple[str, str]]
+    ) -> None:
+        """GuardRefused when a container the plan does not remove uses a planned volume:
+        Docker would refuse that volume halfway through the removal."""
+        removed_ids = {container_id for container_id, _ in removed}
+        busy = []
+        for name in volumes:
+            try:
+                users = self.gateway.client.containers.list(all=True, filters={"volume": name})
+            except ENGINE_GONE as error:
+                raise GuardRefused(describe_engine_error(error)) from None
+            busy += [f"{name} by {user.name}" for user in users if user.id not in removed_ids]
+        if busy:
+            raise GuardRefused(
+                "volumes in use by containers this plan does not remove: "
+                + "; ".join(busy)
+                + ". Nothing was removed: stop and remove those containers first."
+            )
+
     def _recreate(
         self, operation: Operation, protected: Sequence[str]
     ) -> tuple[tuple[str, ...], list[str]]:
@@ -277,6 +322,8 @@ class DestructiveGuard:
                 self.gateway,
                 services,
                 offline=self.environment.offline,
+                # A plain down only warns: it needs no answer from a registry.
+                ask_registry=operation.removes_volumes,
             )
         except EngineUnavailable as error:
             raise GuardRefused(f"the Docker engine does not answer: {error}") from None
@@ -297,7 +344,25 @@ def remove_planned(
     attached: bool = False,
     stop_timeout: int = 10,
 ) -> str:
-    """Remove exactly the plan's containers and volumes (call it through `run`)."""
+    """Remove exactly the plan's containers and volumes (call it through `run`);
+    RemovalFailed, naming the way back, when the engine fails part way."""
+    try:
+        return _remove(plan, environment, gateway, attached=attached, stop_timeout=stop_timeout)
+    except (APIError, *ENGINE_GONE) as error:
+        raise RemovalFailed(
+            f"the removal stopped part way ({describe_engine_error(error)}); see what is "
+            f"left with `envdeck status`, and bring it back with {bring_back_command(environment)}"
+        ) from None
+
+
+def _remove(
+    plan: DestructivePlan,
+    environment: Environment,
+    gateway: DockerGateway,
+    *,
+    attached: bool,
+    stop_timeout: int,
+) -> str:
     if not plan.protected:
         # compose stops in dependency order and removes the networks too; the plan was
         # made again a moment ago, so every container of the project is in it.
@@ -305,12 +370,12 @@ def remove_planned(
         if attached:
             code = environment.compose.run_attached(*args)
             if code != 0:
-                raise GuardRefused(f"`compose down` failed (exit {code})")
+                raise RemovalFailed(f"`compose down` failed (exit {code})")
         else:
             try:
                 environment.compose.run(*args, timeout=180)
             except ComposeError as error:
-                raise GuardRefused(f"`compose down` failed: {error}") from None
+                raise RemovalFailed(f"`compose down` failed: {error}") from None
     else:
         # compose down would take the protected services too: one container at a time.
         _each_container(gateway, plan.containers, stop_timeout)
@@ -340,16 +405,20 @@ def _each_container(
 
 def _remove_volumes(gateway: DockerGateway, volumes: Sequence[str]) -> int:
     failed = []
+    gone = 0
     for name in volumes:
         try:
             gateway.client.volumes.get(name).remove(force=True)
+            gone += 1
         except NotFound:
             continue
         except APIError as error:
             failed.append(f"{name}: {error.explanation or error}")
     if failed:
-        raise GuardRefused("some volumes could not be removed: " + "; ".join(failed))
-    return len(volumes)
+        raise RemovalFailed(
+            f"the containers are gone, {gone} volumes removed, but not: " + "; ".join(failed)
+        )
+    return gone
 
 
 def bring_back_command(environment: Environment) -> str:

@@ -73,7 +73,37 @@ def image_availability(
         if spec is None:
             continue
         image = image_of(project, name)
-        if gateway.image_exists(image):
+        policy = spec.pull_policy
+        present = gateway.image_exists(image)
+        if policy == "build" and spec.build_context is not None:
+            # compose builds it at every up, present or not: the build must be able to run.
+            found.append(
+                _buildable(name, image, spec.build_context, spec.build_dockerfile, gateway)
+            )
+        elif policy == "never" and not present:
+            found.append(
+                ImageAvailability(
+                    name,
+                    image,
+                    ImageSource.MISSING,
+                    "not here, and pull_policy: never forbids pulling it",
+                    f"build or `docker load` {image} here",
+                )
+            )
+        elif policy == "always" and ask_registry:
+            # compose pulls it at every up even when it is here: the registry must answer.
+            if image not in registry:
+                registry[image] = _ask_registry(gateway, image)
+            pullable, detail, fix = registry[image]
+            why = "pulled at every up (pull_policy: always)"
+            if pullable:
+                found.append(ImageAvailability(name, image, ImageSource.PULL, why))
+            else:
+                reason = detail.split(", and ", 1)[-1]  # "no registry answers (…)"
+                found.append(
+                    ImageAvailability(name, image, ImageSource.MISSING, f"{why}, and {reason}", fix)
+                )
+        elif present:
             found.append(ImageAvailability(name, image, ImageSource.PRESENT, "present"))
         elif spec.build_context is not None:
             found.append(
@@ -169,12 +199,15 @@ _NO_REGISTRY = re.compile(
     r"TLS handshake|server misbehaving|context deadline exceeded",
     re.IGNORECASE,
 )
-_REFUSED = re.compile(r"unauthorized|denied|authentication required|401|403", re.IGNORECASE)
-_UNKNOWN = re.compile(r"manifest unknown|not found|404|name unknown|does not exist", re.IGNORECASE)
+_REFUSED = re.compile(r"unauthorized|denied|authentication required|\b401\b|\b403\b", re.IGNORECASE)
+_UNKNOWN = re.compile(
+    r"manifest unknown|not found|\b404\b|name unknown|does not exist", re.IGNORECASE
+)
 
 
 def _registry_refusal(image: str, error: docker.errors.APIError) -> tuple[str, str]:
-    reason = str(error.explanation or error).strip().splitlines()[0][:200]
+    # The whole answer: a registry's multi-error reply starts with "errors:" on its own line.
+    reason = " ".join(str(error.explanation or error).split())[:300]
     registry = _registry_of(image)
     offline = (
         "or set offline_compose_files (and offline_setup) in [tool.envdeck] "
@@ -186,9 +219,10 @@ def _registry_refusal(image: str, error: docker.errors.APIError) -> tuple[str, s
             f"build or load it here (`docker build -t {image} …`, `docker load -i …`), {offline}",
         )
     if _REFUSED.search(reason):
+        # Docker Hub also says "denied" for a repository that does not exist.
         return (
             f"not here, and {registry} refuses to serve it ({reason})",
-            f"`docker login {registry}`, then `envdeck up`",
+            f"check the image name, or `docker login {registry}` if it is private",
         )
     if _UNKNOWN.search(reason):
         return (

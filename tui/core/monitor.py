@@ -198,7 +198,7 @@ class DockerEnvironmentMonitor:
     def actions(self) -> ServiceActions:
         """Actions on this project (blocking: resolves the project on first use)."""
         environment = self.environment(engine_connected=True)
-        return ServiceActions(self.gateway, environment, settings=self.settings)
+        return ServiceActions(self.gateway, environment, self.settings)
 
     def snapshot(self, *, stats: bool = False) -> EnvironmentStatus:
         if not stats and (prefetched := self._take_prefetched()) is not None:

@@ -42,9 +42,9 @@ def foreign_containers(
         labels: Mapping[str, str] = container.labels or {}
         working_dir = labels.get(WORKING_DIR_LABEL)
         files = [Path(part) for part in labels.get(CONFIG_FILES_LABEL, "").split(",") if part]
-        if working_dir is not None and Path(working_dir) != directory:
+        if working_dir is not None and not _same_path(Path(working_dir), directory):
             problems.append(f"{container.name} was created from {working_dir}")
-        elif main_file is not None and files and main_file not in files:
+        elif main_file is not None and files and not any(_same_path(main_file, f) for f in files):
             listed = ", ".join(str(file) for file in files)
             problems.append(f"{container.name} was created from {listed}")
     return problems
@@ -70,3 +70,14 @@ def ownership_problem(
         + f" (if that checkout is gone, `docker rm -f {' '.join(sorted(foreign))}` removes"
         + " its containers and keeps the volumes)."
     )
+
+
+def _same_path(recorded: Path, ours: Path) -> bool:
+    """The same folder or file, whichever way a symlink spelled it (macOS's /tmp and
+    /var, home folders on links): compose records the path it was given."""
+    if recorded == ours:
+        return True
+    try:
+        return recorded.resolve() == ours.resolve()
+    except OSError:
+        return False

@@ -38,7 +38,7 @@ def wait_until_ready(
         statuses = [
             status
             for status in build_statuses(project, gateway.project_containers(project.name))
-            if not services or status.name in services
+            if _waited_for(project, status.name, services)
         ]
         if on_poll is not None:
             on_poll(statuses)
@@ -57,17 +57,26 @@ def wait_until_ready(
         time.sleep(POLL_S)
 
 
+def _waited_for(project: ComposeProject, service: str, services: Sequence[str]) -> bool:
+    """Services compose runs: not orphans (a service renamed or removed from the files),
+    not one scaled to 0 replicas, and only the ones asked for."""
+    spec = project.services.get(service)
+    if spec is None or spec.replicas == 0:
+        return False
+    return not services or service in services
+
+
 def _failure(project: ComposeProject, status: ServiceStatus) -> str | None:
     """Why `status` will not become ready by waiting longer, or None."""
     if status.state not in ("exited", "dead") or status.is_done:
         return None
     spec = project.services.get(status.name)
-    if spec is not None and spec.restart in _RESTARTED_BY_DOCKER:
-        return None  # Docker starts it again
+    if spec is not None and spec.restart in _RESTARTED_BY_DOCKER and not status.stop_requested:
+        return None  # Docker starts it again (not one stopped by hand: that stays down)
     if status.exit_code not in (0, None):
         return f"{status.name} exited {status.exit_code}"
     if status.stop_requested:
-        return None  # stopped from outside while we waited: compose up starts it again
+        return f"{status.name} was stopped from outside while envdeck waited"
     return (
         f"{status.name} exited 0 by itself (a server that stopped; if it is a one-shot job, "
         f"say so with one_shot = true in [tool.envdeck.services.{status.name}])"

@@ -12,12 +12,13 @@ from __future__ import annotations
 from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeError
 from tui.core.engine import DockerGateway
-from tui.core.environment import Environment
+from tui.core.environment import Environment, prepare_offline
 from tui.core.guard import (
     DestructiveGuard,
     DestructivePlan,
     GuardRefused,
     Operation,
+    RemovalFailed,
     bring_back_command,
     remove_planned,
 )
@@ -30,11 +31,14 @@ HardResetPlan = DestructivePlan  # a hard reset's plan is the guard's plan
 
 
 def plan_hard_reset(
-    settings: EnvdeckSettings, environment: Environment, gateway: DockerGateway
+    settings: EnvdeckSettings,
+    environment: Environment,
+    gateway: DockerGateway,
+    recorded_volumes: frozenset[str] = frozenset(),
 ) -> HardResetPlan:
     """The plan for this moment (StepFailed for another checkout's containers, or for an
     image compose could not get again)."""
-    guard = DestructiveGuard(settings, environment, gateway)
+    guard = DestructiveGuard(settings, environment, gateway, recorded_volumes)
     seeds = tuple(hook.title for hook in settings.seed)
     try:
         return guard.plan(Operation.HARD_RESET, then=seeds)
@@ -51,10 +55,14 @@ class HardReset:
         self.settings = states.settings
         self.environment = states.environment
         self.gateway = states.gateway
-        self.guard = DestructiveGuard(self.settings, self.environment, self.gateway)
+        self.guard = DestructiveGuard(
+            self.settings, self.environment, self.gateway, states.recorded_volumes()
+        )
 
     def plan(self) -> HardResetPlan:
-        return plan_hard_reset(self.settings, self.environment, self.gateway)
+        return plan_hard_reset(
+            self.settings, self.environment, self.gateway, self.states.recorded_volumes()
+        )
 
     def run(self, confirmed: HardResetPlan, progress: Progress = no_progress) -> Outcome:
         steps = StepRunner("hard reset", progress)
@@ -83,11 +91,13 @@ class HardReset:
             return self.guard.run(
                 plan, lambda plan: remove_planned(plan, self.environment, self.gateway)
             )
-        except GuardRefused as error:
+        except (GuardRefused, RemovalFailed) as error:
             raise StepFailed(str(error)) from None
 
     def _up(self) -> str:
         try:
+            if self.environment.offline:  # the plan counted on it for missing images
+                prepare_offline(self.settings, lambda _: None)
             # Not --wait: it calls a one-shot service that exited 0 a failure
             # (docker/compose#10596); the next step waits by envdeck's own rule.
             self.environment.compose.run("up", "-d", timeout=self.settings.up_timeout)

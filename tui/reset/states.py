@@ -108,6 +108,15 @@ class StateManager:
         marks = volume_marks((v.attrs for v in volumes), (c.attrs for c in containers))
         return marks, containers
 
+    def recorded_volumes(self) -> frozenset[str]:
+        """The volumes this checkout's baseline names: with no container of the project
+        left, the only proof that volumes are this checkout's (tui.core.guard)."""
+        try:
+            record = self.baseline()
+        except StateStoreError:
+            return frozenset()
+        return frozenset(record.volumes) if record is not None else frozenset()
+
     def snapshots(self) -> list[StateRecord]:
         return [record for record in self.store.records() if record.name != BASELINE]
 

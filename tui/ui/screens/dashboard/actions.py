@@ -116,6 +116,9 @@ class ServiceActionsPart(DashboardBase):
         except ActionFailed as error:
             self.post_message(ActionFinished(service, None, str(error)))
             return
+        except Exception as error:  # anything else still ends the row's "going down…"
+            self.post_message(ActionFinished(service, None, f"{type(error).__name__}: {error}"))
+            return
         self.post_message(ActionFinished(service, result, None))
 
     def on_action_finished(self, message: ActionFinished) -> None:
