@@ -18,9 +18,9 @@ class CountingGateway(DockerGateway):
 
     listings = 0
 
-    def project_containers(self, project: str) -> list[Container]:
+    def project_containers(self, project: str, *, one_off: bool = False) -> list[Container]:
         self.listings += 1
-        return super().project_containers(project)
+        return super().project_containers(project, one_off=one_off)
 
 
 def table(statuses: tuple[ServiceStatus, ...]) -> list[tuple[str, str | None, str, str]]:
