@@ -40,6 +40,40 @@ def run_envdeck(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+class WatchedOutput:
+    """`envdeck test --watch` running in `folder`, its output collected line by line by a
+    reader thread, so a test can wait for a line without blocking on the pipe."""
+
+    def __init__(self, folder: Path, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tui", "test", "--watch", *args],
+            cwd=folder,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.seen: list[str] = []
+        stdout = self.process.stdout
+        assert stdout is not None
+        threading.Thread(
+            target=lambda: self.seen.extend(iter(stdout.readline, "")), daemon=True
+        ).start()
+
+    def wait_for(self, text: str, after: int = 0, timeout: float = 60) -> int:
+        """The index of the first line from `after` on that holds `text`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for index, line in enumerate(self.seen[after:], start=after):
+                if text in line:
+                    return index
+            time.sleep(0.05)
+        raise AssertionError(f"never saw {text!r}; got:\n{''.join(self.seen)}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
 def free_port() -> int:
     """A loopback port with nothing listening (a refused connection)."""
     with socket.socket() as probe:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.integration.conftest import WatchedOutput, run_envdeck
 
 APP = "def add(a, b):\n    return a + b\n"
 OTHER = "def shout(s):\n    return s.upper()\n"
@@ -29,14 +28,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def envdeck_test(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tui", "test", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_envdeck(project, "test", *args)
 
 
 def test_exit_code_and_lines_are_pytests(project: Path) -> None:
@@ -52,29 +44,8 @@ def test_exit_code_and_lines_are_pytests(project: Path) -> None:
 
 
 def test_watch_reruns_only_the_tests_a_save_affects(project: Path) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tui", "test", "--watch"],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    seen: list[str] = []
-    reader = threading.Thread(
-        target=lambda: seen.extend(iter(process.stdout.readline, "")),  # type: ignore[union-attr]
-        daemon=True,
-    )
-    reader.start()
-
-    def wait_for(text: str, after: int = 0, timeout: float = 60) -> int:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for index, line in enumerate(seen[after:], start=after):
-                if text in line:
-                    return index
-            time.sleep(0.05)
-        raise AssertionError(f"never saw {text!r}; got:\n{''.join(seen)}")
-
+    watched = WatchedOutput(project)
+    wait_for, seen = watched.wait_for, watched.seen
     try:
         first = wait_for("2 passed")
         wait_for("watching", timeout=30)
@@ -85,5 +56,4 @@ def test_watch_reruns_only_the_tests_a_save_affects(project: Path) -> None:
         assert "test_other.py::test_shout" in rerun
         assert "test_app.py" not in rerun  # not affected: not run
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        watched.stop()

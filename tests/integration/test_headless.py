@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import eventually
+from tests.integration.conftest import eventually, run_envdeck
 
 EXIT_NOT_READY = 6  # documented in the README's tests section: not one of pytest's 0-5
 
@@ -64,14 +64,7 @@ def write_project(root: Path, tests: str) -> Path:
 
 
 def envdeck_test(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tui", "test", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    return run_envdeck(project, "test", *args)
 
 
 def compose(project: Path, *args: str) -> None:

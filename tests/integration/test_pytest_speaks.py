@@ -10,15 +10,12 @@ here runs pytest, nothing else.
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import run_envdeck
+from tests.integration.conftest import WatchedOutput, run_envdeck
 from tests.ui.fixed_monitor import FixedMonitor
 from tests.ui.test_tests_screen import READY, SAMPLE, opened_screen, text_of, until
 from tui.core.testrun.arguments import read_arguments
@@ -148,29 +145,8 @@ def test_collection_errors_are_shown_in_pytests_words(broken_below: Path) -> Non
 def test_watch_falls_back_to_the_whole_selection_when_pytest_refuses_the_paths(
     broken_below: Path,
 ) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tui", "test", "--watch"],
-        cwd=broken_below,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    seen: list[str] = []
-    reader = threading.Thread(
-        target=lambda: seen.extend(iter(process.stdout.readline, "")),  # type: ignore[union-attr]
-        daemon=True,
-    )
-    reader.start()
-
-    def wait_for(text: str, after: int = 0, timeout: float = 60) -> int:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for index, line in enumerate(seen[after:], start=after):
-                if text in line:
-                    return index
-            time.sleep(0.05)
-        raise AssertionError(f"never saw {text!r}; got:\n{''.join(seen)}")
-
+    watched = WatchedOutput(broken_below)
+    wait_for, seen = watched.wait_for, watched.seen
     try:
         first = wait_for("(exit code 2)")  # the whole tree: a collection error, and on
         wait_for("watching", timeout=30)
@@ -185,8 +161,7 @@ def test_watch_falls_back_to_the_whole_selection_when_pytest_refuses_the_paths(
         rerun = wait_for("(exit code 2)", after=fallback)
         assert any(f"E   ModuleNotFoundError: {MISSING}" in line for line in seen[fallback:rerun])
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        watched.stop()
 
 
 # ---------------------------------------------------------------- the tests screen
