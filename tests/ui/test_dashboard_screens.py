@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Input, Select, Static
 from tests.ui.fixed_monitor import FixedActions, FixedMonitor
 from tui.config.settings import load_settings
 from tui.core.engine import DockerGateway, EngineInfo
+from tui.core.guard import DestructivePlan
 from tui.core.status import EnvironmentStatus, ServiceStatus
 from tui.plugins.api import ViewRequest
 from tui.ui.app import EnvdeckApp, make_app
@@ -112,6 +113,33 @@ async def test_down_asks_first_and_escape_cancels() -> None:
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmScreen)
     assert actions.ran == []
+
+
+async def test_d_pressed_twice_while_planning_opens_one_dialog() -> None:
+    from tui.ui.screens.confirm import ConfirmScreen
+
+    class SlowToPlan(FixedActions):
+        """The guard's plan takes a while (a real one lists containers, volumes, images)."""
+
+        planned = 0
+
+        def plan_down(self, *, volumes: bool) -> DestructivePlan:
+            time.sleep(0.3)  # in the worker thread: the engine's latency, not a wait
+            SlowToPlan.planned += 1
+            return super().plan_down(volumes=volumes)
+
+    actions = SlowToPlan()
+    app = fixed_app()
+    app.actions = lambda: actions  # type: ignore[assignment]
+    async with app.run_test(size=(120, 24)) as pilot:
+        await wait_for_rows(pilot)
+        await pilot.press("D", "D")  # the second before the first plan is back
+        deadline = time.monotonic() + 10
+        while SlowToPlan.planned < 4 and time.monotonic() < deadline:  # both workers done
+            await pilot.pause(0.05)
+        await pilot.pause()
+        dialogs = [s for s in app.screen_stack if isinstance(s, ConfirmScreen)]
+        assert len(dialogs) == 1
 
 
 def test_down_dialog_snapshot(snap_compare: Any) -> None:

@@ -78,6 +78,8 @@ class ServiceActionsPart(DashboardBase):
         self.app.call_from_thread(self._ask_down, down, with_volumes)
 
     def _ask_down(self, down: DestructivePlan, with_volumes: DestructivePlan | str) -> None:
+        if isinstance(self.app.screen, ConfirmScreen):
+            return  # D pressed again while the first plan was made: one dialog is enough
         body = "\n".join(down.lines())
         choices = [("down", "Down")]
         if isinstance(with_volumes, str):
