@@ -86,8 +86,7 @@ def _remove_other_clones_containers(
     envdeck refuse `up` as another checkout's. The tests own this project name: such
     containers go, their volumes stay (the baseline notices them as recreated)."""
     containers = gateway.project_containers(environment.project.name)
-    foreign = foreign_containers(containers, settings, environment.compose)
-    names = {line.split(" was created from ", 1)[0] for line in foreign}
+    names = {name for name, _ in foreign_containers(containers, settings, environment.compose)}
     for container in containers:
         if container.name in names:
             container.remove(force=True)

@@ -23,9 +23,9 @@ import pytest
 from textual.notifications import Notification
 
 from tests.conftest import REPO
-from tests.integration.conftest import POSTGRES_IMAGE, free_port, run_envdeck
+from tests.integration.conftest import POSTGRES_IMAGE, free_port, remove_project, run_envdeck
 from tui.config.settings import EnvdeckSettings, load_settings
-from tui.core.engine import PROJECT_LABEL, DockerGateway
+from tui.core.engine import DockerGateway
 from tui.reset.baseline_notice import NO_BASELINE_TITLE
 from tui.reset.service import EnvironmentResets
 from tui.reset.steps import Outcome
@@ -112,17 +112,7 @@ def stranger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stranger]:
         subprocess.run(
             [*compose, "down", "-v", "--remove-orphans"], capture_output=True, check=False
         )
-        remove_leftovers(gateway, name)
-
-
-def remove_leftovers(gateway: DockerGateway, project: str) -> None:
-    label: dict[str, str | list[str] | bool] = {"label": f"{PROJECT_LABEL}={project}"}
-    for container in gateway.client.containers.list(all=True, filters=label):
-        container.remove(force=True)
-    for volume in gateway.client.volumes.list(filters=label):
-        volume.remove(force=True)
-    for network in gateway.client.networks.list(filters=label):
-        network.remove()
+        remove_project(gateway, name)
 
 
 # ---------------------------------------------------------------- envdeck up, git status

@@ -74,7 +74,7 @@ class Operation(Enum):
 
 def is_protected(settings: EnvdeckSettings, service: str) -> bool:
     """`protected = true` in [tool.envdeck.services.NAME]: never reset, never removed."""
-    return settings.service(service).protected
+    return bool(settings.service(service).protected)
 
 
 def protected_services(settings: EnvdeckSettings, environment: Environment) -> tuple[str, ...]:

@@ -33,21 +33,21 @@ def project_directory(settings: EnvdeckSettings, compose: ComposeCommand) -> Pat
 
 def foreign_containers(
     containers: Sequence[Container], settings: EnvdeckSettings, compose: ComposeCommand
-) -> list[str]:
-    """Containers of the project name that another checkout created: one line each."""
+) -> list[tuple[str, str]]:
+    """(name, where it was created from) of each container of the project name that
+    another checkout created."""
     directory = project_directory(settings, compose)
     main_file = compose.files[0].resolve() if compose.files else None
-    problems = []
+    foreign = []
     for container in containers:
         labels: Mapping[str, str] = container.labels or {}
         working_dir = labels.get(WORKING_DIR_LABEL)
         files = [Path(part) for part in labels.get(CONFIG_FILES_LABEL, "").split(",") if part]
         if working_dir is not None and not _same_path(Path(working_dir), directory):
-            problems.append(f"{container.name} was created from {working_dir}")
+            foreign.append((container.name or "", working_dir))
         elif main_file is not None and files and not any(_same_path(main_file, f) for f in files):
-            listed = ", ".join(str(file) for file in files)
-            problems.append(f"{container.name} was created from {listed}")
-    return problems
+            foreign.append((container.name or "", ", ".join(str(file) for file in files)))
+    return foreign
 
 
 def ownership_problem(
@@ -57,17 +57,17 @@ def ownership_problem(
     project: str,
 ) -> str | None:
     """Why these containers are not this checkout's to touch, or None."""
-    problems = foreign_containers(containers, settings, compose)
-    if not problems:
+    foreign = foreign_containers(containers, settings, compose)
+    if not foreign:
         return None
     directory = project_directory(settings, compose)
-    foreign = {line.split(" was created from ", 1)[0] for line in problems}
+    names = " ".join(sorted(name for name, _ in foreign))
     return (
         f"project {project} is not this checkout's ({directory}): "
-        + "; ".join(problems[:3])
-        + (f" and {len(problems) - 3} more" if len(problems) > 3 else "")
+        + "; ".join(f"{name} was created from {where}" for name, where in foreign[:3])
+        + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
         + ". Run envdeck from that checkout, or give this one its own name with -p"
-        + f" (if that checkout is gone, `docker rm -f {' '.join(sorted(foreign))}` removes"
+        + f" (if that checkout is gone, `docker rm -f {names}` removes"
         + " its containers and keeps the volumes)."
     )
 
