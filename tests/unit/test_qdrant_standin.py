@@ -1030,6 +1030,10 @@ def test_request_log_has_one_line_per_request(client: QdrantClient, standin: Sta
     )
     with pytest.raises(UnexpectedResponse):
         client.get_collection("absent")
+    # The server writes a request's line after its answer is sent: wait for both lines.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and '"GET /collections/absent' not in standin.log():
+        time.sleep(0.02)
     lines = standin.log().splitlines()
     assert any('"PUT /collections/logged HTTP/1.1" 200' in line for line in lines)
     assert any('"GET /collections/absent HTTP/1.1" 404' in line for line in lines)
