@@ -1,5 +1,6 @@
 """envdeck's Redis inspector: server overview, key browser, values, slow log; saved
-states of the whole server for reset and snapshots (state.py).
+states of the whole server for reset and snapshots (state.py); what one test changed
+(diff.py).
 
 Every call opens its own short-lived connection (connection.py), so a restarted service
 needs no reconnect logic and a dead one fails within the target's timeout.
@@ -16,6 +17,7 @@ from redis.exceptions import ResponseError
 
 from envdeck_redis.browser import keys_view
 from envdeck_redis.connection import Connect, open_client, session
+from envdeck_redis.diff import RedisDiffWatch
 from envdeck_redis.display import count_text, key_text
 from envdeck_redis.overview import overview_sections, slowlog_sections
 from envdeck_redis.state import FILE_NAME, Databases, load, restore, save
@@ -119,6 +121,10 @@ class RedisPlugin:
         for name in (FILE_NAME, FILE_NAME + ".saving"):
             with contextlib.suppress(FileNotFoundError):
                 (ref.folder / name).unlink()
+
+    def begin_diff(self, target: ServiceTarget, before: StateRef) -> RedisDiffWatch:
+        """Keyspace notifications from now on (diff.py): what one test changes."""
+        return RedisDiffWatch(target, before, self._connect)
 
     def fingerprint(self, target: ServiceTarget) -> str:
         with (

@@ -125,6 +125,22 @@ def fingerprint(dbs: Databases) -> str:
     return walk(dbs).fingerprint
 
 
+def key_states(client: redis.Redis, keys: list[bytes]) -> dict[bytes, tuple[str, int, bytes]]:
+    """Each of `keys` there is: its type, PTTL and the digest of its value alone (not of
+    its TTL), as the fingerprint reads it; what a data diff compares (diff.py)."""
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.pttl(key)
+    pttls = pipe.execute()
+    there: list[tuple[bytes, int, bytes | None]] = [
+        (key, pttl, None) for key, pttl in zip(keys, pttls, strict=True) if pttl != -2
+    ]
+    return {
+        key: (kind, pttl, _value_digest(client, kind, key, False, opened))
+        for key, kind, pttl, _, opened in (_open_others(client, there) if there else [])
+    }
+
+
 # A key as read: its name, type, PTTL, DUMP (for a save) and the first part of its value.
 _Opened = tuple[bytes, str, int, bytes | None, list[Any]]
 

@@ -215,3 +215,95 @@ class SeedablePlugin(Protocol):
     """Optional: a plugin that can apply a seed file (SQL, commands) to its service."""
 
     def apply_seed(self, target: ServiceTarget, path: Path) -> str: ...
+
+
+# ---------------------------------------------------------------- data diffs
+
+
+class Change(Enum):
+    """Which way something changed between before and after a test."""
+
+    ADDED = "added"  # a key set, a row inserted, a table created, a point upserted
+    REMOVED = "removed"
+    CHANGED = "changed"  # there before and after, different
+
+
+@dataclass(frozen=True)
+class DiffItem:
+    """One changed thing: a key, a row, a point, a table, a sequence.
+
+    `label` names it ("user:1", "id=3", "point 42"); `before` and `after` are short
+    previews as (field, value) pairs, empty on the side where it does not exist. Every
+    string is the service's data, untrusted: shown through `tui.core.text.safe_text`.
+    """
+
+    label: str
+    before: tuple[tuple[str, str], ...] = ()
+    after: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class DiffGroup:
+    """Every change of one kind in one place: "rows inserted" into "public.users".
+
+    `count` is all of them, always; `items` only the first `limit` the caller asked for.
+    """
+
+    change: Change
+    title: str  # "keys added in db 0", "rows updated in public.users"
+    count: int
+    items: tuple[DiffItem, ...]
+
+    @property
+    def more(self) -> int:
+        """How many changes of this kind `items` leaves out."""
+        return max(0, self.count - len(self.items))
+
+
+@dataclass(frozen=True)
+class ServiceDiff:
+    """What a test changed in one service's data, as its plugin found it.
+
+    `notes` say how the changes were found and where the answer is approximate (a
+    connection that dropped notifications, a collection too large to compare point by
+    point): a diff without notes is exact.
+    """
+
+    groups: tuple[DiffGroup, ...]  # only kinds with at least one change
+    notes: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return any(group.count for group in self.groups)
+
+
+@runtime_checkable
+class DiffWatch(Protocol):
+    """One diff under way, from `DiffablePlugin.begin_diff`."""
+
+    def finish(self, limit: int) -> ServiceDiff:
+        """What changed since `begin_diff`, with at most `limit` items a group. Called
+        once the test is over and before its data is put back; it must leave the
+        service's data as the test left it."""
+        ...
+
+    def close(self) -> None:
+        """Stop watching and undo what `begin_diff` changed in the service (a setting, a
+        subscription). Called once, after `finish` or instead of it; never raises."""
+        ...
+
+
+@runtime_checkable
+class DiffablePlugin(Protocol):
+    """Optional, beside `StatefulPlugin`: a plugin that can say what one test changed.
+
+    envdeck saves the service's state (`save_state` into `before`), calls `begin_diff`,
+    runs the test, calls `finish` and `close` on the watch, then restores `before` unless
+    the user keeps the test's data. `before` is the state as it was when the test
+    started: a plugin may read what things were from it. A diff must stay quick on a
+    service holding millions of things when the test changes a few: watch what changes
+    (notifications, statistics, transaction ids) rather than compare everything. Calls
+    block, from worker threads, like every plugin call.
+    """
+
+    def begin_diff(self, target: ServiceTarget, before: StateRef) -> DiffWatch: ...
