@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tui import __version__
+from tui.cli.bundle_command import add_bundle_parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     snapshot.add_argument("--yes", action="store_true", help="restore/delete without asking")
 
     commands.add_parser("doctor", help="check engine, compose and config; say how to fix")
+    add_bundle_parser(commands)
     return parser
 
 

@@ -331,6 +331,12 @@ def run_snapshot(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
     return snapshot(settings, args)
 
 
+def run_bundle(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
+    from tui.cli.bundle_command import run_bundle as bundle
+
+    return bundle(settings, args)
+
+
 def run_doctor(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
     keys = None
     if settings.keymap:  # the UI's keys (Textual) are imported only to check a keymap
@@ -358,6 +364,7 @@ HANDLERS: dict[str, Handler] = {
     "test": run_test,
     "reset": run_reset,
     "snapshot": run_snapshot,
+    "bundle": run_bundle,
 }
 
 __all__ = ["HANDLERS", "ComposeError"]

@@ -86,6 +86,18 @@ def mask_secrets(text: str) -> str:
     return _ASSIGNMENT.sub(_mask_named, text)
 
 
+def find_secrets(text: str) -> list[str]:
+    """The secret values `mask_secrets` would hide in `text`, quotes taken off: to hide the
+    same values where they appear without a telltale (a service logging its password)."""
+    found = [m.group("secret") for m in _URL_PASSWORD.finditer(text)]
+    for match in _PROGRAM_FLAG.finditer(text):
+        found.append(match.group("secret") or match.group("secret2") or "")
+    found += [m.group("secret") for m in _FLAG.finditer(text)]
+    found += [m.group("secret") for m in _AUTHORIZATION.finditer(text)]
+    found += [m.group("secret") for m in _ASSIGNMENT.finditer(text) if is_secret_name(m["name"])]
+    return [value.strip("\"'") for value in found if value.strip("\"'")]
+
+
 def mask_env_value(name: str, value: str) -> str:
     """An env variable's value as shown: all of it when its name looks secret."""
     if is_secret_name(name):

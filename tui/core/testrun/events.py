@@ -91,6 +91,15 @@ class CapturedSection:
 
 
 @dataclass(frozen=True, slots=True)
+class PhaseTime:
+    """When one phase of a test ran (wall clock, UTC ISO): its captured output is from then."""
+
+    when: Phase
+    start: str
+    stop: str
+
+
+@dataclass(frozen=True, slots=True)
 class FinishedEvent:
     """A test is done, setup to teardown: one event, however many phases failed."""
 
@@ -105,6 +114,11 @@ class FinishedEvent:
     start: str  # wall clock before setup, UTC ISO: with `stop`, the window for service logs
     stop: str  # wall clock after teardown (or when it was stopped)
     interrupted: bool = False  # the run ended during this test (cancel, stop_test, crash)
+    # Where the failure happened in time, to place it among the service logs (marks.py):
+    # each phase's own times, when the first failing phase raised, and what it raised.
+    phases: tuple[PhaseTime, ...] = ()
+    failed_at: str = ""  # wall clock, UTC ISO; "" when not failed or not told
+    exception: str = ""  # the exception's type name ("AssertionError"); "" when not told
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +247,39 @@ def _finished(f: _Fields) -> FinishedEvent:
         start=f.text("start"),
         stop=f.text("stop"),
         interrupted=bool(f.data.get("interrupted", False)),
+        phases=tuple(_phase_time(p) for p in f.array("phases")),
+        failed_at=f.optional_text("failed_at") or "",
+        exception=f.optional_text("exception") or "",
     )
+
+
+def _phase_time(value: object) -> PhaseTime:
+    when, start, stop = _typed(value, list, "phases")
+    phase = _phase(_typed(when, str, "phases"))
+    if phase is None:  # never: a str is a phase or a ValueError
+        raise ValueError("phases: no phase")
+    return PhaseTime(phase, _typed(start, str, "phases"), _typed(stop, str, "phases"))
+
+
+def finished_wire(event: FinishedEvent) -> dict[str, Any]:
+    """`event` in the plugin's wire format: what `parse_event` reads back (a bundle keeps
+    its failure so)."""
+    return {
+        "kind": event.kind,
+        "nodeid": event.nodeid,
+        "outcome": event.outcome.value,
+        "duration": event.duration,
+        "when": event.when,
+        "longrepr": event.longrepr,
+        "reason": event.reason,
+        "sections": [[section.title, section.text] for section in event.sections],
+        "start": event.start,
+        "stop": event.stop,
+        "interrupted": event.interrupted,
+        "phases": [[phase.when, phase.start, phase.stop] for phase in event.phases],
+        "failed_at": event.failed_at,
+        "exception": event.exception,
+    }
 
 
 def _arguments(f: _Fields) -> ArgumentsEvent:

@@ -12,8 +12,11 @@ so it shadows none of the project's modules. By hand:
 
 Events go to the inherited file descriptor in ENVDECK_EVENTS_FD (a pipe) or are appended to
 the file in ENVDECK_EVENTS_PATH, never to stdout, so they cannot mix with the tests' own
-output. Without either variable the plugin does nothing. The field names are those of the
-dataclasses in `tui.core.testrun.model`, which parses them.
+output. Inside a container there is neither: with ENVDECK_EVENTS_FRAME=TOKEN they go to
+stdout, each line framed by "\\x1eenvdeck-event:TOKEN " (`tui.core.testrun.frames` says
+why and takes them apart), written to a copy of stdout taken when this module is imported,
+before pytest's capture replaces it. Without any of these the plugin does nothing. The
+field names are those of the dataclasses in `tui.core.testrun.model`, which parses them.
 
 With ENVDECK_ARGS_ONLY=1 it runs no tests: it reports which of the command line's arguments
 pytest takes as files, folders and node ids (its `file_or_dir`), read by pytest's own
@@ -38,6 +41,8 @@ import pytest
 
 EVENTS_FD_ENV = "ENVDECK_EVENTS_FD"
 EVENTS_PATH_ENV = "ENVDECK_EVENTS_PATH"
+EVENTS_FRAME_ENV = "ENVDECK_EVENTS_FRAME"  # a run's token: events framed on stdout (frames.py)
+FRAME_START = b"\x1eenvdeck-event:"
 SUBREAPER_ENV = "ENVDECK_SUBREAPER"  # "1": orphans of the run are re-parented to pytest
 ARGS_ONLY_ENV = "ENVDECK_ARGS_ONLY"  # "1": report how pytest reads the arguments, then stop
 FILE_OR_DIR = "file_or_dir"  # the dest of pytest's positional arguments
@@ -148,16 +153,37 @@ def become_subreaper() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
-class EventSink:
-    """Writes events to a file descriptor, whole lines, unbuffered."""
+def framed_stdout() -> tuple[int, bytes] | None:
+    """(a copy of stdout, the frame prefix) when asked for framed events. The token leaves
+    the environment, so no test can print it, and no child process inherits it."""
+    token = os.environ.pop(EVENTS_FRAME_ENV, "")
+    if not token:
+        return None
+    try:
+        return os.dup(1), FRAME_START + token.encode("ascii", "replace") + b" "
+    except OSError:
+        return None
 
-    def __init__(self, fd: int) -> None:
+
+# At import (`-p`), before pytest_load_initial_conftests starts capturing fd 1.
+_framed_stdout = framed_stdout()
+
+
+class EventSink:
+    """Writes events to a file descriptor, whole lines (each after `prefix`), unbuffered."""
+
+    def __init__(self, fd: int, prefix: bytes = b"") -> None:
         self._fd: int | None = fd
+        self._prefix = prefix
         # Only this process writes events: a child that execs must not hold the pipe open.
         os.set_inheritable(fd, False)
 
     @classmethod
     def from_environment(cls) -> EventSink | None:
+        global _framed_stdout
+        if _framed_stdout is not None:  # taken once: a closed copy's number may be reused
+            (fd_copy, prefix), _framed_stdout = _framed_stdout, None
+            return cls(fd_copy, prefix)
         fd, path = os.environ.get(EVENTS_FD_ENV), os.environ.get(EVENTS_PATH_ENV)
         try:
             if fd:
@@ -173,7 +199,7 @@ class EventSink:
         if self._fd is None:
             return
         line = json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n"
-        data = memoryview(line.encode("utf-8"))
+        data = memoryview(self._prefix + line.encode("utf-8"))
         try:
             while data:
                 data = data[os.write(self._fd, data) :]
@@ -194,6 +220,7 @@ class EventReporter:
         self._sink = sink
         self._reports: dict[str, list[pytest.TestReport]] = {}
         self._started: dict[str, float] = {}  # node id -> wall clock at logstart
+        self._raised: dict[str, str] = {}  # node id -> type name of its first exception
         self._counts: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
         self._deselected = 0
         self._collect_errors = 0
@@ -254,6 +281,12 @@ class EventReporter:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self._reports.setdefault(report.nodeid, []).append(report)
 
+    def pytest_exception_interact(self, node: Any, call: Any, report: Any) -> None:
+        # The one hook that sees the exception itself (a report holds only its text).
+        excinfo = getattr(call, "excinfo", None)
+        if isinstance(report, pytest.TestReport) and excinfo is not None:
+            self._raised.setdefault(report.nodeid, str(excinfo.typename))
+
     def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, Any, str]) -> None:
         self._finish(nodeid, interrupted=False)
 
@@ -277,7 +310,9 @@ class EventReporter:
     def _finish(self, nodeid: str, *, interrupted: bool) -> None:
         start = self._started.pop(nodeid, time.time())
         reports = self._reports.pop(nodeid, [])
-        event = finished_event(nodeid, reports, start, time.time())
+        event = finished_event(
+            nodeid, reports, start, time.time(), exception=self._raised.pop(nodeid, "")
+        )
         if interrupted:
             event["interrupted"] = True
             if event["outcome"] == "passed":  # the phase that was cut short never reported
@@ -307,7 +342,12 @@ def describe_item(item: pytest.Item) -> dict[str, Any]:
 
 
 def finished_event(
-    nodeid: str, reports: Sequence[pytest.TestReport], start: float, stop: float
+    nodeid: str,
+    reports: Sequence[pytest.TestReport],
+    start: float,
+    stop: float,
+    *,
+    exception: str = "",
 ) -> dict[str, Any]:
     """One `finished` event from a test's setup, call and teardown reports.
 
@@ -315,7 +355,7 @@ def finished_event(
     when "call", both tracebacks kept); without a failure, the call's outcome does, or a
     setup that skipped.
     """
-    outcome, when, reason = "passed", None, ""
+    outcome, when, reason, failed_at = "passed", None, "", ""
     failures: list[tuple[str, str]] = []
     for report in reports:  # in phase order
         phase_outcome, phase_reason = phase_result(report)
@@ -323,6 +363,8 @@ def finished_event(
             failures.append((report.when, report.longreprtext))
             if when is None:
                 outcome, when, reason = phase_outcome, report.when, ""
+                # The phase ended when it raised: the moment to mark among service logs.
+                failed_at = utc_iso(report.stop) if getattr(report, "stop", 0) else ""
         elif when is None and phase_outcome != "passed":
             outcome, reason = phase_outcome, phase_reason  # skipped, xfailed, xpassed
     longrepr = failures_text(failures)
@@ -340,6 +382,11 @@ def finished_event(
         "start": utc_iso(start),
         "stop": utc_iso(stop),
         "interrupted": False,
+        "phases": [
+            [r.when, utc_iso(r.start), utc_iso(r.stop)] for r in reports if getattr(r, "start", 0)
+        ],
+        "failed_at": failed_at,
+        "exception": clean(exception) if failed_at else "",
     }
 
 

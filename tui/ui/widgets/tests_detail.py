@@ -19,6 +19,7 @@ from tui.core.testrun import (
     TestItem,
     TestNode,
 )
+from tui.core.testrun.marks import TimeMark, with_marks
 from tui.core.testrun.pytest_words import exit_meaning
 from tui.core.text import safe_text
 from tui.presentation.log_format import format_line
@@ -81,22 +82,32 @@ def failure_text(result: FinishedEvent, logs: Text | None) -> Text:
     return text
 
 
-def service_logs_text(lines: Sequence[LogLine]) -> Text:
-    """Merged, one colour per service, with timestamps: what each service did meanwhile."""
+def service_logs_text(lines: Sequence[LogLine], marks: Sequence[TimeMark] = ()) -> Text:
+    """Merged, one colour per service, with timestamps: what each service did meanwhile;
+    `marks` (`tui.core.testrun.marks.failure_marks`) placed among them by time."""
     text = Text(LOGS_HEADING, style="bold")
     if not lines:
         text.append("\n(no service logged anything in that window)", style="dim")
+        for mark in marks:
+            text.append(f"\n{safe_text(mark.line())}", style=_mark_style(mark))
         return text
     width = max(len(safe_text(line.service)) for line in lines)
     services = sorted({line.service for line in lines})
     styles = {s: SERVICE_STYLES[i % len(SERVICE_STYLES)] for i, s in enumerate(services)}
-    for line in lines:
+    for line in with_marks(lines, marks):
         text.append("\n")
+        if isinstance(line, TimeMark):
+            text.append(safe_text(line.line()), style=_mark_style(line))
+            continue
         shown = format_line(line, timestamps=True, prefix_width=width)
         prefix = len(safe_text(line.service).ljust(width)[:width])
         text.append(safe_text(shown[:prefix]), style=styles[line.service])
         text.append(safe_text(shown[prefix:]))
     return text
+
+
+def _mark_style(mark: TimeMark) -> str:
+    return "bold reverse red" if mark.failure else "bold dim"
 
 
 def leaf_text(node: TestNode, result: FinishedEvent | None, selected: bool) -> Text:
