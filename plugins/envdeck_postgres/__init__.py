@@ -9,7 +9,7 @@ How values are shown (NULL as `∅`, bytea, JSON...) is described in `cells`.
 
 It is also a StatefulPlugin (saved states as template databases in the server itself, for
 envdeck's reset and snapshots: see `state`) and a SeedablePlugin (a SQL file in one
-transaction: see `seed`).
+transaction: see `seed`), and a DiffablePlugin (what one test changed: see `diff`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from envdeck_postgres import actions, browse, overview, seed, state
+from envdeck_postgres.diff import PostgresDiffWatch
 from envdeck_postgres.session import POSTGRES_PORT, open_session
 from tui.plugins.api import (
     Action,
@@ -127,6 +128,9 @@ class PostgresPlugin:
 
     def delete_state(self, target: ServiceTarget, ref: StateRef) -> None:
         state.delete_state(target, ref)
+
+    def begin_diff(self, target: ServiceTarget, before: StateRef) -> PostgresDiffWatch:
+        return PostgresDiffWatch(target, before)
 
     def fingerprint(self, target: ServiceTarget) -> str:
         return state.fingerprint(target)
