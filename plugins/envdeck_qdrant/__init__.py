@@ -10,6 +10,7 @@ from typing import ClassVar
 from envdeck_qdrant import state as qdrant_state
 from envdeck_qdrant import views as qdrant_views
 from envdeck_qdrant.client import QDRANT_PORT, QdrantApi, collection_path
+from envdeck_qdrant.diff import QdrantDiffWatch
 from tui.core.text import safe_text
 from tui.plugins.api import (
     Action,
@@ -98,6 +99,10 @@ class QdrantPlugin:
 
     def delete_state(self, target: ServiceTarget, ref: StateRef) -> None:
         qdrant_state.delete_state(target, ref)
+
+    def begin_diff(self, target: ServiceTarget, before: StateRef) -> QdrantDiffWatch:
+        """What one test changes (diff.py), compared with the state saved in `before`."""
+        return QdrantDiffWatch(target, before)
 
     def fingerprint(self, target: ServiceTarget) -> str:
         return qdrant_state.fingerprint(target)
