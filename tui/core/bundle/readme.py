@@ -39,7 +39,8 @@ def bundle_readme(parts: ReadmeParts) -> str:
     where = f" at {result.when}" if result.when not in (None, "call") else ""
     out = [f"# ✘ {md_code(result.nodeid)} {word}{where}", ""]
     headline = failure_headline(result)
-    kind = f"**{md_text(result.exception)}**: " if result.exception else ""
+    said = result.exception and not headline.startswith(result.exception)
+    kind = f"**{md_text(result.exception)}**: " if said else ""
     if headline:
         out += [f"> {kind}{md_text(headline)}", ""]
     out += [
