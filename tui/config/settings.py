@@ -188,6 +188,20 @@ class EnvdeckSettings(BaseSettings):
         description="The interpreter that runs the project's tests; unset: its .venv, "
         "else envdeck's own.",
     )
+    test_service: str | None = Field(
+        default=None,
+        description="A compose service whose container runs the tests (`compose run --rm "
+        "SERVICE`), so they reach services by their compose names; unset: on this machine.",
+    )
+    test_service_dir: str | None = Field(
+        default=None,
+        pattern=r"^/",
+        description="The project's folder inside test_service's container; unset: read "
+        "from the service's bind mounts.",
+    )
+    test_service_python: str = Field(
+        default="python3", description="The interpreter inside test_service's container."
+    )
     pytest_args: list[str] = Field(
         default_factory=list, description="Extra pytest arguments for every test run."
     )

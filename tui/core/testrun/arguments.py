@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.core.testrun.events import ArgumentsEvent, SessionFinishedEvent
+from tui.core.testrun.place import RunPlace
 from tui.core.testrun.pytest_words import headline
 from tui.core.testrun.runner import TestRun, TestRunError
 
@@ -79,15 +80,21 @@ async def read_arguments(
     *,
     env: Mapping[str, str] | None = None,
     timeout: float = READ_TIMEOUT,
+    place: RunPlace | None = None,
 ) -> PytestArguments:
     """How the project's pytest reads `args`: asked of pytest unless `read_without_pytest`
-    can tell. Never raises: when pytest cannot say, the answer says why."""
+    can tell. Never raises: when pytest cannot say, the answer says why. `place`: where
+    pytest runs (`tui.core.testrun.place`); unset: `python` here."""
     quick = read_without_pytest(args)
     if quick is not None:
         return quick
     reported: ArgumentsEvent | None = None
     run = TestRun(
-        project_dir, python=python, extra_args=args, env={**(env or {}), ARGS_ONLY_ENV: "1"}
+        project_dir,
+        python=python,
+        extra_args=args,
+        env={**(env or {}), ARGS_ONLY_ENV: "1"},
+        place=place,
     )
     try:
         async with run:

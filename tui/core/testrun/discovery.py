@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tui.core.testrun.events import CollectedEvent, CollectErrorEvent, CollectionFinishedEvent
 from tui.core.testrun.model import CollectedTree, CollectError, TestItem
+from tui.core.testrun.place import RunPlace
 from tui.core.testrun.pytest_words import headline
 from tui.core.testrun.runner import TestRun
 
@@ -29,16 +30,20 @@ async def discover(
     *,
     env: Mapping[str, str] | None = None,
     timeout: float = DISCOVER_TIMEOUT,
+    place: RunPlace | None = None,
 ) -> CollectedTree:
     """The project's tests, as `pytest --collect-only` finds them with `extra_args`.
 
     A file that fails to import is in the tree's `errors`, the others are collected.
     DiscoveryError if pytest collected nothing at all (a usage error, a crash) or took
-    longer than `timeout` seconds (it is then killed)."""
+    longer than `timeout` seconds (it is then killed). `place`: where pytest runs
+    (`tui.core.testrun.place`); unset: `python` here."""
     items: list[TestItem] = []
     errors: list[CollectError] = []
     finished: CollectionFinishedEvent | None = None
-    run = TestRun(project_dir, python=python, extra_args=extra_args, env=env, collect_only=True)
+    run = TestRun(
+        project_dir, python=python, extra_args=extra_args, env=env, collect_only=True, place=place
+    )
     async with run:
         try:
             async with asyncio.timeout(timeout):

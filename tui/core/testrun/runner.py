@@ -11,6 +11,12 @@ refused or cut short (exit 2-5) ends with pytest's own words (`pytest_words.py`)
 With `warm=WarmStarts()` a run takes the spare process prepared for it, when there is one
 that fits, instead of starting pytest (`tui.core.testrun.warm`): the same pipes, session
 and environment, only started earlier; everything below treats both alike.
+
+With `place=ComposeService(...)` (`tui.core.testrun.place`) pytest runs in a new container
+of a compose service instead (`in_service.py`): the process here is `compose run`, the
+events come framed on its stdout (`frames.py`) and its stderr is more output, a cancel
+goes through the engine to the named container, and the container is removed at the end
+whatever happened. Warm starts do not apply there: such a run always starts cold.
 """
 
 from __future__ import annotations
@@ -33,12 +39,15 @@ from typing import TYPE_CHECKING, Self
 from tui.core.testrun.buffers import EventChannel, LineSplitter, OutputRing
 from tui.core.testrun.command import RUN_ID_ENV, pytest_command, pytest_environment
 from tui.core.testrun.events import EventFormatError, SessionFinishedEvent, TestEvent, parse_event
+from tui.core.testrun.frames import FrameSplitter
 from tui.core.testrun.model import Outcome
+from tui.core.testrun.place import ComposeService, LocalInterpreter, RunPlace
 from tui.core.testrun.processes import RunProcesses
 from tui.core.testrun.progress import RunProgress
 from tui.core.testrun.pytest_words import EXIT_MEANINGS, pytest_message
 
 if TYPE_CHECKING:
+    from tui.core.testrun.in_service import ServiceRun
     from tui.core.testrun.warm import WarmStarts
 
 READ_BYTES = 64 * 1024  # read(), never readline(): asyncio's readline fails past 64 KiB
@@ -52,8 +61,10 @@ EXIT_POLL = 0.05
 
 _log = logging.getLogger(__name__)
 
-# A started pytest: its process, and the read end of its event pipe.
-_Started = tuple[asyncio.subprocess.Process, asyncio.StreamReader, asyncio.BaseTransport]
+# A started pytest: its process, and the read end of its event pipe (none in a service).
+_Started = tuple[
+    asyncio.subprocess.Process, asyncio.StreamReader | None, asyncio.BaseTransport | None
+]
 
 
 class TestRunError(Exception):
@@ -89,16 +100,26 @@ class TestRun:
         max_pending_output: int = PENDING_OUTPUT_CHARS,
         reap_leftovers: bool = True,
         warm: WarmStarts | None = None,
+        place: RunPlace | None = None,
     ) -> None:
+        """`place`: where pytest runs; unset: `python` here (envdeck's own without it)."""
         self.project_dir = Path(project_dir)
+        self.place = place or LocalInterpreter(python or sys.executable)
         self.command = pytest_command(
-            python or sys.executable,
+            self.place.python,
             nodeids=nodeids,
             last_failed=last_failed,
             extra_args=extra_args,
             collect_only=collect_only,
         )
         self.run_id = uuid.uuid4().hex
+        self._in_service: ServiceRun | None = None
+        if isinstance(self.place, ComposeService):
+            # docker-py's import (0.2 s) only for runs that need the engine
+            from tui.core.testrun.in_service import ServiceRun  # noqa: PLC0415
+
+            self._in_service = ServiceRun(self.place, self.run_id)
+            self.command = self._in_service.command(self.command[3:], env or {})
         self.output = OutputRing(output_bytes)
         self.result: SessionFinishedEvent | None = None  # set with the last event
         self._extra_env = dict(env or {})
@@ -113,6 +134,7 @@ class TestRun:
         self._spawned_at = 0.0
         self._warm = warm
         self.warm_start = False  # set by start(): this run took a spare (warm.py)
+        self._heard = False  # an event came from the service (else compose's words say why)
 
     # ---------------------------------------------------------------- what callers see
 
@@ -140,7 +162,10 @@ class TestRun:
     async def start(self) -> None:
         if self._process is not None:
             raise RuntimeError("a TestRun starts once")
-        started = await self._start_warm() or await self._start_cold()
+        if self._in_service is not None:
+            started = await self._start_in_service(self._in_service)
+        else:
+            started = await self._start_warm() or await self._start_cold()
         self._process, events, events_pipe = started
         self._spawned_at = time.monotonic()
         self._processes = RunProcesses(self._process.pid, self.marker)
@@ -195,6 +220,23 @@ class TestRun:
             os.close(write_fd)  # pytest holds the only write end: EOF when it is gone
         return process, events, events_pipe
 
+    async def _start_in_service(self, service: ServiceRun) -> _Started:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *self.command,
+                cwd=service.place.compose.cwd or self.project_dir,
+                env=service.environment(self._extra_env),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,  # apart: a frame comes whole on stdout
+                start_new_session=True,
+                limit=READ_BYTES,
+            )
+        except OSError as error:
+            where = f"compose ({self.command[0]}) for the `{service.place.service}` service"
+            raise TestRunError(f"cannot start {where}: {error}") from error
+        return process, None, None
+
     async def wait(self) -> SessionFinishedEvent:
         """Until pytest has exited and every event is delivered to the channel."""
         if self._supervisor is None:
@@ -232,6 +274,8 @@ class TestRun:
         if self._processes is not None and self._process and self._process.returncode is None:
             self._progress.stop_reason = self._progress.stop_reason or "killed"
             self._processes.kill_all()
+            if self._in_service is not None:
+                self._in_service.remove_soon()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -255,15 +299,24 @@ class TestRun:
         self,
         process: asyncio.subprocess.Process,
         processes: RunProcesses,
-        events: asyncio.StreamReader,
-        events_pipe: asyncio.BaseTransport,
+        events: asyncio.StreamReader | None,
+        events_pipe: asyncio.BaseTransport | None,
     ) -> SessionFinishedEvent:
         assert process.stdout is not None  # stdout=PIPE
         progress = self._progress
-        pumps = [
-            asyncio.create_task(self._pump_output(process.stdout)),
-            asyncio.create_task(self._pump_events(events)),
-        ]
+        if events is None:  # in a service: events framed on stdout, stderr is output too
+            assert self._in_service is not None
+            assert process.stderr is not None  # stderr=PIPE
+            prefix = self._in_service.frame_prefix
+            pumps = [
+                asyncio.create_task(self._pump_framed(process.stdout, prefix)),
+                asyncio.create_task(self._pump_output(process.stderr)),
+            ]
+        else:
+            pumps = [
+                asyncio.create_task(self._pump_output(process.stdout)),
+                asyncio.create_task(self._pump_events(events)),
+            ]
         tracker = asyncio.create_task(self._track(processes))
         try:
             returncode = await _exited(process)
@@ -272,36 +325,49 @@ class TestRun:
                 # Leftovers would hold our pipes open, and a port or a file, for the next run.
                 await asyncio.to_thread(processes.kill_all)
             await _drain(pumps, DRAIN_SECONDS)
+            if self._in_service is not None:
+                await self._in_service.remove()
             for ended in progress.finish_open_tests(returncode, time.time(), time.monotonic()):
                 self._channel.put(ended)
             cancelled = progress.stop_reason is not None
             said = returncode in EXIT_MEANINGS and not cancelled  # a cancel is ours, not pytest's
+            message = pytest_message(self.output.text(), returncode) if said else ""
+            if self._in_service is not None and not self._heard and not cancelled and not said:
+                message = self._in_service.failure_words(returncode, self.output.text())
             self.result = SessionFinishedEvent(
                 exit_code=returncode,
                 counts=progress.counts(),
                 duration=time.monotonic() - self._spawned_at,
                 cancelled=cancelled,
-                message=pytest_message(self.output.text(), returncode) if said else "",
+                message=message,
             )
             self._channel.put(self.result)
             return self.result
         except asyncio.CancelledError:
             processes.kill_all()  # the loop is going away: leave nothing running
+            if self._in_service is not None:
+                self._in_service.remove_soon()
             raise
         finally:
             tracker.cancel()
             for pump in pumps:
                 pump.cancel()
-            events_pipe.close()
+            if events_pipe is not None:
+                events_pipe.close()
             self._channel.close()
 
     async def _interrupt_then_kill(
         self, process: asyncio.subprocess.Process, processes: RunProcesses
     ) -> None:
-        await asyncio.to_thread(processes.track)  # before pytest exits and orphans its children
-        processes.signal_group(signal.SIGINT)
+        if self._in_service is not None:  # pytest is in the container: the engine signals it
+            await self._in_service.interrupt()
+        else:
+            await asyncio.to_thread(processes.track)  # before pytest exits and orphans children
+            processes.signal_group(signal.SIGINT)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(_exited(process), self._grace)
+        if self._in_service is not None:
+            await self._in_service.kill()
         await asyncio.to_thread(processes.kill_all)
 
     @staticmethod
@@ -315,11 +381,31 @@ class TestRun:
     async def _pump_output(self, stdout: asyncio.StreamReader) -> None:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         while chunk := await stdout.read(READ_BYTES):
-            self.output.append(chunk)
-            if text := decoder.decode(chunk):
-                self._channel.put_output(text)
-        if text := decoder.decode(b"", final=True):
+            self._output(chunk, decoder)
+        self._output(b"", decoder, final=True)
+
+    def _output(self, data: bytes, decoder: codecs.IncrementalDecoder, final: bool = False) -> None:
+        if data:
+            self.output.append(data)
+        if text := decoder.decode(data, final=final):
             self._channel.put_output(text)
+
+    async def _pump_framed(self, stdout: asyncio.StreamReader, prefix: bytes) -> None:
+        """Events and output from one stream (a run in a service): a frame that is not one
+        of our events is shown as output, not lost."""
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        frames = FrameSplitter(prefix, MAX_EVENT_LINE_BYTES)
+        while chunk := await stdout.read(READ_BYTES):
+            for piece in frames.feed(chunk):
+                if piece.is_event and self._receive(piece.data):
+                    self._heard = True
+                else:
+                    self._output(piece.data + b"\n" if piece.is_event else piece.data, decoder)
+        for piece in frames.end():
+            self._output(piece.data, decoder)
+        self._output(b"", decoder, final=True)
+        if frames.dropped_frames:
+            _log.warning("%d oversized test events were dropped", frames.dropped_frames)
 
     async def _pump_events(self, events: asyncio.StreamReader) -> None:
         lines = LineSplitter(MAX_EVENT_LINE_BYTES)
@@ -329,7 +415,8 @@ class TestRun:
         if lines.dropped_lines:
             _log.warning("%d oversized test events were dropped", lines.dropped_lines)
 
-    def _receive(self, line: bytes) -> None:
+    def _receive(self, line: bytes) -> bool:
+        """One event line applied; False (and a warning) if it is not one of our events."""
         try:
             data = json.loads(line)
             if not isinstance(data, dict):
@@ -337,9 +424,10 @@ class TestRun:
             event = parse_event(data)
         except ValueError as error:  # JSONDecodeError and EventFormatError are ValueErrors
             _log.warning("ignoring a malformed test event: %s", error)
-            return
+            return False
         if (shown := self._progress.apply(event)) is not None:
             self._channel.put(shown)
+        return True
 
 
 async def read_pipe(fd: int) -> tuple[asyncio.StreamReader, asyncio.BaseTransport]:
