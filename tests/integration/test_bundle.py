@@ -121,3 +121,52 @@ def test_a_real_failures_bundle_holds_every_file_and_no_secret(
     shown = read_bundle(folder)
     assert shown.result.nodeid == "test_orders.py::test_orders_total"
     assert any("invalid input syntax" in line.text for line in shown.lines)
+
+
+TIMED = """\
+import pytest
+
+
+@pytest.fixture
+def broken():
+    raise KeyError("no such key")
+
+
+def test_raises():
+    print("about to raise")
+    raise ValueError("boom")
+
+
+def test_setup_fails(broken):
+    pass
+"""
+
+
+def test_the_plugin_tells_when_each_phase_ran_and_what_raised(tmp_path: Path) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_timed.py").write_text(TIMED)
+    shutil.copy(pytest_plugin.__file__, tmp_path / "envdeck_testrun_plugin.py")
+    events = tmp_path / "events.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "ENVDECK_EVENTS_PATH": str(events)}
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "envdeck_testrun_plugin", "-p", "no:randomly"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    finished = {
+        event.nodeid: event
+        for event in (parse_event(json.loads(line)) for line in events.read_text().splitlines())
+        if isinstance(event, FinishedEvent)
+    }
+    raised = finished["test_timed.py::test_raises"]
+    assert raised.exception == "ValueError"
+    assert [phase.when for phase in raised.phases] == ["setup", "call", "teardown"]
+    call = raised.phases[1]
+    assert raised.start <= call.start <= raised.failed_at <= raised.stop
+    assert raised.failed_at == call.stop  # the call ended when it raised
+    setup = finished["test_timed.py::test_setup_fails"]
+    assert (setup.when, setup.exception) == ("setup", "KeyError")
+    assert setup.failed_at == setup.phases[0].stop
