@@ -170,7 +170,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, gateway: DockerGateway) -> I
 
 
 def diffed(
-    plugin: Any, target: ServiceTarget, folder: Path, change: Callable[[], None], limit: int = 20
+    plugin: Any, target: ServiceTarget, folder: Path, change: Callable[[], object], limit: int = 20
 ) -> ServiceDiff:
     """Save, watch, `change`, diff; then restore, proven by the fingerprint."""
     folder.mkdir()
