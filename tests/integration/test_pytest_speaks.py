@@ -17,7 +17,7 @@ import pytest
 
 from tests.integration.conftest import WatchedOutput, run_envdeck
 from tests.ui.fixed_monitor import FixedMonitor
-from tests.ui.test_tests_screen import READY, SAMPLE, opened_screen, text_of, until
+from tests.ui.test_tests_screen import READY, SAMPLE, opened_screen, text_of, until, watch_ready
 from tui.core.testrun.arguments import read_arguments
 
 APP = "def add(a, b):\n    return a + b\n"
@@ -205,7 +205,7 @@ async def test_the_screen_shows_pytests_words_and_watch_mode_falls_back(
         assert f"\nE   ModuleNotFoundError: {MISSING}" in detail
         # Watch mode: the save's tests are refused; the whole selection runs instead.
         await pilot.press("w")
-        await until(pilot, lambda: screen.watching is not None and screen.watching.wait_ready(0))
+        await until(pilot, lambda: watch_ready(screen))
         (broken_below / "app.py").write_text(APP + "\n# saved\n")
 
         def falling_back() -> bool:

@@ -140,6 +140,11 @@ async def run_finished(pilot: Pilot[Any], screen: TestsScreen) -> None:
     )
 
 
+def watch_ready(screen: TestsScreen) -> bool:
+    watcher = screen.session.watcher
+    return watcher is not None and watcher.wait_ready(0)
+
+
 async def goto(pilot: Pilot[Any], screen: TestsScreen, nodeid: str) -> None:
     screen.test_tree.go_to(nodeid)
     await until(pilot, lambda: screen.detail_nodeid == nodeid)
@@ -634,7 +639,7 @@ async def test_watch_says_what_triggered_the_run_and_what_holds_it(watched: Path
     monitor = FixedMonitor(READY)
     async with opened_screen(watched, monitor) as (pilot, screen):
         await pilot.press("w")
-        await until(pilot, lambda: screen.watching is not None and screen.watching.wait_ready(0))
+        await until(pilot, lambda: watch_ready(screen))
 
         def run_text() -> str:
             return text_of(screen, "#tests-run")
@@ -677,17 +682,17 @@ async def test_watch_says_what_triggered_the_run_and_what_holds_it(watched: Path
         await pilot.pause(2 * GATE_POLL_SECONDS)  # the gate would have opened by now
         assert "not run: cancelled" in run_text()
         await pilot.press("w")
-        assert screen.watching is None
+        assert not screen.watching
         # What a change to a conftest.py or a non-Python file says: every test runs.
         everything = Affected(True, frozenset(), "conftest.py changed (its fixtures reach …)")
         assert (
-            screen.trigger_text([watched / "conftest.py"], everything, [])
+            screen.session.trigger_text([watched / "conftest.py"], everything, [])
             == "conftest.py changed (its fixtures reach …) → all 3 tests"
         )
         some = Affected(False, frozenset({watched / "test_other.py"}), "")
         changed = [watched / "a.py", watched / "b.py", watched / "test_other.py"]
         assert (
-            screen.trigger_text(changed, some, ["test_other.py"])
+            screen.session.trigger_text(changed, some, ["test_other.py"])
             == "a.py, b.py and 1 more changed → 1 affected test"
         )
 
@@ -695,15 +700,15 @@ async def test_watch_says_what_triggered_the_run_and_what_holds_it(watched: Path
 async def test_watch_runs_nothing_for_a_bare_touch(watched: Path) -> None:
     async with opened_screen(watched, FixedMonitor(READY)) as (pilot, screen):
         started: list[str] = []
-        start_run = screen.start_run
+        launch = screen.session._launch
 
-        def recording(targets: list[str], why: str, *, gated: bool = False) -> None:
-            started.append(why)
-            start_run(targets, why, gated=gated)
+        def recording(run_id: int, targets: Any, state: Any, cancel_id: int | None) -> Any:
+            started.append(state.why)
+            return launch(run_id, targets, state, cancel_id)
 
-        screen.start_run = recording  # type: ignore[method-assign]
+        screen.session._launch = recording  # type: ignore[method-assign]
         await pilot.press("w")
-        await until(pilot, lambda: screen.watching is not None and screen.watching.wait_ready(0))
+        await until(pilot, lambda: watch_ready(screen))
         helper = watched / "helper.py"
         helper.write_text("def double(x):\n    return x + x\n")
         await until(pilot, lambda: len(started) == 1)
@@ -731,7 +736,7 @@ async def test_with_reset_before_watch_runs_each_run_follows_a_fast_reset(watche
     async with app.run_test(size=(140, 40)) as pilot:
         screen = await open_tests(pilot)
         await pilot.press("w")
-        await until(pilot, lambda: screen.watching is not None and screen.watching.wait_ready(0))
+        await until(pilot, lambda: watch_ready(screen))
         (watched / "helper.py").write_text("def double(x):\n    return x + x\n")
         await run_finished(pilot, screen)
         assert resets.calls == [("fast reset", None)]
@@ -800,20 +805,29 @@ def process_gone(pid: int) -> bool:
     return state == "Z"
 
 
+def spare_waiting(screen: TestsScreen) -> bool:
+    warm = screen.session.warm
+    return warm is not None and warm.waiting_pid is not None
+
+
 async def test_runs_take_a_python_started_ahead_and_none_is_left_behind(project: Path) -> None:
     spares: list[int] = []
     async with opened_screen(project) as (pilot, screen):
-        assert screen.warm is not None
-        await until(pilot, lambda: screen.warm is not None and screen.warm.waiting_pid)
-        spares.append(screen.warm.waiting_pid or 0)  # ready once discovery is done
+        assert screen.session.warm is not None
+        await until(
+            pilot, lambda: screen.session.warm is not None and screen.session.warm.waiting_pid
+        )
+        spares.append(screen.session.warm.waiting_pid or 0)  # ready once discovery is done
         await pilot.press("a")
         await run_finished(pilot, screen)
         assert screen.run_line is not None
         assert screen.run_line.warm_start  # the first run took it
         assert screen.run_line.text().startswith("all tests · 1 failed, 4 passed in")
         # The next run's Python is started as soon as this one has ended.
-        await until(pilot, lambda: screen.warm is not None and screen.warm.waiting_pid)
-        spares.append(screen.warm.waiting_pid or 0)
+        await until(
+            pilot, lambda: screen.session.warm is not None and screen.session.warm.waiting_pid
+        )
+        spares.append(screen.session.warm.waiting_pid or 0)
         assert spares[1] != spares[0]
         await pilot.press("F")
         await until(pilot, lambda: screen.run_line is not None and "rerun" in screen.run_line.why)
@@ -821,8 +835,10 @@ async def test_runs_take_a_python_started_ahead_and_none_is_left_behind(project:
         assert screen.run_line is not None
         assert screen.run_line.warm_start
         assert screen.run_line.text().startswith("rerun of 1 failure · 1 failed in")
-        await until(pilot, lambda: screen.warm is not None and screen.warm.waiting_pid)
-        spares.append(screen.warm.waiting_pid or 0)
+        await until(
+            pilot, lambda: screen.session.warm is not None and screen.session.warm.waiting_pid
+        )
+        spares.append(screen.session.warm.waiting_pid or 0)
     # The app has gone: so has the spare that waited for a third run.
     deadline = time.monotonic() + 10
     while not process_gone(spares[-1]):
@@ -834,7 +850,7 @@ async def test_no_python_is_started_ahead_when_warm_starts_are_off(tmp_path: Pat
     root = write_project(tmp_path, {"test_sample.py": SAMPLE})
     (root / "pyproject.toml").write_text("[tool.envdeck]\ntest_warm_start = false\n")
     async with opened_screen(root) as (pilot, screen):
-        assert screen.warm is None
+        assert screen.session.warm is None
         await pilot.press("a")
         await run_finished(pilot, screen)
         assert screen.run_line is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -24,12 +24,16 @@ from tui.ui.keymap import key_catalogue
 from tui.ui.screens.dashboard import DashboardScreen
 from tui.ui.screens.help import HelpScreen, key_rows
 
+if TYPE_CHECKING:
+    from tui.core.testrun.session import TestSession
+
 # A collection of the youngest objects every 10,000 (not 700) more allocations than frees:
 # a log flood allocates and frees plenty, and with 700 the collector ran ~30 times a second
 # and, every few seconds, a full collection of every object of the app (100 ms and more
 # here, with the event loop stopped). Objects that live through start-up are frozen: the
 # full collections that remain skip them.
 GC_YOUNGEST_THRESHOLD = 10_000
+TESTS_SCREEN = "tests"
 
 
 class EnvdeckApp(App[int]):
@@ -55,6 +59,9 @@ class EnvdeckApp(App[int]):
         self.actions = actions
         self.resets = resets
         self._gc_threshold = gc.get_threshold()
+        # The test session: made at the first `t`, kept until the app ends, so the tree,
+        # the results and watch mode outlive the tests screen (`show_tests`).
+        self.test_session: TestSession | None = None
 
     def on_mount(self) -> None:
         gc.set_threshold(GC_YOUNGEST_THRESHOLD, *self._gc_threshold[1:])
@@ -80,7 +87,27 @@ class EnvdeckApp(App[int]):
             text = "\n".join(str(problem) for problem in problems)
             self.call_from_thread(self.notify, text, title="Keymap", severity="warning", timeout=20)
 
+    def show_tests(self) -> None:
+        """The tests screen: made once, then shown again as it was left (the session
+        went on meanwhile: watch-mode runs, their results)."""
+        if TESTS_SCREEN in self._installed_screens:
+            self.push_screen(TESTS_SCREEN)
+            return
+        # Imported on first use: the test runner, watch mode and resets are a fifth of a
+        # second of imports that the first frame does not need.
+        from tui.ui.screens.tests import TestsScreen, new_session  # noqa: PLC0415
+        from tui.ui.tests_header import TestsHeaderItem  # noqa: PLC0415
+
+        session = new_session(self.settings, self.monitor, self.resets)
+        self.test_session = session
+        session.listen(TestsHeaderItem(self, session))
+        screen = TestsScreen(self.settings, self.monitor, self.resets, session)
+        self.install_screen(screen, TESTS_SCREEN)
+        self.push_screen(TESTS_SCREEN)
+
     def on_unmount(self) -> None:
+        if self.test_session is not None:
+            self.test_session.kill_now()  # no pytest, no spare Python left behind
         # What start-up froze is collectable again, and collected now: a process that runs
         # several apps (tests, the benchmark) does not keep the earlier ones' cycles.
         gc.unfreeze()

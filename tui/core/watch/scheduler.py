@@ -131,6 +131,37 @@ class RunScheduler:
             return self._waiting(Action.WAIT)
         return self._start(None, self._waited_text())
 
+    def set_blockers(self, blockers: dict[str, str], *, decide: bool = True) -> Decision:
+        """The services not ready now (service -> why), replacing what was known: the
+        health gate's answer each time it is asked. With `decide`, held changes start
+        once none is left; without, only the knowledge changes (a batch is about to
+        arrive and decide)."""
+        for service in blockers:
+            if self._held and self._run is None:
+                self._waited_on[service] = None
+        self._blockers = dict(blockers)
+        if not decide or not self._held or self._run is not None:
+            return Decision(Action.NONE, waiting_for=self._blocker_text())
+        if self._blockers:
+            return self._waiting(Action.WAIT)
+        return self._start(None, self._waited_text())
+
+    def drop_held(self) -> frozenset[Path]:
+        """The user dropped the held changes: they will not run. Returns them."""
+        dropped = frozenset(self._held)
+        self._held, self._held_batches = set(), 0
+        self._waiting_since, self._waited_on = None, {}
+        return dropped
+
+    @property
+    def holding(self) -> frozenset[Path]:
+        """Changes not yet run (waiting for the environment or for the run going on)."""
+        return frozenset(self._held)
+
+    @property
+    def held_batches(self) -> int:
+        return self._held_batches
+
     # ------------------------------------------------------------------ state
 
     @property

@@ -6,20 +6,23 @@ progress, the last result, or the service a watch-mode run waits for and why). T
 pane follows the cursor: a failure with every service's logs of its time window, a file's
 collection error, a file's or class's outcomes. pytest runs in workers; `P` and `o` hand
 the terminal over (`hand_over`, which tests replace to see the exact command).
+
+The screen is a face of the app's `TestSession` (tui/core/testrun/session.py), which
+holds the tree, the results, the runs and watch mode: leaving the screen keeps them all,
+and watch-mode runs go on while the dashboard is shown. The screen draws what the
+session tells it and turns keys into the session's commands; it has no watch logic.
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import itertools
 import os
 import re
 import shlex
 import shutil
 import subprocess
-import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.text import Text
@@ -33,43 +36,20 @@ from textual.widgets import Input, Static
 
 from tui.config.settings import EnvdeckSettings
 from tui.core.monitor import EnvironmentMonitor
-from tui.core.status import ServiceStatus
 from tui.core.testrun import (
-    CollectedEvent,
     CollectedTree,
     CollectErrorEvent,
-    CollectionFinishedEvent,
     DiscoveryError,
     FinishedEvent,
-    OutcomeCounts,
-    SessionFinishedEvent,
     StartedEvent,
-    TestRun,
-    TestRunError,
-    discover,
 )
-from tui.core.testrun.arguments import (
-    PytestArguments,
-    read_arguments,
-    read_without_pytest,
-    whole_selection_instead,
-)
-from tui.core.testrun.project import project_python
-from tui.core.testrun.pytest_words import headline
-from tui.core.testrun.warm import WarmStarts
+from tui.core.testrun.events import TestEvent
+from tui.core.testrun.run_state import RunState
+from tui.core.testrun.session import GATE_POLL_SECONDS, SessionListener, TestSession
 from tui.core.testrun.window_logs import window_logs
 from tui.core.text import safe_text
-from tui.core.watch import (
-    Affected,
-    IgnoreRules,
-    ImportGraph,
-    SourceWatcher,
-    find_affected,
-    narrow,
-)
-from tui.core.watch.gate import why_not_ready
 from tui.reset.service import Resets
-from tui.reset.steps import no_progress
+from tui.reset.steps import Outcome as ResetOutcome
 from tui.ui.widgets.key_bar import KeyBar
 from tui.ui.widgets.tests_detail import (
     collection_error_text,
@@ -82,7 +62,8 @@ from tui.ui.widgets.tests_detail import (
 )
 from tui.ui.widgets.tests_tree import FAILING, TestTree
 
-GATE_POLL_SECONDS = 1.0
+__all__ = ["GATE_POLL_SECONDS", "TestsScreen", "error_line"]
+
 FILTER_DELAY = 0.15  # seconds of no typing before the tree is filtered again
 LOGS_DELAY = 0.3  # the cursor rests this long on a failure before its logs are fetched
 LOGS_CACHE = 32  # failures whose service logs are kept
@@ -91,65 +72,7 @@ HINT = "a runs all · enter runs the selection or the test under the cursor · w
 HandOver = Callable[[list[str], Path], None]
 
 
-@dataclass
-class RunLine:
-    """The second status line: one run, from what started it to its result."""
-
-    why: str  # "all tests", "src/app/db.py changed → 3 affected tests"
-    held_by: str = ""  # the services a watch-mode run waits for, and why
-    held_since: float | None = None  # time.monotonic() when it began to wait
-    started: bool = False
-    warm_start: bool = False  # it took a Python started ahead (warm.py)
-    total: int | None = None
-    counts: dict[str, int] = field(default_factory=dict)
-    result: SessionFinishedEvent | None = None
-    problem: str = ""  # pytest could not start
-    dropped: bool = False  # cancelled while it was held
-    resetting: bool = False  # the environment is being reset before the run (config)
-    reset_failed: str = ""  # why that reset failed: the run did not start
-
-    def text(self) -> str:
-        if self.reset_failed:
-            return f"{self.why} · not run: the reset before it failed: {self.reset_failed}"
-        if self.resetting:
-            return f"resetting the environment to its baseline — then {self.why}"
-        if self.problem:
-            return f"{self.why} · could not start pytest: {self.problem}"
-        if self.dropped:
-            return f"{self.why} · not run: cancelled while it waited for the environment"
-        if self.held_by:
-            held = time.monotonic() - (self.held_since or time.monotonic())
-            return f"held {held:.0f} s until ready: {self.held_by} — then {self.why}"
-        if self.result is not None:
-            end = "cancelled, " if self.result.cancelled else ""
-            said = headline(self.result.message, self.result.exit_code)  # pytest's own words
-            return (
-                f"{self.why} · {self.result.counts.summary()} in {self.result.duration:.2f}s"
-                f" ({end}exit {self.result.exit_code}{': ' if said else ''}{said})"
-            )
-        if not self.started:
-            return f"{self.why} · starting pytest …"
-        done = sum(self.counts.values())
-        progress = f"{done}/{self.total}" if self.total is not None else f"{done}"
-        so_far = OutcomeCounts(**self.counts).summary() if done else "…"
-        return f"{self.why} · running {progress} · {so_far}"
-
-    @property
-    def css_class(self) -> str:
-        if self.dropped:
-            return "-idle"
-        if self.problem or self.reset_failed:
-            return "-failed"
-        if self.result is not None and self.result.exit_code != 0:
-            return "-failed"  # failures, errors, a collection error, cancelled, no tests
-        if self.held_by or self.resetting:
-            return "-held"
-        if self.result is not None:
-            return "-passed"
-        return "-running"
-
-
-class TestsScreen(Screen[None]):
+class TestsScreen(Screen[None], SessionListener):
     __test__ = False  # a screen, whatever pytest thinks of its name
     CSS_PATH = "tests.tcss"
     BINDINGS = [
@@ -181,6 +104,7 @@ class TestsScreen(Screen[None]):
         Binding("P", "debug", "Debug (pdb)", id="tests.debug"),
         Binding("o", "open_editor", "Open in $EDITOR", id="tests.edit"),
         Binding("ctrl+r", "discover", "Rediscover", show=False, id="tests.rediscover"),
+        Binding("X", "reset_environment", "Reset environment", show=False, id="tests.reset"),
     ]
 
     def __init__(
@@ -188,33 +112,25 @@ class TestsScreen(Screen[None]):
         settings: EnvdeckSettings,
         monitor: EnvironmentMonitor,
         resets: Resets | None = None,
+        session: TestSession | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.monitor = monitor
-        self.resets = resets  # for reset_before_watch_runs
-        self.root_dir = (settings.config_dir or Path.cwd()).resolve()
-        self.python = project_python(self.root_dir, settings.test_python)
-        # Which of pytest_args are tests, as pytest reads them: asked before discovery
-        # when only pytest can tell (arguments.py).
-        self.arguments = read_without_pytest(settings.pytest_args)
-        self.tree_data: CollectedTree | None = None
-        self.run: TestRun | None = None
-        self.run_line: RunLine | None = None
-        self.discovery = ""  # collecting, or why collecting failed
-        self.watching: SourceWatcher | None = None
+        self.resets = resets  # X
+        # The app's session (it outlives the screen); a screen of its own without one.
+        self.session = session or new_session(settings, monitor, resets)
+        self.root_dir = self.session.root
+        self.python = self.session.python
         # Runs the argv with the terminal handed over; tests replace it to see the argv.
         self.hand_over: HandOver = self._run_in_terminal
         self._serials = itertools.count(1)
+        self._run_serials: dict[int, int] = {}  # id() of a run's state -> its tree serial
         self.detail_nodeid: str | None = None  # what the detail pane is about
         self._detail_key: tuple[str, ...] = ()
         self._logs: dict[tuple[str, str, str], Text] = {}
         self._logs_timer: Timer | None = None
         self._filter_timer: Timer | None = None
-        # The next run's Python, started ahead with pytest imported (warm.py), as in
-        # `envdeck test --watch`; one spare at a time, prepared by one caller at a time.
-        self.warm = WarmStarts() if settings.test_warm_start else None
-        self._warm_lock = asyncio.Lock()
 
     def compose(self) -> ComposeResult:
         yield Static("tests", id="tests-status", markup=False)
@@ -233,7 +149,12 @@ class TestsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.test_tree.focus()
-        self.action_discover()
+        self.session.listen(self)
+        if self.session.tree is None:
+            self.action_discover()
+        else:  # the session collected before this screen was made: show what it knows
+            self.discovered(self.session.tree)
+            self.test_tree.results.update(self.session.results.outcomes)
 
     # -------------------------------------------------------------- state, for tests too
 
@@ -242,18 +163,26 @@ class TestsScreen(Screen[None]):
         return self.query_one(TestTree)
 
     @property
+    def tree_data(self) -> CollectedTree | None:
+        return self.session.tree
+
+    @property
+    def run_line(self) -> RunState | None:
+        """The run going on, held, or last over (the second status line)."""
+        return self.session.run
+
+    @property
+    def watching(self) -> bool:
+        return self.session.watching
+
+    @property
     def detail_pane(self) -> VerticalScroll:
         return self.query_one("#tests-detail", VerticalScroll)
 
     @property
     def selection(self) -> list[str]:
         """The tests pytest_args select (files, folders, node ids), as pytest reads them."""
-        return self.arguments.selection if self.arguments is not None else []
-
-    @property
-    def options(self) -> list[str]:
-        """pytest_args but the selection: every option with its value."""
-        return self.arguments.options if self.arguments is not None else []
+        return self.session.selection
 
     @property
     def results(self) -> dict[str, FinishedEvent]:
@@ -268,8 +197,8 @@ class TestsScreen(Screen[None]):
     def refresh_status(self) -> None:
         tree = self.test_tree
         parts = [f"tests · {self.root_dir.name}"]
-        if self.discovery:
-            parts.append(self.discovery)
+        if self.session.discovery:
+            parts.append(self.session.discovery)
         if self.tree_data is not None:
             count = self.tree_data.count
             parts.append(f"{count} test{'s' if count != 1 else ''}")
@@ -283,49 +212,74 @@ class TestsScreen(Screen[None]):
         if tree.filter_text:
             shown = len(tree.matches())
             parts.append(f"filter “{safe_text(tree.filter_text)}”: {shown} matching")
-        if self.watching is not None:
+        if self.watching:
             parts.append("watch on")
         self.query_one("#tests-status", Static).update(Text(safe_text(" · ".join(parts))))
         line = self.query_one("#tests-run", Static)
         run = self.run_line
-        idle = "waiting for a change" if self.watching is not None else HINT
+        idle = "waiting for a change" if self.watching else HINT
         text = run.text() if run is not None else idle
-        if self.watching is not None:
+        if self.watching:
             text = f"watch · {text}"
         line.update(Text(safe_text(text)))
-        line.set_classes(run.css_class if run is not None else "-idle")
+        line.set_classes(f"-{run.state}" if run is not None else "-idle")
 
     # -------------------------------------------------------------- discovery
 
     @work(exclusive=True, group="discover", exit_on_error=False)
     async def action_discover(self) -> None:
-        self.discovery = "collecting …"
-        self.refresh_status()
-        await self._read_arguments()
         try:
-            collected = await discover(self.root_dir, self.python, self.options)
+            await self.session.discover()
         except DiscoveryError as error:
-            self.discovery = f"collection failed: {error} (ctrl+r collects again)"
+            self.session.discovery = f"collection failed: {error} (ctrl+r collects again)"
             self.refresh_status()
             self._set_detail(report_text(error.output, str(error), "bold red"), ("discovery",))
+
+    # -------------------------------------------------------------- what the session says
+
+    def changed(self) -> None:
+        if self.is_mounted:
+            self.refresh_status()
+
+    def discovered(self, tree: CollectedTree) -> None:
+        if not self.is_mounted:
             return
-        self.discovery = ""
-        self.tree_data = collected
-        self.test_tree.load(collected)
+        self.test_tree.load(tree)
         self.refresh_status()
         self.show_detail()
-        await self._prepare_warm_start()  # the first run is warm too
 
-    async def _read_arguments(self) -> PytestArguments:
-        if self.arguments is None:
-            args = self.settings.pytest_args
-            self.arguments = await read_arguments(self.root_dir, self.python, args)
-        return self.arguments
+    async def test_event(self, run: RunState, event: TestEvent) -> None:
+        if not self.is_mounted:
+            return
+        tree = self.test_tree
+        if isinstance(event, StartedEvent):
+            serial = self._run_serials.setdefault(id(run), next(self._serials))
+            tree.mark_running(event.nodeid, serial)
+        elif isinstance(event, FinishedEvent):
+            tree.finished(event)
+            self._refresh_detail_for(event.nodeid)
+        elif isinstance(event, CollectErrorEvent):
+            tree.set_error(event.nodeid, event.longrepr)
+            self._refresh_detail_for(event.nodeid)
 
-    async def _prepare_warm_start(self) -> None:
-        if self.warm is not None and self.is_attached:
-            async with self._warm_lock:
-                await self.warm.prepare(self.root_dir, self.python)
+    def run_ended(self, run: RunState) -> None:
+        if not self.is_mounted:
+            return
+        serial = self._run_serials.pop(id(run), None)
+        if serial is not None:
+            self.test_tree.run_ended(serial)
+        result = run.result
+        # pytest refused the run or cut it short (exit 2-5): its words in full, unless the
+        # tree already shows them (a collection error).
+        said = result is not None and bool(result.message)
+        if result is not None and said and (result.exit_code != 2 or not self.test_tree.errors):
+            key = ("pytest", str(id(run)))
+            self._set_detail(pytest_said_text(run.why, result), key)
+        self.refresh_status()
+
+    def notice(self, text: str, *, in_status_line: bool = False) -> None:
+        if not in_status_line and self.is_current:
+            self.notify(text, markup=False)
 
     # -------------------------------------------------------------- the selection
 
@@ -334,6 +288,7 @@ class TestsScreen(Screen[None]):
         if nodeid is None:
             return
         self.test_tree.toggle_selection(nodeid)
+        self.session.selected = self.test_tree.selection_targets()  # watch runs keep to it
         self.refresh_status()
         self.show_detail()
 
@@ -426,10 +381,7 @@ class TestsScreen(Screen[None]):
             self.start_run([nodeid], safe_text(nodeid))
 
     def action_run_all(self) -> None:
-        if self.arguments is None:  # the selection is not known before pytest has read them
-            self.notify("pytest is reading pytest_args: run all in a moment")
-            return
-        self.start_run(list(self.selection), "all tests")
+        self.start_run(None, "all tests")
 
     def action_rerun_failures(self) -> None:
         failed = self.test_tree.failures()
@@ -438,103 +390,36 @@ class TestsScreen(Screen[None]):
             return
         self.start_run(failed, f"rerun of {len(failed)} failure{'s' if len(failed) != 1 else ''}")
 
-    def start_run(self, targets: list[str], why: str, *, gated: bool = False) -> None:
-        """A run of `targets` (pytest's default with none) in place of any run going on;
-        `gated`: not before every service of the environment is ready."""
-        self.run_tests(targets, why, gated)
-
-    @work(exclusive=True, group="testrun", exit_on_error=False)
-    async def run_tests(self, targets: list[str], why: str, gated: bool) -> None:
-        serial = next(self._serials)
-        line = self.run_line = RunLine(why)
-        self.refresh_status()
-        if self.run is not None:
-            await self.run.cancel("a newer run")
-        if gated:
-            await self._wait_for_environment(line)
-            if not await self._reset_before_run(line):
-                return
-        tree = self.test_tree
-        restructure = False  # the run found tests or files discovery did not
-        current: TestRun | None = None
-        arguments = await self._read_arguments()
-        try:
-            async with TestRun(
-                self.root_dir,
-                python=self.python,
-                nodeids=targets,
-                extra_args=arguments.options,
-                warm=self.warm,
-            ) as run:
-                self.run = current = run
-                line.started, line.warm_start = True, run.warm_start
-                self.refresh_status()
-                async for event in run.events():
-                    if isinstance(event, StartedEvent):
-                        tree.mark_running(event.nodeid, serial)
-                    elif isinstance(event, FinishedEvent):
-                        tree.finished(event)
-                        line.counts[event.outcome.value] = (
-                            line.counts.get(event.outcome.value, 0) + 1
-                        )
-                        self.refresh_status()
-                        self._refresh_detail_for(event.nodeid)
-                    elif isinstance(event, CollectionFinishedEvent):
-                        line.total = event.count
-                        self.refresh_status()
-                    elif isinstance(event, CollectErrorEvent):
-                        tree.set_error(event.nodeid, event.longrepr)
-                        self.refresh_status()
-                        self._refresh_detail_for(event.nodeid)
-                    elif isinstance(event, CollectedEvent):
-                        restructure = restructure or any(
-                            item.nodeid not in tree.model or item.file in tree.errors
-                            for item in event.items
-                        )
-                line.result = await run.wait()
-        except TestRunError as error:
-            line.problem = str(error)
-        finally:
-            if current is not None and self.run is current:
-                self.run = None
-            tree.run_ended(serial)
-            if self.run_line is line:
-                self.refresh_status()
-        if self._pytest_said(line, str(serial), targets if gated else None, arguments):
-            return
-        if restructure and line.result is not None and not line.result.cancelled:
-            self.action_discover()  # new tests, or a file that collects again
-        elif line.result is not None and not line.result.cancelled:
-            await self._prepare_warm_start()  # the next run's, while nobody waits
-
-    def _pytest_said(
-        self, line: RunLine, key: str, watched: list[str] | None, arguments: PytestArguments
-    ) -> bool:
-        """After a run pytest refused or cut short (exit 2-5): its words in full in the
-        detail pane, and, for a watch-mode run of `watched` that pytest refused, a run it
-        accepts instead: the whole selection. True when that run was started."""
-        result = line.result
-        if result is None or not result.message:
-            return False
-        if result.exit_code != 2 or not self.test_tree.errors:  # else the tree shows them
-            self._set_detail(pytest_said_text(line.why, result), ("pytest", key))
-        instead = None if watched is None else whole_selection_instead(watched, arguments, result)
-        if instead is None:
-            return False
-        whole = " ".join(self.selection) or "all tests"
-        self.start_run(list(self.selection), f"{instead} → {whole} instead", gated=True)
-        return True
+    def start_run(self, targets: list[str] | None, why: str) -> None:
+        """A run of `targets` (None: pytest_args as given) in place of any run going on."""
+        self.session.start_run(targets, why)
 
     @work(exclusive=True, group="cancel", exit_on_error=False)
     async def action_cancel(self) -> None:
         """c: stops the run going on, or drops the one the health gate holds."""
-        line = self.run_line
-        if self.run is not None:
-            await self.run.cancel("stopped by the user")
-        elif line is not None and line.held_by:
-            self.workers.cancel_group(self, "testrun")
-            line.held_by, line.dropped = "", True
-            self.refresh_status()
+        await self.session.cancel()
+
+    def action_reset_environment(self) -> None:
+        """X: the reset dialog, as on the dashboard."""
+        from tui.ui.screens.reset import ResetScreen  # noqa: PLC0415 - not on the first frame
+
+        if self.resets is None:
+            self.notify("Nothing to reset: no environment", severity="warning")
+            return
+        self.app.push_screen(ResetScreen(self.resets), self._reset_closed)
+
+    def _reset_closed(self, outcome: ResetOutcome | None) -> None:
+        if outcome is None:
+            return
+        if outcome.ok:
+            self.notify(f"{outcome.kind}: done in {outcome.seconds:.2f} s")
+        else:
+            self.notify(
+                f"{outcome.kind} failed: {outcome.failure_summary}",
+                severity="error",
+                markup=False,
+                timeout=10,
+            )
 
     # -------------------------------------------------------------- the detail pane
 
@@ -672,133 +557,36 @@ class TestsScreen(Screen[None]):
     # -------------------------------------------------------------- watch mode
 
     def action_toggle_watch(self) -> None:
-        if self.watching is not None:
-            self.watching.stop()
-            self.watching = None
+        if self.session.watching:
+            self.session.stop_watching()
             self.notify("Watch mode off")
-            self.refresh_status()
             return
-        # A configured state_dir inside the project: a reset before a run writes there.
-        state_dirs = [self.settings.state_dir] if self.settings.state_dir else []
-        self.watching = SourceWatcher(
-            self.root_dir, rules=IgnoreRules(self.root_dir, ignored_dirs=state_dirs)
-        )
-        self.watch_files(self.watching)
-        self.refresh_status()
+        self.session.start_watching()
         self.notify("Watch mode on: saving a file reruns the tests it affects")
 
-    @work(exclusive=True, group="watch", exit_on_error=False)
-    async def watch_files(self, watcher: SourceWatcher) -> None:
-        graph = ImportGraph(self.root_dir)
-        async for batch in watcher.abatches():
-            # Reading and parsing the changed files is disk work: not on the UI's loop.
-            affected = await asyncio.to_thread(find_affected, graph, batch.paths)
-            if affected.nothing:
-                continue
-            chosen = self.test_tree.selection_targets() or self.selection
-            targets = narrow(chosen, affected, root=self.root_dir)
-            if not targets and not affected.run_all:
-                reason = safe_text(affected.reason)
-                self.notify(f"{reason}: none of the selected tests is affected", markup=False)
-                continue
-            self.start_run(targets, self.trigger_text(batch.paths, affected, targets), gated=True)
 
-    def trigger_text(self, changed: Iterable[Path], affected: Affected, targets: list[str]) -> str:
-        """What started a watch-mode run: "src/app/db.py changed → 3 affected tests"."""
-        count = self.tests_in(targets)
-        if affected.run_all:
-            tests = "all tests" if count is None else f"all {count} tests"
-            return f"{affected.reason} → {tests}"
-        what = describe_paths(self.root_dir, changed)
-        if count is None:
-            files = len(affected.test_files)
-            return f"{what} changed → the affected tests of {files} file{'s' * (files != 1)}"
-        return f"{what} changed → {count} affected test{'s' * (count != 1)}"
+def new_session(
+    settings: EnvdeckSettings, monitor: EnvironmentMonitor, resets: Resets | None
+) -> TestSession:
+    """The session of the project `settings` describe, as the app makes it."""
+    from tui.core.testrun.project import project_python  # noqa: PLC0415
+    from tui.core.testrun.warm import WarmStarts  # noqa: PLC0415
+    from tui.reset.steps import no_progress  # noqa: PLC0415
 
-    def tests_in(self, targets: Sequence[str]) -> int | None:
-        """How many of the collected tests `targets` (pytest arguments) run."""
-        if self.tree_data is None:
-            return None
-        if not targets:
-            return self.tree_data.count
-        return sum(
-            1
-            for item in self.tree_data.items
-            if any(
-                item.nodeid == target
-                or item.nodeid.startswith(f"{target}::")
-                or item.file.startswith(f"{target.rstrip('/')}/")
-                for target in targets
-            )
-        )
-
-    async def _reset_before_run(self, line: RunLine) -> bool:
-        """With reset_before_watch_runs: a fast reset first; False when it failed."""
-        if not self.settings.reset_before_watch_runs or self.resets is None:
-            return True
-        line.resetting = True
-        self.refresh_status()
-        outcome = await asyncio.to_thread(self.resets.fast_reset, no_progress)
-        line.resetting = False
-        if not outcome.ok:
-            line.reset_failed = outcome.failure_summary
-        self.refresh_status()
-        return outcome.ok
-
-    async def _wait_for_environment(self, line: RunLine) -> None:
-        """Health gate: hold the run while a service is starting or unhealthy, saying
-        which and why (the healthcheck's own last output)."""
-        while True:
-            held_by = await asyncio.to_thread(self._gate_text)
-            if not held_by:
-                line.held_by = ""
-                return
-            line.held_by = held_by
-            if line.held_since is None:
-                line.held_since = time.monotonic()
-            self.refresh_status()
-            await asyncio.sleep(GATE_POLL_SECONDS)
-
-    def _gate_text(self) -> str:
-        """The services a run waits for, and why; "" when none (or when the environment
-        cannot be asked: a broken monitor must not hold the tests forever)."""
-        try:
-            waiting = self.monitor.snapshot().gating_services
-            return ", ".join(self._why_not_ready(service) for service in waiting)
-        except Exception:
-            return ""
-
-    def _why_not_ready(self, service: ServiceStatus) -> str:
-        why = f"{safe_text(service.name)} {why_not_ready(service)}"
-        details = self.monitor.details(service)
-        probe = details.health_log[0] if details is not None and details.health_log else None
-        if probe is not None and probe.exit_code != 0:
-            masked = probe.output_masked  # shown in a header: never revealed here
-            output = masked.splitlines()[0] if masked else f"exit {probe.exit_code}"
-            why += f" ({safe_text(output)[:120]})"
-        return why
-
-    def on_unmount(self) -> None:
-        if self.watching is not None:
-            self.watching.stop()
-        if self.run is not None:
-            self.run.kill_now()
-        if self.warm is not None:
-            self.warm.kill_now()
-
-
-def describe_paths(root: Path, paths: Iterable[Path]) -> str:
-    """ "src/a.py", "src/a.py and b.py", "src/a.py, b.py and 3 more" (relative to root)."""
-    shown = []
-    for path in sorted(paths):
-        try:
-            shown.append(path.relative_to(root).as_posix())
-        except ValueError:
-            shown.append(str(path))
-    shown = [safe_text(name) for name in shown]
-    if len(shown) > 2:
-        return f"{', '.join(shown[:2])} and {len(shown) - 2} more"
-    return " and ".join(shown) or "nothing"
+    root = (settings.config_dir or Path.cwd()).resolve()
+    reset = None
+    if settings.reset_before_watch_runs and resets is not None:
+        reset = functools.partial(resets.fast_reset, no_progress)
+    return TestSession(
+        root,
+        project_python(root, settings.test_python),
+        settings.pytest_args,
+        monitor=monitor,
+        warm=WarmStarts() if settings.test_warm_start else None,
+        reset=reset,
+        # A configured state_dir inside the project: a reset before a run writes there.
+        ignored_dirs=[settings.state_dir] if settings.state_dir else [],
+    )
 
 
 def error_line(longrepr: str, file: str) -> int | None:

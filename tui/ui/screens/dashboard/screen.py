@@ -47,15 +47,11 @@ class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, Re
         self._stop_watcher()
 
     def action_tests(self) -> None:
-        # Imported on first use: the test runner, watch mode and resets are a fifth of a
-        # second of imports that the first frame does not need.
-        from tui.ui.screens.tests import TestsScreen  # noqa: PLC0415
-
-        settings = getattr(self.app, "settings", None)
-        if settings is None:
+        show_tests = getattr(self.app, "show_tests", None)
+        if show_tests is None:
             self.notify("No settings: the tests screen needs a project", severity="error")
             return
-        self.app.push_screen(TestsScreen(settings, self.monitor, self.resets))
+        show_tests()
 
     def action_toggle_secrets(self) -> None:
         self.details_panel.action_toggle_secrets()

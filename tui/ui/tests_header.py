@@ -1,0 +1,41 @@
+"""The dashboard header's "tests" item: the test session's last result (or what its run
+is doing) and watch mode, kept current while the dashboard is shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import App
+
+from tui.core.testrun.session import SessionListener, TestSession
+from tui.ui.screens.dashboard.header import DashboardHeader
+
+TESTS_ITEM = "tests"
+
+
+class TestsHeaderItem(SessionListener):
+    __test__ = False  # not a pytest test class, whatever its name says
+
+    def __init__(self, app: App[Any], session: TestSession) -> None:
+        self.app = app
+        self.session = session
+        self._shown: str | None = None
+
+    def text(self) -> str | None:
+        """ "tests: 1 failed, 4 passed · watch on", or None before any run and watch."""
+        session = self.session
+        parts = []
+        if session.run is not None:
+            parts.append(session.run.summary())
+        if session.watching:
+            parts.append("watch on")
+        return f"tests: {' · '.join(parts)}" if parts else None
+
+    def changed(self) -> None:
+        text = self.text()
+        if text == self._shown:
+            return
+        self._shown = text
+        for screen in self.app.screen_stack:  # the dashboard, under the tests screen
+            for header in screen.query(DashboardHeader):
+                header.set_item(TESTS_ITEM, text)
