@@ -121,7 +121,7 @@ class PostgresDiffWatch:
     ) -> list[DiffGroup]:
         where = "" if len(self._before) == 1 else f"{database}: "
         with connect(self._settings, database, read_only=True) as live:
-            still_open = wait_for_other_sessions(live)
+            still_open = wait_for_other_sessions(live, [maintenance.info.backend_pid])
             if still_open:
                 notes.append(
                     f"{where}{still_open} other session(s) stayed connected after the test: "

@@ -31,7 +31,8 @@ _WRITES_SQL = "SELECT relid::bigint, n_tup_ins + n_tup_upd + n_tup_del FROM pg_s
 _THRESHOLD_SQL = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text"
 _OTHER_SESSIONS_SQL = """
 SELECT count(*) FROM pg_stat_activity
-WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+WHERE datname = current_database() AND backend_type = 'client backend'
+AND pid <> pg_backend_pid() AND NOT pid = ANY(%s)
 """
 
 Name = tuple[str, str]  # (schema, name)
@@ -71,12 +72,15 @@ def write_threshold(conn: Connection) -> str:
     return str(row[0])
 
 
-def wait_for_other_sessions(conn: Connection, seconds: float = SESSIONS_WAIT_S) -> int:
-    """Sessions still connected to this database once they had `seconds` to end: a
-    session reports its statistics as it ends (PostgreSQL 15 flushes them on exit)."""
+def wait_for_other_sessions(
+    conn: Connection, ours: list[int], seconds: float = SESSIONS_WAIT_S
+) -> int:
+    """Sessions still connected to this database once they had `seconds` to end, but
+    `conn` and the `ours` backend pids: a session reports its statistics as it ends
+    (PostgreSQL 15 flushes them on exit)."""
     deadline = time.monotonic() + seconds
     while True:
-        row = conn.execute(_OTHER_SESSIONS_SQL).fetchone()
+        row = conn.execute(_OTHER_SESSIONS_SQL, (ours,)).fetchone()
         open_sessions = int(row[0]) if row is not None else 0
         if open_sessions == 0 or time.monotonic() >= deadline:
             return open_sessions
