@@ -148,6 +148,11 @@ class TestRun:
         return None if self._process is None else self._process.pid
 
     @property
+    def container_name(self) -> str | None:
+        """The name of the run's container, for a run in a compose service."""
+        return None if self._in_service is None else self._in_service.container_name
+
+    @property
     def running_tests(self) -> tuple[str, ...]:
         return tuple(self._progress.running)
 
@@ -368,6 +373,8 @@ class TestRun:
             await asyncio.wait_for(_exited(process), self._grace)
         if self._in_service is not None:
             await self._in_service.kill()
+            with contextlib.suppress(TimeoutError):  # compose's own exit: 137, --rm done
+                await asyncio.wait_for(_exited(process), self._grace)
         await asyncio.to_thread(processes.kill_all)
 
     @staticmethod
