@@ -32,7 +32,9 @@ from tui.core.status import EnvironmentStatus
 from tui.core.testrun import Outcome
 from tui.core.watch import Affected
 from tui.ui.app import EnvdeckApp, make_app
+from tui.ui.screens.dashboard import DashboardHeader
 from tui.ui.screens.help import HelpScreen
+from tui.ui.screens.reset import ResetScreen
 from tui.ui.screens.tests import GATE_POLL_SECONDS, TestsScreen, error_line
 
 PINNED_DURATIONS = (
@@ -856,3 +858,59 @@ async def test_no_python_is_started_ahead_when_warm_starts_are_off(tmp_path: Pat
         assert screen.run_line is not None
         assert not screen.run_line.warm_start
         assert screen.run_line.text().startswith("all tests · 1 failed, 4 passed in")
+
+
+# ---------------------------------------------------------------- the session outlives the screen
+
+
+async def test_leaving_and_coming_back_keeps_the_tree_results_and_watch_mode(
+    watched: Path,
+) -> None:
+    app = make_app(
+        load_settings(watched), DockerGateway("unix:///nonexistent"), FixedMonitor(READY)
+    )
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await open_tests(pilot)
+        session = screen.session
+        tree = screen.tree_data
+        await pilot.press("a")
+        await run_finished(pilot, screen)
+        assert len(screen.results) == 3
+        await pilot.press("w")
+        await until(pilot, lambda: watch_ready(screen))
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(pilot.app.screen, TestsScreen))
+        header = pilot.app.screen.query_one(DashboardHeader)
+        assert "tests: 3 passed · watch on" in str(header.render())
+
+        # A save while the dashboard is shown runs its tests; the header says how it went.
+        (watched / "helper.py").write_text("def double(x):\n    return 3 * x\n")
+        await until(pilot, lambda: "tests: 1 failed, 1 passed · watch on" in str(header.render()))
+
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(pilot.app.screen, TestsScreen))
+        assert pilot.app.screen is screen  # the same screen, as it was left
+        assert screen.session is session
+        assert screen.tree_data is tree  # not collected again
+        assert screen.watching
+        assert "watch on" in text_of(screen, "#tests-status")
+        assert "helper.py changed → 2 affected tests · 1 failed, 1 passed" in text_of(
+            screen, "#tests-run"
+        )
+        assert screen.results["test_uses_helper.py::test_double"].outcome is Outcome.FAILED
+        assert screen.results["test_other.py::test_alone"].outcome is Outcome.PASSED
+
+
+async def test_X_resets_from_the_tests_screen_and_is_in_its_palette(watched: Path) -> None:
+    resets = FixedResets()
+    app = make_app(
+        load_settings(watched), DockerGateway("unix:///nonexistent"), FixedMonitor(READY), resets
+    )
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await open_tests(pilot)
+        titles = {command.title for command in pilot.app.get_system_commands(screen)}
+        assert "Reset environment" in titles
+        await pilot.press("X")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ResetScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: pilot.app.screen is screen)
