@@ -98,7 +98,7 @@ async def until(condition: Callable[[], object], timeout: float = 60) -> None:
 @pytest.fixture
 async def watching(project: Path) -> AsyncIterator[tuple[TestSession, Recorder, FixedMonitor]]:
     monitor = FixedMonitor(READY)
-    session = TestSession(project, sys.executable, [], monitor=monitor)  # type: ignore[arg-type]
+    session = TestSession(project, sys.executable, [], monitor=monitor)
     recorder = Recorder()
     session.listen(recorder)
     await session.discover()  # as the screen does: the status lines count the tests
