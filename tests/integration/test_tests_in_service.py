@@ -42,6 +42,7 @@ from tui.core.testrun import (
 from tui.core.testrun.arguments import read_arguments
 from tui.core.testrun.configured_place import run_place
 from tui.core.testrun.place import ComposeService
+from tui.core.testrun.session import TestSession
 from tui.core.testrun.warm import WarmStarts
 from tui.core.testrun.window_logs import window_logs
 
@@ -348,3 +349,22 @@ async def test_pytest_reads_the_arguments_in_the_service(stack: Stack) -> None:
     )
     assert arguments.understood, arguments.why_unknown
     assert arguments.selection == ["tests"]
+
+
+async def test_the_session_collects_and_runs_in_the_service(stack: Stack) -> None:
+    """The one session both faces drive passes the place through: its tree and its runs
+    come from the service (here, envdeck's own Python would find no `redis` host), and it
+    prepares no warm start."""
+    warm = WarmStarts()
+    session = TestSession(
+        stack.folder, sys.executable, ["-k", "ping"], warm=warm, place=stack.place
+    )
+    try:
+        tree = await session.discover()
+        assert {item.nodeid for item in tree.items} == {"tests/test_redis.py::test_ping"}
+        result = await session.run_now(["tests/test_redis.py"], "a test")
+        assert result is not None
+        assert (result.exit_code, result.counts.passed) == (0, 1)
+        assert warm.waiting_pid is None
+    finally:
+        await session.aclose()

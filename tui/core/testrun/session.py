@@ -51,6 +51,7 @@ from tui.core.testrun.events import (
     TestEvent,
 )
 from tui.core.testrun.model import CollectedTree
+from tui.core.testrun.place import LocalInterpreter, RunPlace
 from tui.core.testrun.run_state import RunState
 from tui.core.testrun.runner import TestRun, TestRunError
 from tui.core.testrun.warm import WarmStarts
@@ -123,9 +124,12 @@ class TestSession:
         warm: WarmStarts | None = None,
         reset: FastReset | None = None,
         ignored_dirs: Sequence[Path] = (),
+        place: RunPlace | None = None,
     ) -> None:
         self.root = root
         self.python = python
+        # Where pytest runs (place.py: `run_place(settings, ...)`); unset: `python` here.
+        self.place = place or LocalInterpreter(python)
         self.args = list(pytest_args)  # pytest's, verbatim: it reads them itself
         self.monitor = monitor
         self.warm = warm
@@ -184,14 +188,18 @@ class TestSession:
         if self.arguments is not None:
             return self.arguments
         if self._reading is None:
-            self._reading = asyncio.create_task(read_arguments(self.root, self.python, self.args))
+            self._reading = asyncio.create_task(
+                read_arguments(self.root, self.python, self.args, place=self.place)
+            )
         self.arguments = await asyncio.shield(self._reading)
         return self.arguments
 
     def start_reading_arguments(self) -> None:
         """Ask pytest now, while something else goes on (the first run, collection)."""
         if self.arguments is None and self._reading is None:
-            self._reading = asyncio.create_task(read_arguments(self.root, self.python, self.args))
+            self._reading = asyncio.create_task(
+                read_arguments(self.root, self.python, self.args, place=self.place)
+            )
 
     async def discover(self) -> CollectedTree:
         """Collect the tests (the arguments' options apply): DiscoveryError when pytest
@@ -200,7 +208,7 @@ class TestSession:
         self._changed()
         try:
             await self.read_arguments()
-            tree = await discover(self.root, self.python, self.options)
+            tree = await discover(self.root, self.python, self.options, place=self.place)
         except BaseException as error:
             self.discovery = f"collection failed: {error}" if isinstance(error, Exception) else ""
             self._changed()
@@ -333,6 +341,7 @@ class TestSession:
                 nodeids=targets or (),
                 extra_args=extra_args,
                 warm=self.warm,
+                place=self.place,
             ) as test_run:
                 run.test_run = test_run
                 state.started, state.warm_start = True, test_run.warm_start
@@ -445,7 +454,7 @@ class TestSession:
         return False
 
     async def prepare_warm_start(self) -> None:
-        if self.warm is not None:
+        if self.warm is not None and self.place.warm_starts:
             async with self._warm_lock:
                 await self.warm.prepare(self.root, self.python)
 
