@@ -208,3 +208,23 @@ def test_json_events_parse_and_their_counts_are_pytests(tmp_path: Path) -> None:
     assert {k: v for k, v in counts.items() if v} == said
     # The human lines went to stderr, the summary with them.
     assert "failures summary: 2" in result.stderr
+
+
+@pytest.mark.docker
+def test_bundle_writes_a_folder_per_failure_with_the_services_logs(
+    ticker_project: Path, tmp_path: Path
+) -> None:
+    bundles = tmp_path / "artifacts"
+    result = envdeck_test(ticker_project, "--bundle", str(bundles), "-k", "failure")
+    assert result.returncode == 1, result.stderr  # pytest's, bundles or not
+    assert f"wrote 2 failure bundles under {bundles}" in result.stderr
+    folders = sorted(path for path in bundles.iterdir() if path.is_dir())
+    assert len(folders) == 2
+    assert all((folder / "README.md").is_file() for folder in folders)
+    (slow,) = [folder for folder in folders if "test_slow_failure" in folder.name]
+    assert "tick" in (slow / "logs.txt").read_text()  # the ticker's lines of its 0.5 s window
+    assert "test_slow_failure" in (bundles / "README.md").read_text()  # the index
+
+    bare = envdeck_test(ticker_project, "--bundle")
+    assert bare.returncode == 2
+    assert "--bundle needs a value" in bare.stderr

@@ -914,3 +914,19 @@ async def test_X_resets_from_the_tests_screen_and_is_in_its_palette(watched: Pat
         await until(pilot, lambda: isinstance(pilot.app.screen, ResetScreen))
         await pilot.press("escape")
         await until(pilot, lambda: pilot.app.screen is screen)
+
+
+async def test_B_writes_the_bundle_of_the_failure_under_the_cursor(project: Path) -> None:
+    async with opened_screen(project) as (pilot, screen):
+        await pilot.press("a")
+        await run_finished(pilot, screen)
+        await goto(pilot, screen, "test_sample.py::test_ok")
+        await pilot.press("B")  # not a failure: nothing written
+        await goto(pilot, screen, BROKEN)
+        await pilot.press("B")
+        bundles = project / ".envdeck" / "bundles"
+        await until(pilot, lambda: bundles.is_dir() and any(bundles.glob("*/README.md")))
+        (folder,) = [path for path in bundles.iterdir() if path.is_dir()]
+        assert "test_broken" in (folder / "README.md").read_text()
+        assert "captured hello" in (folder / "report.txt").read_text()
+        assert (project / ".envdeck" / ".gitignore").is_file()  # never in git status

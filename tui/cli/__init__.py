@@ -67,25 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inspect.add_argument("--yes", action="store_true", help="do not ask before a destructive one")
 
-    test = commands.add_parser(
-        "test", help="run the project's tests (headless); --watch reruns on changes"
-    )
-    test.add_argument("--watch", action="store_true", help="rerun affected tests on save")
-    test.add_argument(
-        "--wait",
-        metavar="[=SECONDS]",
-        help="wait (up to 300 s, or SECONDS) for a service that is not ready instead of"
-        " refusing (exit 6)",
-    )
-    test.add_argument(
-        "--json", action="store_true", help="JSON events on stdout (lines go to stderr)"
-    )
-    test.add_argument(
-        "--no-service-logs",
-        action="store_true",
-        help="no service log lines of each failure's time window",
-    )
-    test.add_argument("pytest_args", nargs="*", metavar="PYTEST ARGS", help="passed to pytest")
+    add_test_parser(commands)
 
     reset = commands.add_parser(
         "reset", help="data back to the baseline (fast), or --hard: recreate containers+volumes"
@@ -111,6 +93,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_test_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`envdeck test`'s own flags (everything else goes to pytest: `parse`)."""
+    test = commands.add_parser(
+        "test", help="run the project's tests (headless); --watch reruns on changes"
+    )
+    test.add_argument("--watch", action="store_true", help="rerun affected tests on save")
+    test.add_argument(
+        "--wait",
+        metavar="[=SECONDS]",
+        help="wait (up to 300 s, or SECONDS) for a service that is not ready instead of"
+        " refusing (exit 6)",
+    )
+    test.add_argument(
+        "--json", action="store_true", help="JSON events on stdout (lines go to stderr)"
+    )
+    test.add_argument(
+        "--no-service-logs",
+        action="store_true",
+        help="no service log lines of each failure's time window",
+    )
+    test.add_argument(
+        "--bundle",
+        metavar="DIR",
+        help="write a failure bundle per failure under DIR (for CI artifacts)",
+    )
+    test.add_argument(
+        "--diff",
+        metavar="NODEID",
+        help="rerun one test and show what it changed in every stateful service",
+    )
+    test.add_argument("pytest_args", nargs="*", metavar="PYTEST ARGS", help="passed to pytest")
+
+
 VALUE_OPTIONS = ("-f", "--file", "-p", "--project-name")
 
 
@@ -133,6 +148,13 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     head, rest = test_split
     args = parser.parse_args(head)
     ours, args.pytest_args = split_envdeck_test_flags(rest)
+    values = test_flag_values(ours)
+    for flag in TEST_VALUE_FLAGS:
+        if flag in ours:
+            what = "DIR" if flag == "--bundle" else "NODEID"
+            parser.error(f"{flag} needs a value: {flag} {what}")
+    args.bundle = values.get("--bundle")
+    args.diff = values.get("--diff")
     args.watch = "--watch" in ours
     args.json = "--json" in ours
     args.service_logs = "--no-service-logs" not in ours
@@ -148,7 +170,18 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 TEST_FLAGS = ("--watch", "--wait", "--json", "--no-service-logs")
+TEST_VALUE_FLAGS = ("--bundle", "--diff")  # each takes a value: `--bundle DIR`, `--bundle=DIR`
 DEFAULT_WAIT_SECONDS = 300.0
+
+
+def test_flag_values(ours: list[str]) -> dict[str, str]:
+    """The values of envdeck test's flags that take one (`--bundle=DIR` as split)."""
+    values: dict[str, str] = {}
+    for flag in ours:
+        name, equals, value = flag.partition("=")
+        if name in TEST_VALUE_FLAGS and equals:
+            values[name] = value
+    return values
 
 
 def split_envdeck_test_flags(words: list[str]) -> tuple[list[str], list[str]]:
@@ -156,13 +189,20 @@ def split_envdeck_test_flags(words: list[str]) -> tuple[list[str], list[str]]:
     everything after it pytest's (pytest has no option of these names)."""
     ours: list[str] = []
     theirs: list[str] = []
-    for index, word in enumerate(words):
+    index = 0
+    while index < len(words):
+        word = words[index]
         if word == "--":
             return ours, theirs + words[index + 1 :]
-        if word in TEST_FLAGS or word.startswith("--wait="):
+        name = word.partition("=")[0]
+        if word in TEST_VALUE_FLAGS and index + 1 < len(words):
+            ours.append(f"{word}={words[index + 1]}")  # `--bundle DIR` as `--bundle=DIR`
+            index += 1
+        elif word in TEST_FLAGS or word.startswith("--wait=") or name in TEST_VALUE_FLAGS:
             ours.append(word)
         else:
             theirs.append(word)
+        index += 1
     return ours, theirs
 
 

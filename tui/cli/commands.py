@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeError
@@ -315,7 +316,10 @@ def run_test(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
     from tui.cli.test_command import run_test_command
     from tui.cli.test_report import HeadlessOptions
 
-    options = HeadlessOptions(json=args.json, service_logs=args.service_logs, wait=args.wait)
+    bundle = Path(args.bundle) if getattr(args, "bundle", None) else None
+    options = HeadlessOptions(
+        json=args.json, service_logs=args.service_logs, wait=args.wait, bundle=bundle
+    )
     return run_test_command(settings, args.watch, args.pytest_args, options)
 
 

@@ -32,7 +32,7 @@ from tui.core.monitor import DockerEnvironmentMonitor, EnvironmentMonitor
 from tui.core.status import ServiceStatus
 from tui.core.testrun import SessionFinishedEvent
 from tui.core.testrun.arguments import describe_run
-from tui.core.testrun.events import TestEvent
+from tui.core.testrun.events import FinishedEvent, TestEvent
 from tui.core.testrun.project import project_python
 from tui.core.testrun.run_state import RunState
 from tui.core.testrun.session import SessionListener, TestSession
@@ -53,9 +53,16 @@ class HeadlessListener(SessionListener):
     """Prints what the session does: each run's events (`RunReport`: a failure with its
     service logs, the failures summary), what it says, what holds a run."""
 
-    def __init__(self, output: Output, monitor: EnvironmentMonitor | None) -> None:
+    def __init__(
+        self,
+        output: Output,
+        monitor: EnvironmentMonitor | None,
+        bundle_monitor: EnvironmentMonitor | None = None,
+    ) -> None:
         self.output = output
         self.monitor = monitor
+        # --bundle: the environment to describe (even one not ready, or unreachable).
+        self.bundle_monitor = bundle_monitor or monitor
         self._reports: dict[int, RunReport] = {}  # id() of a run's state -> its report
         self._held = ""
 
@@ -69,6 +76,23 @@ class HeadlessListener(SessionListener):
     def run_ended(self, run: RunState) -> None:
         if run.problem:
             say(f"could not start pytest: {run.problem}")
+        report = self._reports.get(id(run))
+        folder = self.output.options.bundle
+        if folder is not None and report is not None and report.failures:
+            self.write_bundles(folder, report.failures)
+
+    def write_bundles(self, folder: Path, failures: list[FinishedEvent]) -> None:
+        """--bundle DIR: a failure bundle per failure of the run (`tui.core.bundle`)."""
+        from tui.core.bundle import write_bundles
+
+        if self.bundle_monitor is None:
+            return
+        try:
+            written = write_bundles(folder, failures, self.bundle_monitor)
+        except OSError as error:
+            say(f"could not write the failure bundles under {folder}: {error}")
+            return
+        say(f"wrote {len(written)} failure bundle{'s' * (len(written) != 1)} under {folder}")
 
     def notice(self, text: str, *, in_status_line: bool = False) -> None:
         say(text)
@@ -108,12 +132,14 @@ async def run_once(
     args: Sequence[str],
     monitor: EnvironmentMonitor | None,
     options: HeadlessOptions,
+    *,
+    bundle_monitor: EnvironmentMonitor | None = None,
 ) -> int:
     """`envdeck test` without --watch: the health gate, then one run; pytest's exit code,
     or EXIT_NOT_READY when the gate refused (or --wait timed out)."""
     output = Output(options)
     session = TestSession(root, python, args, monitor=monitor)
-    session.listen(HeadlessListener(output, monitor))
+    session.listen(HeadlessListener(output, monitor, bundle_monitor))
     try:
         if not await gate(session, output, options.wait):
             return EXIT_NOT_READY
@@ -122,10 +148,12 @@ async def run_once(
         await session.aclose()
 
 
-async def watch_tests(session: TestSession, output: Output) -> int:
+async def watch_tests(
+    session: TestSession, output: Output, bundle_monitor: EnvironmentMonitor | None = None
+) -> int:
     """`envdeck test --watch`: the first run of the arguments as given once the environment
     is ready, then the session's watch mode until interrupted."""
-    session.listen(HeadlessListener(output, session.monitor))
+    session.listen(HeadlessListener(output, session.monitor, bundle_monitor))
     session.start_reading_arguments()  # which arguments are tests, while the first run goes
     try:
         session.start_watching()
@@ -140,12 +168,16 @@ async def watch_tests(session: TestSession, output: Output) -> int:
 
 def environment_monitor(settings: EnvdeckSettings) -> DockerEnvironmentMonitor | None:
     """The environment to gate on, if this project has one envdeck can reach."""
-    monitor = DockerEnvironmentMonitor(settings, DockerGateway(timeout=settings.engine_timeout))
+    monitor = docker_monitor(settings)
     try:
         status = monitor.snapshot()
     except ComposeError:
         return None
     return monitor if status.engine.connected and status.problem is None else None
+
+
+def docker_monitor(settings: EnvdeckSettings) -> DockerEnvironmentMonitor:
+    return DockerEnvironmentMonitor(settings, DockerGateway(timeout=settings.engine_timeout))
 
 
 def fast_reset(
@@ -172,8 +204,13 @@ def run_test_command(
     options = options or HeadlessOptions()
     try:
         monitor = environment_monitor(settings)
+        # --bundle describes the environment even when it is not ready or reachable: the
+        # bundle says what could not be had.
+        bundle_monitor = monitor or docker_monitor(settings) if options.bundle else None
         if not watch:
-            return asyncio.run(run_once(root, python, args, monitor, options))
+            return asyncio.run(
+                run_once(root, python, args, monitor, options, bundle_monitor=bundle_monitor)
+            )
         session = TestSession(
             root,
             python,
@@ -184,6 +221,6 @@ def run_test_command(
             # A configured state_dir inside the project: a reset before a run writes there.
             ignored_dirs=[settings.state_dir] if settings.state_dir else [],
         )
-        return asyncio.run(watch_tests(session, Output(options)))
+        return asyncio.run(watch_tests(session, Output(options), bundle_monitor))
     except KeyboardInterrupt:
         return 130

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 from tui.core.log_buffer import LogLine
@@ -49,6 +50,7 @@ class HeadlessOptions:
     json: bool = False  # JSON objects on stdout, the lines on stderr
     service_logs: bool = True  # each failure with its window's service logs
     wait: float | None = None  # seconds to wait for a not-ready environment; None: refuse
+    bundle: Path | None = None  # a failure bundle per failure of each run, under this folder
 
 
 class Output:

@@ -44,6 +44,7 @@ from tui.core.testrun import (
     StartedEvent,
 )
 from tui.core.testrun.events import TestEvent
+from tui.core.testrun.marks import failure_marks
 from tui.core.testrun.run_state import RunState
 from tui.core.testrun.session import GATE_POLL_SECONDS, SessionListener, TestSession
 from tui.core.testrun.window_logs import window_logs
@@ -105,6 +106,7 @@ class TestsScreen(Screen[None], SessionListener):
         Binding("o", "open_editor", "Open in $EDITOR", id="tests.edit"),
         Binding("ctrl+r", "discover", "Rediscover", show=False, id="tests.rediscover"),
         Binding("X", "reset_environment", "Reset environment", show=False, id="tests.reset"),
+        Binding("B", "bundle_failure", "Failure bundle", show=False, id="tests.bundle"),
     ]
 
     def __init__(
@@ -492,7 +494,8 @@ class TestsScreen(Screen[None], SessionListener):
     @work(thread=True, exclusive=True, group="failure-logs", exit_on_error=False)
     def load_service_logs(self, result: FinishedEvent) -> None:
         try:
-            text = service_logs_text(window_logs(self.monitor, result.start, result.stop))
+            lines = window_logs(self.monitor, result.start, result.stop)
+            text = service_logs_text(lines, failure_marks(result))  # where it failed, in time
         except Exception as error:
             text = Text(f"── service logs unavailable: {safe_text(str(error))} ──", style="red")
         self.app.call_from_thread(self._logs_loaded, result, text)
@@ -504,6 +507,33 @@ class TestsScreen(Screen[None], SessionListener):
             del self._logs[next(iter(self._logs))]
         if self._detail_key == ("failure", *window):
             self.query_one("#tests-failure", Static).update(failure_text(result, logs))
+
+    # -------------------------------------------------------------- failure bundle
+
+    def action_bundle_failure(self) -> None:
+        """B: the failure under the cursor as a folder to hand on (`tui.core.bundle`)."""
+        result = self.test_tree.results.get(self.test_tree.cursor_nodeid or "")
+        if result is None or result.outcome not in FAILING:
+            self.notify("No failure here: B writes the bundle of the failure under the cursor")
+            return
+        self.notify("Writing the failure bundle …", timeout=2)
+        self.write_bundle(result)
+
+    @work(thread=True, group="bundle", exit_on_error=False)
+    def write_bundle(self, result: FinishedEvent) -> None:
+        from tui.core.bundle import write_failure_bundle  # noqa: PLC0415 - on use only
+        from tui.reset.state_folder import ensure_state_folder  # noqa: PLC0415
+
+        state = self.settings.state_dir or self.root_dir / ".envdeck"
+        try:
+            ensure_state_folder(state)  # ignored by git, and by watch mode
+            path = write_failure_bundle(state / "bundles", result, self.monitor)
+        except Exception as error:
+            message = f"Could not write the failure bundle: {error}"
+            self.app.call_from_thread(self.notify, message, severity="error", markup=False)
+            return
+        shown = f"Failure bundle: {path} (envdeck bundle open shows it)"
+        self.app.call_from_thread(self.notify, shown, markup=False, timeout=10)
 
     # -------------------------------------------------------------- debugger, editor
 
