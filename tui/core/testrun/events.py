@@ -209,7 +209,29 @@ def _typed(value: object, kind: type[_T], key: str) -> _T:
 
 
 def _item(data: Mapping[str, Any]) -> TestItem:
-    f = _Fields(_typed(data, dict, "item"))
+    """A collected test. A collection brings one per test (10,000 in a large suite), so the
+    usual shape, which json.loads gives exact types, is checked in one expression; anything
+    else goes through the field-by-field checks that say what is wrong."""
+    fields = _typed(data, dict, "item")
+    nodeid, file, name = fields["nodeid"], fields["file"], fields["name"]
+    cls, params, lineno = fields.get("cls"), fields.get("params"), fields.get("lineno")
+    markers = fields.get("markers") or []
+    if (
+        type(nodeid) is str
+        and type(file) is str
+        and type(name) is str
+        and (cls is None or type(cls) is str)
+        and (params is None or type(params) is str)
+        and (lineno is None or type(lineno) is int)
+        and type(markers) is list
+        and all(type(marker) is str for marker in markers)
+    ):
+        return TestItem(nodeid, file, cls, name, params, tuple(markers), lineno)
+    return _checked_item(fields)
+
+
+def _checked_item(data: Mapping[str, Any]) -> TestItem:
+    f = _Fields(data)
     lineno = f.data.get("lineno")
     return TestItem(
         nodeid=f.text("nodeid"),

@@ -42,7 +42,13 @@ class Affected:
 
 
 def find_affected(graph: ImportGraph, changed: Iterable[Path]) -> Affected:
-    """Update `graph` with `changed` (files or folders, present or deleted) and answer."""
+    """Update `graph` with `changed` (files or folders, present or deleted) and answer.
+    Blocking: a first call builds the whole graph, unless `graph.build_ahead()` did."""
+    with graph.lock:  # build_ahead may be bringing it up to date in another thread
+        return _find_affected(graph, changed)
+
+
+def _find_affected(graph: ImportGraph, changed: Iterable[Path]) -> Affected:
     graph.ensure_built()
     root = graph.root
     paths = sorted({_absolute(root, Path(p)) for p in changed} - {root})

@@ -6,11 +6,17 @@ is redone for every file only when files appear or go (a new module can satisfy 
 that failed before), and for the changed files alone otherwise.
 
 A file whose imports cannot all be followed carries "doubts" (see `resolve.py`).
+
+Building the whole graph parses every file (1.2 s for the 300 files of bench/large_suite.py's
+suite): `build_ahead()`, in a thread of its own, does it before the first save needs it, and
+a save that comes meanwhile waits for that build rather than starting another. `lock` is
+held by each of them (and by `find_affected`) while it reads or changes the graph.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -51,6 +57,8 @@ class ImportGraph:
         self._doubts: dict[Path, tuple[str, ...]] = {}
         self._importers: dict[Path, set[Path]] | None = None  # reverse edges; None: stale
         self._doubts_reaching_tests: list[tuple[Path, str]] | None = None
+        # One user at a time: build_ahead's thread and the change batches' (find_affected).
+        self.lock = threading.RLock()
 
     # ------------------------------------------------------------------ queries
 
@@ -101,16 +109,26 @@ class ImportGraph:
     # ------------------------------------------------------------------ keeping current
 
     def ensure_built(self) -> None:
-        if not self._built:
-            self._built = True
+        """The whole graph, built now if it never was (waiting for a build under way)."""
+        if self._built:
+            return
+        with self.lock:
+            if not self._built:
+                self.refresh()
+
+    def build_ahead(self) -> None:
+        """Blocking, for a thread: build the graph, or, if it was built before, bring it up
+        to date with the disk (only files whose stamp changed are parsed again, ~30 ms for
+        300 files), so the next `find_affected` parses only what its batch changed."""
+        with self.lock:
             self.refresh()
 
     def refresh(self) -> None:
         """Compare with the whole project on disk: add, drop and re-parse what differs."""
-        self._built = True
         present = set(list_python_files(self.root, self.rules))
         known = set(self._entries)
         self._apply(added=present - known, removed=known - present, maybe_changed=present & known)
+        self._built = True  # last: another thread takes a built graph as complete
 
     def update(self, paths: Iterable[Path]) -> None:
         """Bring these changed paths (files or folders, present or gone) up to date."""

@@ -7,7 +7,14 @@ selected, `◐` when some are. Runs get the selection back in its shortest form
 (`selection_targets`: a file whose tests are all selected is passed as the file).
 
 The filter keeps the tests whose node id contains the text (case-insensitive), with their
-parents; a file that failed to collect is a leaf too. Labels are `rich.text.Text` built
+parents; a file that failed to collect is a leaf too.
+
+A large collection is not put into the widget at once: adding a node to Textual's Tree costs
+~0.1 ms (its label, a line-cache invalidation and a refresh each), 1.2 s for 10,000 tests
+(bench/README.md, "Large suites"). Past `EXPAND_LIMIT` tests shown, groups start collapsed and
+a group's children are added when it is first expanded (`shown` holds the nodes added so
+far; `is_shown` says what the filter shows); below it, everything is added and expanded, as
+before. Labels are `rich.text.Text` built
 piece by piece: a test's name is never read as markup, and `safe_text` shows its control
 characters as visible escapes.
 """
@@ -46,6 +53,7 @@ STYLES = {
 FAILING = (Outcome.FAILED, Outcome.ERROR)
 MATCH_STYLE = "bold reverse"
 ERROR_STYLE = "bold red"
+EXPAND_LIMIT = 2_000  # tests shown above which groups start collapsed, their children unadded
 
 
 class TestTree(Tree[str]):
@@ -78,8 +86,11 @@ class TestTree(Tree[str]):
         self.selected: set[str] = set()
         self.errors: dict[str, str] = {}  # file -> pytest's collection error
         self.filter_text = ""
-        self.collapsed: set[str] = set()
-        self.shown: dict[str, TreeNode[str]] = {}
+        self.collapsed: set[str] = set()  # groups the user closed
+        self.opened: set[str] = set()  # groups opened, kept open when a large tree is rebuilt
+        self.shown: dict[str, TreeNode[str]] = {}  # nodes added to the widget so far
+        self._visible: set[str] | None = None  # what the filter shows (None: everything)
+        self._expand_all = True  # few enough tests shown: every group starts expanded
 
     # ------------------------------------------------------------------ keys
 
@@ -103,14 +114,19 @@ class TestTree(Tree[str]):
     def action_expand(self) -> None:
         node = self.cursor_node
         if node is not None and node.allow_expand and not node.is_expanded:
+            self._open_children(node)
             node.expand()
 
     def on_tree_node_collapsed(self, event: Tree.NodeCollapsed[str]) -> None:
         if event.node.data is not None:
             self.collapsed.add(event.node.data)
+            self.opened.discard(event.node.data)
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[str]) -> None:
-        self.collapsed.discard(event.node.data or "")
+        if event.node.data is not None:
+            self.collapsed.discard(event.node.data)
+            self.opened.add(event.node.data)
+        self._open_children(event.node)  # opened by a click: its children, once
 
     # ------------------------------------------------------------------ the data
 
@@ -166,35 +182,61 @@ class TestTree(Tree[str]):
         node = self.cursor_node
         return node.data if node is not None else None
 
+    def is_shown(self, nodeid: str) -> bool:
+        """Whether the filter shows `nodeid` (added to the widget yet or not)."""
+        return nodeid in self.model and (self._visible is None or nodeid in self._visible)
+
     def rebuild(self) -> None:
         """Every node again, as the filter shows them; the cursor stays where it was."""
         cursor = self.cursor_nodeid
-        visible = self.visible_ids()
+        self._visible = visible = self.visible_ids()
+        if visible is None:
+            shown_tests = sum(root.count for root in self.roots)
+        else:
+            shown_tests = sum(1 for nodeid in visible if not self.model[nodeid].children)
+        self._expand_all = shown_tests <= EXPAND_LIMIT
         self.clear()
         self.shown.clear()
         self.root.expand()
         for root in self.roots:
-            if visible is None or root.nodeid in visible:
-                self._add(self.root, root, visible)
-        if cursor not in self.shown:
-            matches = [leaf for leaf in self.all_leaves() if leaf in self.shown]
+            if self.is_shown(root.nodeid):
+                self._add(self.root, root, self._expand_all)
+        if cursor is None or not self.is_shown(cursor):
+            matches = [leaf for leaf in self.all_leaves() if self.is_shown(leaf)]
             cursor = matches[0] if matches and visible is not None else None
         self.go_to(cursor)
 
-    def _add(self, parent: TreeNode[str], node: TestNode, visible: set[str] | None) -> None:
+    def _add(self, parent: TreeNode[str], node: TestNode, open_all: bool) -> None:
         if node.children:
-            expand = visible is not None or node.nodeid not in self.collapsed
+            expand = self._starts_expanded(node.nodeid, open_all)
             added = parent.add(self._label(node), data=node.nodeid, expand=expand)
-            for child in node.children:
-                if visible is None or child.nodeid in visible:
-                    self._add(added, child, visible)
+            self.shown[node.nodeid] = added
+            if expand:
+                self._fill(added, node, open_all)
         else:
-            added = parent.add_leaf(self._label(node), data=node.nodeid)
-        self.shown[node.nodeid] = added
+            self.shown[node.nodeid] = parent.add_leaf(self._label(node), data=node.nodeid)
+
+    def _starts_expanded(self, nodeid: str, open_all: bool) -> bool:
+        if self._visible is None and nodeid in self.collapsed:
+            return False  # the filter opens what it shows (when it shows few enough)
+        return open_all or nodeid in self.opened
+
+    def _fill(self, widget_node: TreeNode[str], node: TestNode, open_all: bool) -> None:
+        for child in node.children:
+            if self.is_shown(child.nodeid):
+                self._add(widget_node, child, open_all)
+
+    def _open_children(self, widget_node: TreeNode[str]) -> None:
+        """The children of a group being opened, unless they were added already; its own
+        groups open too when it holds few enough tests."""
+        node = None if widget_node.data is None else self.model.get(widget_node.data)
+        if node is None or not node.children or widget_node.children:
+            return
+        self._fill(widget_node, node, self._expand_all or node.count <= EXPAND_LIMIT)
 
     def go_to(self, nodeid: str | None) -> None:
         """Move the cursor to `nodeid` (opening its parents), or to the first line."""
-        node = self.shown.get(nodeid or "")
+        node = self._show(nodeid) if nodeid is not None else None
         if node is None:
             if self.cursor_line < 0 and self.shown:
                 self.cursor_line = 0
@@ -205,6 +247,16 @@ class TestTree(Tree[str]):
             parent = parent.parent
         _ = self.last_line  # lays the lines out: the node knows its line
         self.move_cursor(node)
+
+    def _show(self, nodeid: str) -> TreeNode[str] | None:
+        """The widget's node of `nodeid`, its parents' children added first; None if the
+        filter hides it."""
+        if nodeid in self.shown or not self.is_shown(nodeid):
+            return self.shown.get(nodeid)
+        for parent in reversed([nodeid, *self.parents_of(nodeid)][1:]):
+            if (widget_node := self.shown.get(parent)) is not None:
+                self._open_children(widget_node)
+        return self.shown.get(nodeid)
 
     def relabel(self, nodeid: str) -> None:
         """The node's label again, and its parents' (their marks and outcomes sum it up)."""
@@ -369,7 +421,7 @@ class TestTree(Tree[str]):
         (none without a filter)."""
         if not self.filter_text:
             return []
-        return [leaf for leaf in self.all_leaves() if leaf in self.shown]
+        return [leaf for leaf in self.all_leaves() if self.is_shown(leaf)]
 
     def shown_failures(self) -> list[str]:
         """The tests `]` / `[` move between, in the tree's order: failed tests and files
@@ -377,7 +429,7 @@ class TestTree(Tree[str]):
         return [
             leaf
             for leaf in self.all_leaves()
-            if leaf in self.shown
+            if self.is_shown(leaf)
             and (
                 leaf in self.errors
                 or (leaf in self.results and self.results[leaf].outcome in FAILING)
@@ -399,9 +451,9 @@ class TestTree(Tree[str]):
         return target
 
     def _display_order(self) -> Iterable[str]:
-        stack = list(reversed(self.root.children))
+        """The node ids the filter shows, in the tree's order (added to the widget or not)."""
+        stack = [root for root in reversed(self.roots) if self.is_shown(root.nodeid)]
         while stack:
             node = stack.pop()
-            if node.data is not None:
-                yield node.data
-            stack.extend(reversed(node.children))
+            yield node.nodeid
+            stack.extend(child for child in reversed(node.children) if self.is_shown(child.nodeid))
