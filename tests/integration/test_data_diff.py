@@ -10,6 +10,7 @@ data back, or keeps it with keep=True.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import uuid
@@ -26,7 +27,7 @@ import redis
 from envdeck_postgres import PostgresPlugin
 from envdeck_qdrant import QdrantPlugin
 from envdeck_redis import RedisPlugin
-from tests.integration.conftest import free_port, remove_project
+from tests.integration.conftest import REPO, free_port, remove_project
 from tui.cli.diff_report import format_diff_report
 from tui.config.settings import load_settings
 from tui.core.engine import DockerGateway
@@ -500,3 +501,54 @@ def test_diff_one_test_keeps_the_data_when_asked(stack: Stack, gateway: DockerGa
     # The notification setting is back to what it was before the diff.
     assert stack.redis().config_get("notify-keyspace-events")["notify-keyspace-events"] == ""
     assert "kept as the test left it" in format_diff_report(report)
+
+
+def test_envdeck_test_diff_prints_what_the_test_changed_and_puts_it_back(stack: Stack) -> None:
+    _prepare(stack)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "DIFF_REDIS": str(stack.redis_port),
+        "DIFF_PG": str(stack.postgres_port),
+        "DIFF_QDRANT": str(stack.qdrant_port),
+    }
+    nodeid = "tests/test_writes.py::test_writes_everywhere"
+    ran = subprocess.run(
+        [sys.executable, "-m", "tui", "test", "--diff", nodeid, "tests"],
+        cwd=stack.folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert ran.returncode == 1, ran.stderr  # pytest's for the failing test; the data is back
+    assert "made:by:test" in ran.stdout
+    assert "id=42" in ran.stdout
+    assert "put back" in ran.stdout
+    assert "\x1b" not in ran.stdout
+    assert stack.redis().exists("made:by:test") == 0
+    with stack.sql() as conn:
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (0,)
+
+
+async def test_d_in_the_tests_screen_shows_the_diff_and_puts_the_data_back(
+    stack: Stack, gateway: DockerGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.ui.test_tests_screen import goto, open_tests, text_of, until
+    from tui.ui.app import make_app
+
+    _prepare(stack)
+    monkeypatch.setenv("DIFF_REDIS", str(stack.redis_port))
+    monkeypatch.setenv("DIFF_PG", str(stack.postgres_port))
+    monkeypatch.setenv("DIFF_QDRANT", str(stack.qdrant_port))
+    app = make_app(load_settings(stack.folder), gateway)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await open_tests(pilot)
+        await goto(pilot, screen, "tests/test_writes.py::test_writes_everywhere")
+        await pilot.press("d")
+        await until(pilot, lambda: "made:by:test" in text_of(screen, "#tests-failure"), 120)
+        shown = text_of(screen, "#tests-failure")
+        assert "id=42" in shown
+        assert "put back" in shown
+    assert stack.redis().exists("made:by:test") == 0

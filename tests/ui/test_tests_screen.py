@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -177,6 +178,8 @@ async def test_discover_run_and_open_a_failure_with_service_logs(project: Path) 
         assert "␊" not in shown
         assert "redis line 0" in shown  # every service's log lines from the test's window
         assert "worker␛]0;pwned␇[bold]" in shown  # a hostile name stays inert text
+        # Where the test failed, among the service lines by time (issue 13.3).
+        assert re.search(r"──── \d\d:\d\d:\d\d\.\d{3} test failed here \(AssertionError\)", shown)
         assert screen.query_one("#tests-detail").has_focus  # enter opened it: it scrolls
         await pilot.press("escape")  # back to the tree
         assert screen.test_tree.has_focus

@@ -123,6 +123,9 @@ def add_test_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         metavar="NODEID",
         help="rerun one test and show what it changed in every stateful service",
     )
+    test.add_argument(
+        "--keep", action="store_true", help="--diff: leave the data as the test left it"
+    )
     test.add_argument("pytest_args", nargs="*", metavar="PYTEST ARGS", help="passed to pytest")
 
 
@@ -156,6 +159,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     args.bundle = values.get("--bundle")
     args.diff = values.get("--diff")
     args.watch = "--watch" in ours
+    args.keep = "--keep" in ours
     args.json = "--json" in ours
     args.service_logs = "--no-service-logs" not in ours
     args.wait = None
@@ -169,7 +173,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-TEST_FLAGS = ("--watch", "--wait", "--json", "--no-service-logs")
+TEST_FLAGS = ("--watch", "--wait", "--json", "--no-service-logs", "--keep")
 TEST_VALUE_FLAGS = ("--bundle", "--diff")  # each takes a value: `--bundle DIR`, `--bundle=DIR`
 DEFAULT_WAIT_SECONDS = 300.0
 

@@ -318,7 +318,12 @@ def run_test(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
 
     bundle = Path(args.bundle) if getattr(args, "bundle", None) else None
     options = HeadlessOptions(
-        json=args.json, service_logs=args.service_logs, wait=args.wait, bundle=bundle
+        json=args.json,
+        service_logs=args.service_logs,
+        wait=args.wait,
+        bundle=bundle,
+        diff=getattr(args, "diff", None),
+        keep=getattr(args, "keep", False),
     )
     return run_test_command(settings, args.watch, args.pytest_args, options)
 

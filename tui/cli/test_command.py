@@ -31,8 +31,10 @@ from tui.core.engine import DockerGateway
 from tui.core.monitor import DockerEnvironmentMonitor, EnvironmentMonitor
 from tui.core.status import ServiceStatus
 from tui.core.testrun import SessionFinishedEvent
-from tui.core.testrun.arguments import describe_run
+from tui.core.testrun.arguments import describe_run, read_arguments
+from tui.core.testrun.configured_place import PlaceError, run_place
 from tui.core.testrun.events import FinishedEvent, TestEvent
+from tui.core.testrun.place import LocalInterpreter, RunPlace
 from tui.core.testrun.project import project_python
 from tui.core.testrun.run_state import RunState
 from tui.core.testrun.session import SessionListener, TestSession
@@ -43,6 +45,7 @@ from tui.reset.steps import no_progress
 
 # Not a pytest exit code (0-5): the health gate refused, or --wait timed out.
 EXIT_NOT_READY = 6
+EXIT_USAGE = 4  # as pytest's usage error: the configured test service cannot run the tests
 
 
 def say(message: str) -> None:
@@ -128,7 +131,7 @@ async def gate(session: TestSession, output: Output, wait: float | None) -> bool
 
 async def run_once(
     root: Path,
-    python: str,
+    place: RunPlace,
     args: Sequence[str],
     monitor: EnvironmentMonitor | None,
     options: HeadlessOptions,
@@ -138,7 +141,7 @@ async def run_once(
     """`envdeck test` without --watch: the health gate, then one run; pytest's exit code,
     or EXIT_NOT_READY when the gate refused (or --wait timed out)."""
     output = Output(options)
-    session = TestSession(root, python, args, monitor=monitor)
+    session = TestSession(root, place_python(place), args, monitor=monitor, place=place)
     session.listen(HeadlessListener(output, monitor, bundle_monitor))
     try:
         if not await gate(session, output, options.wait):
@@ -176,6 +179,63 @@ def environment_monitor(settings: EnvdeckSettings) -> DockerEnvironmentMonitor |
     return monitor if status.engine.connected and status.problem is None else None
 
 
+def configured_place(
+    settings: EnvdeckSettings, monitor: DockerEnvironmentMonitor | None
+) -> RunPlace:
+    """Where the tests run: this machine, or the compose service the settings name."""
+    if monitor is None or not settings.test_service:
+        return run_place(settings)
+    environment = monitor.environment(engine_connected=True)
+    return run_place(settings, compose=environment.compose, gateway=monitor.gateway)
+
+
+def place_python(place: RunPlace) -> str:
+    return place.python if isinstance(place, LocalInterpreter) else sys.executable
+
+
+async def data_diff(
+    settings: EnvdeckSettings,
+    monitor: DockerEnvironmentMonitor | None,
+    place: RunPlace,
+    args: Sequence[str],
+    options: HeadlessOptions,
+) -> int:
+    """`envdeck test --diff NODEID [--keep]`: the test rerun alone, what it changed in each
+    stateful service printed; the data put back unless --keep. pytest's exit code for the
+    test; 1 when the data could not be put back; EXIT_NOT_READY without an environment."""
+    from tui.cli.diff_report import format_diff_report  # only with --diff
+    from tui.core.testrun.data_diff import DataDiffError, diff_one_test
+    from tui.reset.states import StateManager
+
+    assert options.diff is not None
+    if monitor is None:
+        say("no data diff: no environment envdeck can reach (envdeck status says why)")
+        return EXIT_NOT_READY
+    root = (settings.config_dir or Path.cwd()).resolve()
+    python = place_python(place)
+    arguments = await read_arguments(root, python, args, place=place)
+    try:
+        environment = await asyncio.to_thread(monitor.environment, engine_connected=True)
+        states = StateManager(settings, environment, monitor.gateway)
+        report = await diff_one_test(
+            states,
+            root,
+            options.diff,
+            python=python,
+            extra_args=arguments.options,  # the selection gives way to the one test
+            keep=options.keep,
+            place=place,
+        )
+    except DataDiffError as error:
+        say(f"no data diff: {error}")
+        return 1
+    sys.stdout.write(format_diff_report(report))
+    if report.restore_problem:
+        say(f"the data could not be put back: {report.restore_problem}")
+        return 1
+    return exit_code(report.session)
+
+
 def docker_monitor(settings: EnvdeckSettings) -> DockerEnvironmentMonitor:
     return DockerEnvironmentMonitor(settings, DockerGateway(timeout=settings.engine_timeout))
 
@@ -204,19 +264,27 @@ def run_test_command(
     options = options or HeadlessOptions()
     try:
         monitor = environment_monitor(settings)
+        try:
+            place = configured_place(settings, monitor)
+        except PlaceError as error:
+            say(f"cannot run the tests: {error}")
+            return EXIT_USAGE
+        if options.diff is not None:
+            return asyncio.run(data_diff(settings, monitor, place, args, options))
         # --bundle describes the environment even when it is not ready or reachable: the
         # bundle says what could not be had.
         bundle_monitor = monitor or docker_monitor(settings) if options.bundle else None
         if not watch:
             return asyncio.run(
-                run_once(root, python, args, monitor, options, bundle_monitor=bundle_monitor)
+                run_once(root, place, args, monitor, options, bundle_monitor=bundle_monitor)
             )
         session = TestSession(
             root,
             python,
             args,
             monitor=monitor,
-            warm=WarmStarts() if settings.test_warm_start else None,
+            place=place,
+            warm=WarmStarts() if settings.test_warm_start and place.warm_starts else None,
             reset=fast_reset(settings, monitor),
             # A configured state_dir inside the project: a reset before a run writes there.
             ignored_dirs=[settings.state_dir] if settings.state_dir else [],

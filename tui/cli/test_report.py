@@ -51,6 +51,8 @@ class HeadlessOptions:
     service_logs: bool = True  # each failure with its window's service logs
     wait: float | None = None  # seconds to wait for a not-ready environment; None: refuse
     bundle: Path | None = None  # a failure bundle per failure of each run, under this folder
+    diff: str | None = None  # --diff NODEID: rerun it alone, show what it changed in the data
+    keep: bool = False  # --diff: leave the data as the test left it
 
 
 class Output:

@@ -26,6 +26,7 @@ from pathlib import Path
 from tui.core.guard import GuardRefused, Operation
 from tui.core.testrun.events import FinishedEvent, SessionFinishedEvent
 from tui.core.testrun.model import Outcome
+from tui.core.testrun.place import RunPlace
 from tui.core.testrun.runner import TestRun
 from tui.plugins.api import DiffablePlugin, DiffWatch, SavedState, ServiceDiff, StateRef
 from tui.reset.scope import ServicesWithData, StatefulService
@@ -90,6 +91,7 @@ async def diff_one_test(
     limit: int = DEFAULT_LIMIT,
     keep: bool = False,
     progress: Progress = no_progress,
+    place: RunPlace | None = None,
 ) -> DataDiffReport:
     """Rerun `nodeid` alone and diff every stateful service's data across it."""
     steps = StepRunner(f"data diff of {nodeid}", progress)
@@ -111,7 +113,14 @@ async def diff_one_test(
         await asyncio.to_thread(_begin_all, scope.services, staging, watches, answers, steps)
         test_ran = True
         finished, session = await _run(
-            TestRun(project_dir, python=python, nodeids=[nodeid], extra_args=extra_args, env=env),
+            TestRun(
+                project_dir,
+                python=python,
+                nodeids=[nodeid],
+                extra_args=extra_args,
+                env=env,
+                place=place,  # where the project's tests run: here, or in a compose service
+            ),
             nodeid,
             steps,
         )

@@ -40,6 +40,7 @@ from tui.core.testrun.arguments import (
     read_without_pytest,
     whole_selection_instead,
 )
+from tui.core.testrun.configured_place import PlaceError
 from tui.core.testrun.discovery import discover
 from tui.core.testrun.events import (
     CollectedEvent,
@@ -125,11 +126,15 @@ class TestSession:
         reset: FastReset | None = None,
         ignored_dirs: Sequence[Path] = (),
         place: RunPlace | None = None,
+        find_place: Callable[[], RunPlace] | None = None,
     ) -> None:
         self.root = root
         self.python = python
         # Where pytest runs (place.py: `run_place(settings, ...)`); unset: `python` here.
         self.place = place or LocalInterpreter(python)
+        # Or found when first needed (blocking: `compose config`), in a thread, once.
+        self._find_place = find_place
+        self._place_lock = asyncio.Lock()
         self.args = list(pytest_args)  # pytest's, verbatim: it reads them itself
         self.monitor = monitor
         self.warm = warm
@@ -183,10 +188,20 @@ class TestSession:
         """The arguments but the selection: every option with its value."""
         return self.arguments.options if self.arguments is not None else list(self.args)
 
+    async def ensure_place(self) -> RunPlace:
+        """Where the tests run, found first if the session was given a way to find it
+        (PlaceError, `configured_place.py`, when the configured service cannot run them)."""
+        async with self._place_lock:
+            if self._find_place is not None:
+                self.place = await asyncio.to_thread(self._find_place)
+                self._find_place = None
+        return self.place
+
     async def read_arguments(self) -> PytestArguments:
         """Which arguments are tests: asked of pytest once, however many callers ask."""
         if self.arguments is not None:
             return self.arguments
+        await self.ensure_place()
         if self._reading is None:
             self._reading = asyncio.create_task(
                 read_arguments(self.root, self.python, self.args, place=self.place)
@@ -203,10 +218,12 @@ class TestSession:
 
     async def discover(self) -> CollectedTree:
         """Collect the tests (the arguments' options apply): DiscoveryError when pytest
-        collected nothing; the listeners hear of the new tree."""
+        collected nothing (PlaceError when the tests' service cannot run them); the
+        listeners hear of the new tree."""
         self.discovery = "collecting …"
         self._changed()
         try:
+            await self.ensure_place()
             await self.read_arguments()
             tree = await discover(self.root, self.python, self.options, place=self.place)
         except BaseException as error:
@@ -331,10 +348,11 @@ class TestSession:
             self._ended(run)
             return None
         extra_args = list(self.args)
-        if targets is not None:
-            extra_args = (await self.read_arguments()).options
         new_tests = False  # the run found tests (or files) collection did not
         try:
+            await self.ensure_place()
+            if targets is not None:
+                extra_args = (await self.read_arguments()).options
             async with TestRun(
                 self.root,
                 python=self.python,
@@ -353,7 +371,7 @@ class TestSession:
                     if isinstance(event, FinishedEvent | CollectionFinishedEvent):
                         self._changed()
                 state.result = await test_run.wait()
-        except TestRunError as error:
+        except (TestRunError, PlaceError) as error:
             state.problem = str(error)
         finally:
             run.test_run = None
@@ -454,6 +472,8 @@ class TestSession:
         return False
 
     async def prepare_warm_start(self) -> None:
+        if self._find_place is not None:
+            return  # not known yet where the tests run
         if self.warm is not None and self.place.warm_starts:
             async with self._warm_lock:
                 await self.warm.prepare(self.root, self.python)

@@ -15,6 +15,7 @@ session tells it and turns keys into the session's commands; it has no watch log
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import itertools
 import os
@@ -43,8 +44,10 @@ from tui.core.testrun import (
     FinishedEvent,
     StartedEvent,
 )
+from tui.core.testrun.configured_place import PlaceError
 from tui.core.testrun.events import TestEvent
 from tui.core.testrun.marks import failure_marks
+from tui.core.testrun.place import RunPlace
 from tui.core.testrun.run_state import RunState
 from tui.core.testrun.session import GATE_POLL_SECONDS, SessionListener, TestSession
 from tui.core.testrun.window_logs import window_logs
@@ -107,6 +110,10 @@ class TestsScreen(Screen[None], SessionListener):
         Binding("ctrl+r", "discover", "Rediscover", show=False, id="tests.rediscover"),
         Binding("X", "reset_environment", "Reset environment", show=False, id="tests.reset"),
         Binding("B", "bundle_failure", "Failure bundle", show=False, id="tests.bundle"),
+        Binding("d", "data_diff", "Data diff (data put back)", show=False, id="tests.diff"),
+        Binding(
+            "K", "data_diff_keep", "Data diff, keeping the data", show=False, id="tests.diff_keep"
+        ),
     ]
 
     def __init__(
@@ -236,6 +243,10 @@ class TestsScreen(Screen[None], SessionListener):
             self.session.discovery = f"collection failed: {error} (ctrl+r collects again)"
             self.refresh_status()
             self._set_detail(report_text(error.output, str(error), "bold red"), ("discovery",))
+        except PlaceError as error:  # the configured test service cannot run them
+            self.session.discovery = f"cannot run the tests: {error}"
+            self.refresh_status()
+            self._set_detail(report_text("", str(error), "bold red"), ("discovery",))
 
     # -------------------------------------------------------------- what the session says
 
@@ -508,6 +519,54 @@ class TestsScreen(Screen[None], SessionListener):
         if self._detail_key == ("failure", *window):
             self.query_one("#tests-failure", Static).update(failure_text(result, logs))
 
+    # -------------------------------------------------------------- data diff
+
+    def action_data_diff(self) -> None:
+        self._data_diff(keep=False)
+
+    def action_data_diff_keep(self) -> None:
+        self._data_diff(keep=True)
+
+    def _data_diff(self, *, keep: bool) -> None:
+        """d / K: rerun the test under the cursor alone and show what it changed in every
+        stateful service (`tui.core.testrun.data_diff`); its data back unless K."""
+        nodeid = self.test_tree.cursor_nodeid
+        node = self.test_tree.model.get(nodeid or "")
+        if nodeid is None or node is None or node.children or nodeid in self.test_tree.errors:
+            self.notify("Put the cursor on one test: d reruns it and shows what it changed")
+            return
+        if self.resets is None:
+            self.notify("No environment: nothing to diff", severity="warning")
+            return
+        self._set_detail(Text(f"data diff of {nodeid}: saving, then rerunning it …"), ("diff",))
+        self.run_data_diff(nodeid, keep)
+
+    @work(exclusive=True, group="data-diff", exit_on_error=False)
+    async def run_data_diff(self, nodeid: str, keep: bool) -> None:
+        from tui.cli.diff_report import format_diff_report  # noqa: PLC0415 - on use only
+        from tui.core.testrun.data_diff import DataDiffError, diff_one_test  # noqa: PLC0415
+
+        session = self.session
+        try:
+            # EnvironmentResets resolves its environment on first use: blocking.
+            states = await asyncio.to_thread(getattr, self.resets, "states", None)
+            if states is None:
+                raise DataDiffError("this environment has no saved states to diff against")
+            report = await diff_one_test(
+                states,
+                session.root,
+                nodeid,
+                python=session.python,
+                extra_args=session.options,
+                keep=keep,
+                place=await session.ensure_place(),
+            )
+        except (DataDiffError, PlaceError) as error:
+            self._set_detail(Text(f"no data diff: {safe_text(str(error))}", style="red"), ("diff",))
+            return
+        self._set_detail(Text(safe_text(format_diff_report(report), keep="\n")), ("diff", nodeid))
+        self.detail_pane.focus()  # long: it scrolls with the keys
+
     # -------------------------------------------------------------- failure bundle
 
     def action_bundle_failure(self) -> None:
@@ -538,8 +597,9 @@ class TestsScreen(Screen[None], SessionListener):
     # -------------------------------------------------------------- debugger, editor
 
     def debug_argv(self, nodeid: str) -> list[str]:
-        """pytest on `nodeid` alone, stopping in pdb at the first failure."""
-        return [self.python, "-m", "pytest", "--pdb", "-p", "no:cacheprovider", nodeid]
+        """pytest on `nodeid` alone, stopping in pdb at the first failure: here, or in a
+        new container of the tests' compose service, with the terminal."""
+        return self.session.place.debug_argv(nodeid)
 
     def editor_argv(self, file: str, line: int | None) -> list[str]:
         """$EDITOR (vi without one) on the file, at `+line` when known."""
@@ -607,6 +667,9 @@ def new_session(
     reset = None
     if settings.reset_before_watch_runs and resets is not None:
         reset = functools.partial(resets.fast_reset, no_progress)
+    find_place = None
+    if settings.test_service:  # the tests run in a compose service: found in a worker
+        find_place = functools.partial(configured_place, settings, monitor)
     return TestSession(
         root,
         project_python(root, settings.test_python),
@@ -616,7 +679,20 @@ def new_session(
         reset=reset,
         # A configured state_dir inside the project: a reset before a run writes there.
         ignored_dirs=[settings.state_dir] if settings.state_dir else [],
+        find_place=find_place,
     )
+
+
+def configured_place(settings: EnvdeckSettings, monitor: EnvironmentMonitor) -> RunPlace:
+    """Where the settings say the tests run, with the environment's compose command and
+    engine when the monitor knows them (blocking: `compose config`)."""
+    from tui.core.monitor import DockerEnvironmentMonitor  # noqa: PLC0415
+    from tui.core.testrun.configured_place import run_place  # noqa: PLC0415
+
+    if isinstance(monitor, DockerEnvironmentMonitor):
+        environment = monitor.environment(engine_connected=True)
+        return run_place(settings, compose=environment.compose, gateway=monitor.gateway)
+    return run_place(settings)
 
 
 def error_line(longrepr: str, file: str) -> int | None:
