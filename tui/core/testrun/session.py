@@ -232,8 +232,16 @@ class TestSession:
             raise
         self.discovery = ""
         self._set_tree(tree)
+        self.prepare_graph()  # so the first save in watch mode finds it built
         await self.prepare_warm_start()  # the first run is warm too
         return tree
+
+    def prepare_graph(self) -> None:
+        """Build the import graph (which test imports what) in a thread, ahead of the
+        first save: on a large project that is seconds the save would otherwise wait."""
+        if self._graph is None:
+            self._graph = ImportGraph(self.root)
+            self._spawn(asyncio.to_thread(self._graph.build_ahead))
 
     def _set_tree(self, tree: CollectedTree) -> None:
         self.tree = tree
@@ -575,8 +583,7 @@ class TestSession:
         self.watcher = SourceWatcher(
             self.root, rules=IgnoreRules(self.root, ignored_dirs=self.ignored_dirs)
         )
-        if self._graph is None:
-            self._graph = ImportGraph(self.root)
+        self.prepare_graph()
         self._watch_task = self._spawn(self._watch(self.watcher))
         self._changed()
         return self.watcher
