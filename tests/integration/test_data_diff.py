@@ -28,13 +28,13 @@ from envdeck_postgres import PostgresPlugin
 from envdeck_qdrant import QdrantPlugin
 from envdeck_redis import RedisPlugin
 from tests.integration.conftest import REPO, free_port, remove_project
-from tui.cli.diff_report import format_diff_report
 from tui.config.settings import load_settings
 from tui.core.engine import DockerGateway
 from tui.core.environment import resolve_environment
 from tui.core.testrun.data_diff import diff_one_test
 from tui.core.testrun.model import Outcome
 from tui.plugins.api import DiffGroup, ServiceDiff, ServiceTarget, StateRef
+from tui.presentation.diff_text import format_diff_report
 from tui.reset.states import StateManager
 
 pytestmark = pytest.mark.docker

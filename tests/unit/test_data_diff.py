@@ -10,11 +10,11 @@ from typing import Any
 from envdeck_postgres.diff_rows import row_changes
 from envdeck_qdrant.diff import point_changes
 from envdeck_redis.diff import KeyState, _keyspace_key, _with_flags, classify
-from tui.cli.diff_report import format_diff_report
 from tui.core.testrun.data_diff import DataDiffReport, ServiceDataDiff
 from tui.core.testrun.model import Outcome
 from tui.plugins.api import Change, DiffItem, ServiceDiff
 from tui.plugins.diff_build import bounded_group, preview
+from tui.presentation.diff_text import format_diff_report
 from tui.reset.steps import Outcome as Steps
 
 # ---------------------------------------------------------------- Redis

@@ -203,8 +203,8 @@ async def data_diff(
     """`envdeck test --diff NODEID [--keep]`: the test rerun alone, what it changed in each
     stateful service printed; the data put back unless --keep. pytest's exit code for the
     test; 1 when the data could not be put back; EXIT_NOT_READY without an environment."""
-    from tui.cli.diff_report import format_diff_report  # only with --diff
     from tui.core.testrun.data_diff import DataDiffError, diff_one_test
+    from tui.presentation.diff_text import format_diff_report  # only with --diff
     from tui.reset.states import StateManager
 
     assert options.diff is not None

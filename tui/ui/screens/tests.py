@@ -543,8 +543,8 @@ class TestsScreen(Screen[None], SessionListener):
 
     @work(exclusive=True, group="data-diff", exit_on_error=False)
     async def run_data_diff(self, nodeid: str, keep: bool) -> None:
-        from tui.cli.diff_report import format_diff_report  # noqa: PLC0415 - on use only
         from tui.core.testrun.data_diff import DataDiffError, diff_one_test  # noqa: PLC0415
+        from tui.presentation.diff_text import format_diff_report  # noqa: PLC0415 - on use only
 
         session = self.session
         try:
