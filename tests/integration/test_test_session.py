@@ -19,9 +19,12 @@ import pytest
 
 from tests.ui.fixed_monitor import ENGINE, SERVICES, FixedMonitor
 from tests.ui.test_tests_screen import READY
-from tui.core.status import EnvironmentStatus
+from tui.core.compose_cli import ComposeCommand
+from tui.core.engine import DockerGateway
+from tui.core.status import EnvironmentStatus, ServiceStatus
 from tui.core.testrun import FinishedEvent, StartedEvent
 from tui.core.testrun.events import TestEvent
+from tui.core.testrun.place import ComposeService
 from tui.core.testrun.run_state import RunState
 from tui.core.testrun.session import SessionListener, TestSession
 
@@ -195,3 +198,23 @@ async def test_a_users_run_keeps_results_in_the_session(project: Path, go: Path)
         assert session.run.summary() == "3 passed"
     finally:
         await session.aclose()
+
+
+def test_the_service_the_tests_run_in_never_holds_a_run(tmp_path: Path) -> None:
+    """A test-runner service has no container between runs (`compose run --rm`): the gate
+    waits for the others, never for it."""
+    missing = ServiceStatus("tests", None, "missing", "none", None, 0, None, None, ())
+    status = EnvironmentStatus("shop", ENGINE, (*READY.services, missing))
+    place = ComposeService(
+        ComposeCommand(("docker", "compose"), cwd=tmp_path),
+        "tests",
+        "/srv/app",
+        DockerGateway("unix:///nonexistent"),
+    )
+    monitor = FixedMonitor(status)
+    assert TestSession(tmp_path, sys.executable, monitor=monitor, place=place).not_ready() == ()
+    here = TestSession(tmp_path, sys.executable, monitor=monitor)
+    assert [service.name for service in here.not_ready()] == ["tests"]  # run here: it holds
+    monitor.status = EnvironmentStatus("shop", ENGINE, SERVICES)
+    held = TestSession(tmp_path, sys.executable, monitor=monitor, place=place).not_ready()
+    assert "redis" in [service.name for service in held]  # the others still hold it

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import POSTGRES_IMAGE, free_port, remove_project
+from tests.integration.conftest import POSTGRES_IMAGE, REPO, free_port, remove_project
 from tests.integration.pytest_image import pytest_image
 from tui.config.settings import EnvdeckSettings, load_settings
 from tui.core.compose_cli import ComposeCommand
@@ -368,3 +368,22 @@ async def test_the_session_collects_and_runs_in_the_service(stack: Stack) -> Non
         assert warm.waiting_pid is None
     finally:
         await session.aclose()
+
+
+def test_envdeck_test_runs_in_the_service_with_its_failures_and_logs(stack: Stack) -> None:
+    """The headless face: `envdeck test` in a project whose tests run in a service."""
+    ran = subprocess.run(
+        [sys.executable, "-m", "tui", "test", "-k", "ping or fails_after"],
+        cwd=stack.folder,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert ran.returncode == 1, ran.stderr  # pytest's, from inside the container
+    assert "==================== failures summary: 1 ====================" in ran.stdout
+    assert f"FAILED {FAILING}" in ran.stdout
+    assert stack.mark in ran.stdout  # Redis's log line of the failure's window
+    assert "PASSED tests/test_redis.py::test_ping" in ran.stdout
+    assert "1 failed, 1 passed in" in ran.stdout

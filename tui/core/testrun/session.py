@@ -52,7 +52,7 @@ from tui.core.testrun.events import (
     TestEvent,
 )
 from tui.core.testrun.model import CollectedTree
-from tui.core.testrun.place import LocalInterpreter, RunPlace
+from tui.core.testrun.place import ComposeService, LocalInterpreter, RunPlace
 from tui.core.testrun.run_state import RunState
 from tui.core.testrun.runner import TestRun, TestRunError
 from tui.core.testrun.warm import WarmStarts
@@ -494,9 +494,13 @@ class TestSession:
         if self.monitor is None:
             return ()
         try:
-            return self.monitor.snapshot().gating_services
+            waiting = self.monitor.snapshot().gating_services
         except Exception:
             return ()
+        # The service the tests run in is started for each run (`compose run`): it never
+        # has a container of its own to wait for.
+        runner = self.place.service if isinstance(self.place, ComposeService) else None
+        return tuple(service for service in waiting if service.name != runner)
 
     def why_not_ready(self, service: ServiceStatus) -> str:
         """ "redis unhealthy (Could not connect …)": the state and the healthcheck's last
