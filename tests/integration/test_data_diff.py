@@ -552,3 +552,19 @@ async def test_d_in_the_tests_screen_shows_the_diff_and_puts_the_data_back(
         assert "id=42" in shown
         assert "put back" in shown
     assert stack.redis().exists("made:by:test") == 0
+
+
+def test_a_diff_is_refused_while_a_reset_holds_the_data(
+    stack: Stack, gateway: DockerGateway
+) -> None:
+    import asyncio
+
+    from tui.core.testrun.data_diff import DataDiffError
+
+    settings = load_settings(stack.folder)
+    states = StateManager(settings, resolve_environment(settings, gateway), gateway)
+    refused = pytest.raises(DataDiffError, match="a reset or snapshot is under way")
+    with states.operation_lock, refused:  # as a save, restore or delete holds it
+        asyncio.run(diff_one_test(states, stack.folder, "tests/test_writes.py::x"))
+    assert states.operation_lock.acquire(blocking=False)  # the refusal let go of nothing
+    states.operation_lock.release()

@@ -79,6 +79,12 @@ class StateManager:
         self._busy = threading.Lock()
         self.guard = DestructiveGuard(settings, environment, gateway)
 
+    @property
+    def operation_lock(self) -> threading.Lock:
+        """Held by every save, restore and delete, one at a time; the data diff holds it
+        across its rerun of a test, so no reset puts data back under it."""
+        return self._busy
+
     # ------------------------------------------------------------ what is there
 
     def containers(self) -> list[Container]:

@@ -11,7 +11,7 @@ happened, also when the caller is cancelled. A plugin without `begin_diff` says 
 diff for this service"; its data is still saved and put back.
 
 No Textual: the tests screen and `envdeck test --diff NODEID` both call `diff_one_test`
-(the CLI prints the result with `tui.cli.diff_report`).
+(the CLI prints the result with `tui.presentation.diff_text`).
 """
 
 from __future__ import annotations
@@ -93,7 +93,42 @@ async def diff_one_test(
     progress: Progress = no_progress,
     place: RunPlace | None = None,
 ) -> DataDiffReport:
-    """Rerun `nodeid` alone and diff every stateful service's data across it."""
+    """Rerun `nodeid` alone and diff every stateful service's data across it. Refused
+    (DataDiffError) while a reset, save or restore is under way; one started meanwhile
+    waits for the diff."""
+    lock = states.operation_lock
+    if not lock.acquire(blocking=False):
+        raise DataDiffError("a reset or snapshot is under way: try again once it is done")
+    try:
+        return await _diff_one_test(
+            states,
+            project_dir,
+            nodeid,
+            python=python,
+            extra_args=extra_args,
+            env=env,
+            limit=limit,
+            keep=keep,
+            progress=progress,
+            place=place,
+        )
+    finally:
+        lock.release()
+
+
+async def _diff_one_test(
+    states: StateManager,
+    project_dir: Path | str,
+    nodeid: str,
+    *,
+    python: str | None,
+    extra_args: Sequence[str],
+    env: Mapping[str, str] | None,
+    limit: int,
+    keep: bool,
+    progress: Progress,
+    place: RunPlace | None,
+) -> DataDiffReport:
     steps = StepRunner(f"data diff of {nodeid}", progress)
     scope = await asyncio.to_thread(_checked, states)
     name = f"{DIFF_STATE}-{uuid.uuid4().hex[:12]}"  # two diffs at once never share copies
