@@ -175,8 +175,8 @@ def main() -> int:
     for variable in PORT_VARIABLES:
         os.environ[variable] = str(free_port())
     state_dir = Path(tempfile.mkdtemp(prefix=f"{PROJECT}-"))
-    settings = sample_settings(load_settings(REPO, project_name=PROJECT)).model_copy(
-        update={"project_name": PROJECT, "state_dir": state_dir}
+    settings = sample_settings(load_settings(REPO, project_name=PROJECT)).replace(
+        **{"project_name": PROJECT, "state_dir": state_dir}
     )
     gateway = DockerGateway(timeout=settings.engine_timeout)
     environment = resolve_environment(settings, gateway)

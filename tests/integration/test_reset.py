@@ -43,7 +43,7 @@ from tui.reset.steps import Outcome, StepState
 
 
 def manager_for(env: SampleEnv, state_dir: Path, **settings: Any) -> StateManager:
-    changed = env.settings.model_copy(update={"state_dir": state_dir, **settings})
+    changed = env.settings.replace(**{"state_dir": state_dir, **settings})
     return StateManager(changed, resolve_environment(changed, env.gateway), env.gateway)
 
 
@@ -306,7 +306,7 @@ async def test_the_dashboard_takes_the_baseline_and_x_enter_resets_to_it(
     from tui.ui.screens.dashboard import DashboardHeader
     from tui.ui.screens.reset import ResetScreen
 
-    settings = sample_env.settings.model_copy(update={"state_dir": tmp_path})
+    settings = sample_env.settings.replace(**{"state_dir": tmp_path})
     app = make_app(settings, sample_env.gateway)
     manager = manager_for(sample_env, tmp_path)
     async with app.run_test(size=(140, 45)) as pilot:
@@ -374,8 +374,8 @@ def test_a_hard_reset_counts_a_one_shot_that_exits_0_as_done(
     image = sample_env.environment.project.services["redis"].image
     assert image is not None
     compose_file = one_shot_project(tmp_path, image, migrate_exit)
-    settings = sample_env.settings.model_copy(
-        update={
+    settings = sample_env.settings.replace(
+        **{
             "compose_files": [compose_file],
             "offline_compose_files": [],
             "config_dir": tmp_path,

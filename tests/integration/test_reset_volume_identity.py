@@ -77,7 +77,7 @@ class Stack:
         return self.environment.project.name
 
     def manager(self, state_dir: Path) -> StateManager:
-        settings = self.settings.model_copy(update={"state_dir": state_dir})
+        settings = self.settings.replace(**{"state_dir": state_dir})
         return StateManager(settings, self.environment, self.gateway)
 
     def container(self, service: str) -> Container:
@@ -165,7 +165,7 @@ def restart(stack: Stack, service: str) -> None:
 def old_format_copy(manager: StateManager, into: Path) -> StateManager:
     """The baseline as a record written before the containers were kept: CreatedAt only."""
     copy = StateManager(
-        manager.settings.model_copy(update={"state_dir": into}),
+        manager.settings.replace(**{"state_dir": into}),
         manager.environment,
         manager.gateway,
     )

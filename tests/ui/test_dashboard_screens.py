@@ -225,7 +225,7 @@ async def test_keys_can_be_remapped_by_id() -> None:
     app = fixed_app()
     actions = FixedActions()
     app.actions = lambda: actions  # type: ignore[assignment]
-    app.settings = app.settings.model_copy(update={"keymap": {"dashboard.down": "ctrl+d"}})
+    app.settings = app.settings.replace(**{"keymap": {"dashboard.down": "ctrl+d"}})
     async with app.run_test(size=(120, 24)) as pilot:
         from tui.ui.screens.confirm import ConfirmScreen
 

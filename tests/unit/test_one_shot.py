@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests.exceptions
 
-from tui.config.settings import EnvdeckSettings
+from tui.config.settings import EnvdeckSettings, ServiceSettings
 from tui.core.compose_model import ComposeProject, parse_project
 from tui.core.engine import EngineInfo
 from tui.core.events import ContainerChange
@@ -79,7 +79,11 @@ def test_the_setting_wins_and_an_orphan_is_a_server() -> None:
         worker={"image": "app"},
     )
     settings = EnvdeckSettings(
-        services={"redis": {"one_shot": True}, "worker": {"one_shot": False}, "db": {}}
+        services={
+            "redis": ServiceSettings(one_shot=True),
+            "worker": ServiceSettings(one_shot=False),
+            "db": ServiceSettings(),
+        }
     )
     configured = with_one_shot_settings(shop, settings)
     assert configured.one_shot_settings == {"redis": True, "worker": False}

@@ -6,40 +6,71 @@ looked up from the working directory upwards. `envdeck.toml` holds the same tabl
 top level or under `[tool.envdeck]`. Relative paths are taken relative to the folder of
 the file that configured them. Every table forbids unknown keys: a misspelt `protected`
 must not leave a service unprotected.
+
+The settings are plain dataclasses, each field with its documentation and constraints in
+its metadata (`setting`). Start-up reads them without pydantic (`tui.config.reading`:
+importing pydantic and pydantic-settings cost 0.2-0.3 s of every command's start); a value
+that reader is not sure of goes to pydantic (`tui.config.validation`), which either
+accepts it or says what is wrong, in the same words as before.
 """
 
+# `setting(...)` is a field specifier (it returns dataclasses.field), not a shared default.
+# ruff: noqa: RUF009
 from __future__ import annotations
 
+import dataclasses
 import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from pydantic import (
-    AliasChoices,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    model_validator,
-)
-from pydantic_settings import (
-    BaseSettings,
-    InitSettingsSource,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
-
-from tui.config.problems import describe_validation_error
-
 CONFIG_FILE_NAMES = ("envdeck.toml", "pyproject.toml")
 TOOL_HEADER = ("tool", "envdeck")
+ENV_PREFIX = "ENVDECK_"
 
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message says which value and why."""
 
 
-class SeedHook(BaseModel):
+def setting(
+    default: Any = dataclasses.MISSING,
+    *,
+    doc: str = "",
+    factory: Any = dataclasses.MISSING,
+    gt: float | None = None,
+    ge: float | None = None,
+    le: float | None = None,
+    pattern: str | None = None,
+    aliases: tuple[str, ...] = (),
+    secret: bool = False,
+) -> Any:
+    """A settings field: its default, what it means, and what values it takes. `aliases`
+    are other keys a file may give it by (`username` for `user`); a `secret` stays out of
+    repr()."""
+    metadata = {
+        "doc": doc,
+        "gt": gt,
+        "ge": ge,
+        "le": le,
+        "pattern": pattern,
+        "aliases": aliases,
+    }
+    return field(default=default, default_factory=factory, metadata=metadata, repr=not secret)
+
+
+def seed_hook_problem(hook: SeedHook) -> str | None:
+    """What makes `hook` unusable, or None."""
+    kinds = [kind for kind in ("command", "exec", "file") if getattr(hook, kind)]
+    if len(kinds) != 1:
+        return "a seed hook needs exactly one of command, exec, file"
+    if kinds[0] in ("exec", "file") and not hook.service:
+        return f"a seed hook with {kinds[0]} needs a service"
+    return None
+
+
+@dataclass(frozen=True)
+class SeedHook:
     """One step that puts data into a freshly created environment (after a hard reset).
 
     Exactly one of: `command` (argv run on this machine from the config's folder, with
@@ -47,22 +78,16 @@ class SeedHook(BaseModel):
     `service`'s container), `file` (a seed file `service`'s plugin applies, e.g. SQL).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    service: str | None = setting(None, doc="The service an exec or a file is for.")
+    command: list[str] = setting(factory=list, doc="An argv run on this machine.")
+    exec: list[str] = setting(factory=list, doc="An argv run inside the service's container.")
+    file: Path | None = setting(None, doc="A seed file the service's plugin applies.")
+    timeout: float = setting(120.0, gt=0, doc="Seconds the step may take.")
 
-    service: str | None = None
-    command: list[str] = Field(default_factory=list)
-    exec: list[str] = Field(default_factory=list)
-    file: Path | None = None
-    timeout: float = Field(default=120.0, gt=0)
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> SeedHook:
-        kinds = [kind for kind in ("command", "exec", "file") if getattr(self, kind)]
-        if len(kinds) != 1:
-            raise ValueError("a seed hook needs exactly one of command, exec, file")
-        if kinds[0] in ("exec", "file") and not self.service:
-            raise ValueError(f"a seed hook with {kinds[0]} needs a service")
-        return self
+    def __post_init__(self) -> None:
+        problem = seed_hook_problem(self)
+        if problem is not None:
+            raise ValueError(problem)
 
     @property
     def title(self) -> str:
@@ -73,57 +98,47 @@ class SeedHook(BaseModel):
         return f"seed: {' '.join(self.command)}"
 
 
-class ServiceSettings(BaseModel):
+@dataclass(frozen=True)
+class ServiceSettings:
     """`[tool.envdeck.services.NAME]`: how envdeck treats one service and how its plugin
     reaches it. Every key is optional; unset ones come from the compose file and the
     service's own environment (POSTGRES_USER, REDIS_PASSWORD, ...)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    plugin: str | None = Field(
-        default=None, description="The plugin that inspects it (e.g. postgres), by name."
-    )
-    port: int | None = Field(
-        default=None, gt=0, le=65535, description="Where it listens on 127.0.0.1."
-    )
-    timeout: float | None = Field(
-        default=None, gt=0, description="Seconds one plugin call may take (default 5)."
-    )
-    protected: bool = Field(
-        default=False, description="true: never reset, removed or seeded by envdeck."
-    )
-    one_shot: bool | None = Field(
-        default=None,
-        description="true: a one-shot service (migration, seeder), done when it exits 0; "
+    plugin: str | None = setting(None, doc="The plugin that inspects it (e.g. postgres), by name.")
+    port: int | None = setting(None, gt=0, le=65535, doc="Where it listens on 127.0.0.1.")
+    timeout: float | None = setting(None, gt=0, doc="Seconds one plugin call may take (default 5).")
+    protected: bool = setting(False, doc="true: never reset, removed or seeded by envdeck.")
+    one_shot: bool | None = setting(
+        None,
+        doc="true: a one-shot service (migration, seeder), done when it exits 0; "
         "false: a server, never done; unset: decided from the compose file.",
     )
-    user: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices("user", "username"),
-        description="The user to connect as (PostgreSQL role, Redis ACL user).",
+    user: str | None = setting(
+        None,
+        aliases=("username",),
+        doc="The user to connect as (PostgreSQL role, Redis ACL user).",
     )
-    password: str | None = Field(
-        default=None, repr=False, description="The password to connect with."
+    password: str | None = setting(None, secret=True, doc="The password to connect with.")
+    database: str | None = setting(
+        None, aliases=("dbname",), doc="PostgreSQL: the database to open."
     )
-    database: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices("database", "dbname"),
-        description="PostgreSQL: the database to open.",
+    db: int | None = setting(None, ge=0, doc="Redis: the database number.")
+    api_key: str | None = setting(None, secret=True, doc="Qdrant: the API key.")
+    health_path: str | None = setting(
+        None, doc="HTTP: the path of the health endpoint, e.g. /healthz."
     )
-    db: int | None = Field(default=None, ge=0, description="Redis: the database number.")
-    api_key: str | None = Field(default=None, repr=False, description="Qdrant: the API key.")
-    health_path: str | None = Field(
-        default=None, description="HTTP: the path of the health endpoint, e.g. /healthz."
-    )
-    options: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Settings of a third-party plugin, handed to it as they are.",
+    options: dict[str, Any] = setting(
+        factory=dict, doc="Settings of a third-party plugin, handed to it as they are."
     )
 
     def plugin_options(self) -> dict[str, Any]:
         """What the service's plugin is told (`ServiceTarget.options`): the keys set here,
         under the names the plugins read too (libpq's `dbname`, Redis's `username`)."""
-        known = self.model_dump(exclude={"options"}, exclude_none=True)
+        known = {
+            item.name: getattr(self, item.name)
+            for item in dataclasses.fields(self)
+            if item.name != "options" and getattr(self, item.name) is not None
+        }
         if self.user is not None:
             known["username"] = self.user
         if self.database is not None:
@@ -134,122 +149,101 @@ class ServiceSettings(BaseModel):
 NO_SERVICE_SETTINGS = ServiceSettings()
 
 
-class EnvdeckSettings(BaseSettings):
+@dataclass(frozen=True)
+class EnvdeckSettings:
     """Everything envdeck can be told; each field documents itself for `envdeck doctor`."""
 
-    model_config = SettingsConfigDict(env_prefix="ENVDECK_", extra="forbid")
-
-    compose_files: list[Path] = Field(
-        default_factory=list,
-        description="Compose files, like `docker compose -f`; empty: compose's own lookup.",
+    compose_files: list[Path] = setting(
+        factory=list,
+        doc="Compose files, like `docker compose -f`; empty: compose's own lookup.",
     )
-    project_name: str | None = Field(
-        default=None, description="Compose project name, like `docker compose -p`."
+    project_name: str | None = setting(None, doc="Compose project name, like `docker compose -p`.")
+    project_dir: Path | None = setting(
+        None, doc="Compose's --project-directory; unset: the first compose file's folder."
     )
-    project_dir: Path | None = Field(
-        default=None,
-        description="Compose's --project-directory; unset: the first compose file's folder.",
+    config_dir: Path | None = setting(
+        None, doc="Folder of the config file (set by envdeck): where commands run from."
     )
-    config_dir: Path | None = Field(
-        default=None,
-        description="Folder of the config file (set by envdeck): where commands run from.",
-    )
-    offline: bool | None = Field(
-        default=None,
-        description="Use offline_compose_files: true always, false never, unset when the "
+    offline: bool | None = setting(
+        None,
+        doc="Use offline_compose_files: true always, false never, unset when the "
         "upstream images are missing and cannot be pulled.",
     )
-    offline_compose_files: list[Path] = Field(
-        default_factory=list,
-        description="Override files layered over compose_files when running offline.",
+    offline_compose_files: list[Path] = setting(
+        factory=list, doc="Override files layered over compose_files when running offline."
     )
-    offline_setup: list[str] = Field(
-        default_factory=list,
-        description="A command (argv) that prepares offline images; run before `up`.",
+    offline_setup: list[str] = setting(
+        factory=list, doc="A command (argv) that prepares offline images; run before `up`."
     )
-    compose_binary: Path | None = Field(
-        default=None, description="A Compose v2 binary to use instead of the bundled one."
+    compose_binary: Path | None = setting(
+        None, doc="A Compose v2 binary to use instead of the bundled one."
     )
-    up_timeout: float = Field(
-        default=180.0, gt=0, description="Seconds `up` waits for every service to be healthy."
+    up_timeout: float = setting(
+        180.0, gt=0, doc="Seconds `up` waits for every service to be healthy."
     )
-    services: dict[str, ServiceSettings] = Field(
-        default_factory=dict,
-        description="Per-service settings, e.g. [tool.envdeck.services.db] with plugin, "
+    services: dict[str, ServiceSettings] = setting(
+        factory=dict,
+        doc="Per-service settings, e.g. [tool.envdeck.services.db] with plugin, "
         "port, user, password, database, timeout, protected, one_shot.",
     )
-    keymap: dict[str, str] = Field(
-        default_factory=dict,
-        description='Key remapping by binding id, e.g. {"dashboard.restart" = "R"} '
+    keymap: dict[str, str] = setting(
+        factory=dict,
+        doc='Key remapping by binding id, e.g. {"dashboard.restart" = "R"} '
         "(ids are listed in the help screen).",
     )
-    test_python: Path | None = Field(
-        default=None,
-        description="The interpreter that runs the project's tests; unset: its .venv, "
-        "else envdeck's own.",
+    test_python: Path | None = setting(
+        None,
+        doc="The interpreter that runs the project's tests; unset: its .venv, else envdeck's own.",
     )
-    test_service: str | None = Field(
-        default=None,
-        description="A compose service whose container runs the tests (`compose run --rm "
+    test_service: str | None = setting(
+        None,
+        doc="A compose service whose container runs the tests (`compose run --rm "
         "SERVICE`), so they reach services by their compose names; unset: on this machine.",
     )
-    test_service_dir: str | None = Field(
-        default=None,
+    test_service_dir: str | None = setting(
+        None,
         pattern=r"^/",
-        description="The project's folder inside test_service's container; unset: read "
+        doc="The project's folder inside test_service's container; unset: read "
         "from the service's bind mounts.",
     )
-    test_service_python: str = Field(
-        default="python3", description="The interpreter inside test_service's container."
+    test_service_python: str = setting(
+        "python3", doc="The interpreter inside test_service's container."
     )
-    pytest_args: list[str] = Field(
-        default_factory=list, description="Extra pytest arguments for every test run."
-    )
-    log_lines_per_service: int = Field(
-        default=10_000,
+    pytest_args: list[str] = setting(factory=list, doc="Extra pytest arguments for every test run.")
+    log_lines_per_service: int = setting(
+        10_000,
         ge=100,
         le=1_000_000,
-        description="Log lines kept in memory per service (older ones are dropped).",
+        doc="Log lines kept in memory per service (older ones are dropped).",
     )
-    engine_timeout: float = Field(
-        default=10.0, gt=0, description="Seconds a single Docker engine call may take."
-    )
-    state_dir: Path | None = Field(
-        default=None,
-        description="Where baselines, snapshots and the last reset are kept; unset: "
+    engine_timeout: float = setting(10.0, gt=0, doc="Seconds a single Docker engine call may take.")
+    state_dir: Path | None = setting(
+        None,
+        doc="Where baselines, snapshots and the last reset are kept; unset: "
         ".envdeck beside the config (or the compose file).",
     )
-    seed: list[SeedHook] = Field(
-        default_factory=list,
-        description="Steps a hard reset runs after `up`, in order: [[tool.envdeck.seed]] "
+    seed: list[SeedHook] = setting(
+        factory=list,
+        doc="Steps a hard reset runs after `up`, in order: [[tool.envdeck.seed]] "
         "with command, exec or file.",
     )
-    reset_before_watch_runs: bool = Field(
-        default=False,
-        description="Fast-reset the environment before every watch-mode test run.",
+    reset_before_watch_runs: bool = setting(
+        False, doc="Fast-reset the environment before every watch-mode test run."
     )
-    test_warm_start: bool = Field(
-        default=True,
-        description="The tests screen and watch mode keep the next run's Python started, "
+    test_warm_start: bool = setting(
+        True,
+        doc="The tests screen and watch mode keep the next run's Python started, "
         "with pytest imported, so a run starts ~0.3 s sooner; false: every run starts a "
         "fresh pytest.",
     )
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # File sources are added by load_settings(), which knows where the files are.
-        return (init_settings, env_settings)
-
     def service(self, name: str) -> ServiceSettings:
         """`[tool.envdeck.services.NAME]`, or the defaults when the service has none."""
         return self.services.get(name, NO_SERVICE_SETTINGS)
+
+    def replace(self, **changes: Any) -> EnvdeckSettings:
+        """The same settings with `changes` (typed values, not checked again)."""
+        return dataclasses.replace(self, **changes)
 
 
 def find_config_file(start: Path) -> Path | None:
@@ -303,31 +297,19 @@ def read_config_table(config_file: Path) -> ConfigTable:
 
 def load_settings(cwd: Path | None = None, **overrides: Any) -> EnvdeckSettings:
     """Settings for a run started in `cwd`, with command-line `overrides` on top."""
+    from tui.config.reading import NotSure, read_settings  # noqa: PLC0415 - see the docstring
+
     cwd = (cwd or Path.cwd()).resolve()
     config_file = find_config_file(cwd)
     table = read_config_table(config_file) if config_file else ConfigTable({}, TOOL_HEADER)
     explicit = {key: value for key, value in overrides.items() if value not in (None, [], ())}
-
-    class _FileBacked(EnvdeckSettings):
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource,
-            dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            file_settings = InitSettingsSource(settings_cls, init_kwargs=table.values)
-            return (init_settings, env_settings, file_settings)
-
     try:
-        loaded = _FileBacked(**explicit)
-    except ValidationError as error:
+        settings = read_settings(explicit, table.values)
+    except NotSure:
+        from tui.config.validation import validate_settings  # noqa: PLC0415 - pydantic, when needed
+
         where = config_file or "the environment"
-        problems = describe_validation_error(error, EnvdeckSettings, table.header)
-        raise ConfigError(f"invalid envdeck configuration ({where}): {problems}") from None
-    settings = EnvdeckSettings.model_construct(**dict(loaded))
+        settings = validate_settings(explicit, table, where)
     # Paths in a config file are relative to its folder; the CLI passes absolute ones.
     return anchor_paths(settings, config_file.parent if config_file else cwd)
 
@@ -338,18 +320,16 @@ def anchor_paths(settings: EnvdeckSettings, base: Path) -> EnvdeckSettings:
     def anchor(path: Path) -> Path:
         return path if path.is_absolute() else (base / path).resolve()
 
-    return settings.model_copy(
-        update={
-            "compose_files": [anchor(path) for path in settings.compose_files],
-            "offline_compose_files": [anchor(path) for path in settings.offline_compose_files],
-            "project_dir": anchor(settings.project_dir) if settings.project_dir else None,
-            "config_dir": base,
-            "compose_binary": anchor(settings.compose_binary) if settings.compose_binary else None,
-            "test_python": anchor(settings.test_python) if settings.test_python else None,
-            "state_dir": anchor(settings.state_dir) if settings.state_dir else None,
-            "seed": [
-                hook.model_copy(update={"file": anchor(hook.file)}) if hook.file else hook
-                for hook in settings.seed
-            ],
-        }
+    return settings.replace(
+        compose_files=[anchor(path) for path in settings.compose_files],
+        offline_compose_files=[anchor(path) for path in settings.offline_compose_files],
+        project_dir=anchor(settings.project_dir) if settings.project_dir else None,
+        config_dir=base,
+        compose_binary=anchor(settings.compose_binary) if settings.compose_binary else None,
+        test_python=anchor(settings.test_python) if settings.test_python else None,
+        state_dir=anchor(settings.state_dir) if settings.state_dir else None,
+        seed=[
+            dataclasses.replace(hook, file=anchor(hook.file)) if hook.file else hook
+            for hook in settings.seed
+        ],
     )
