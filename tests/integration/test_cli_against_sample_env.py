@@ -30,7 +30,7 @@ def envdeck(*args: str, cwd: Path = REPO, timeout: float = 120) -> subprocess.Co
 
 
 def test_status_json_reports_every_service_healthy(sample_env: SampleEnv) -> None:
-    result = envdeck("status", "--json")
+    result = envdeck("status", "--json", "--stats")  # CPU and memory only on request
     assert result.returncode == 0, result.stderr + result.stdout
     document: dict[str, Any] = json.loads(result.stdout)
     assert document["project"] == "envdeck-sample"

@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
         "status", help="state of every service (exit 0 healthy, 1 not, 2 cannot tell)"
     )
     status.add_argument("--json", action="store_true", help="one JSON object")
+    status.add_argument(
+        "--stats",
+        action="store_true",
+        help="CPU and memory of the running services too (Docker takes 1-2 s to measure them)",
+    )
     status.add_argument("--wait", action="store_true", help="wait until every service is ready")
     status.add_argument("--timeout", type=float, default=120.0, metavar="S", help="for --wait")
 
@@ -210,10 +215,15 @@ def split_envdeck_test_flags(words: list[str]) -> tuple[list[str], list[str]]:
     return ours, theirs
 
 
+# Commands that resolve the project from the configured files first thing.
+RESOLVES_THE_PROJECT = frozenset(
+    {"dashboard", "status", "logs", "inspect", "up", "down", "reset", "snapshot", "doctor"}
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     # Imported here so `envdeck --version` and `--help` stay instant.
-    from tui.cli import commands
     from tui.config.settings import ConfigError, load_settings
     from tui.core.compose_cli import ComposeError
 
@@ -222,7 +232,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             compose_files=[Path(file).resolve() for file in args.files],
             project_name=args.project_name,
         )
-        handler = commands.HANDLERS[args.command or "dashboard"]
+        command = args.command or "dashboard"
+        if command in RESOLVES_THE_PROJECT:
+            # `compose config` runs while docker-py (and Textual) import.
+            from tui.core.project_files import config_ahead
+
+            config_ahead(settings)
+        from tui.cli import commands
+
+        handler = commands.HANDLERS[command]
         return handler(settings, args)
     except (ConfigError, ComposeError) as error:
         print(f"envdeck: {error}", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -20,7 +21,7 @@ from tui.core.environment import (
     sample_settings,
 )
 from tui.core.monitor import DockerEnvironmentMonitor
-from tui.core.status import EXIT_UNKNOWN, EnvironmentStatus
+from tui.core.status import EXIT_UNKNOWN, EnvironmentStatus, with_resource_usage
 from tui.plugins.session import Inspector
 
 Handler = Callable[[EnvdeckSettings, argparse.Namespace], int]
@@ -111,10 +112,14 @@ def run_status(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
     gateway = gateway_for(settings)
     deadline = time.monotonic() + args.timeout
     monitor = DockerEnvironmentMonitor(settings, gateway)
-    status = monitor.snapshot(stats=not args.wait)
+    status = monitor.snapshot()
     while args.wait and status.exit_code != 0 and time.monotonic() < deadline:
         time.sleep(0.5)
         status = monitor.snapshot()
+    if args.stats and status.services:
+        # Only on request: Docker answers a stats request when its collector next runs.
+        services = with_resource_usage(gateway, status.services)
+        status = dataclasses.replace(status, services=services)
     if status.problem is not None:
         say(status.problem)
         if args.json:
@@ -128,7 +133,7 @@ def run_status(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
                 service["reason"] = reasons[service["name"]]
         print(json.dumps(document, indent=2))
     else:
-        print(format_status(status))
+        print(format_status(status, resources=args.stats))
         for name, reason in reasons.items():
             print(f"{name}: {reason}")
     if status.foreign is not None:
@@ -159,10 +164,10 @@ def _missing_reasons(
         return {}
 
 
-def format_status(status: EnvironmentStatus) -> str:
+def format_status(status: EnvironmentStatus, *, resources: bool = True) -> str:
     from tui.presentation.status_text import status_table
 
-    return status_table(status)
+    return status_table(status, resources=resources)
 
 
 def run_logs(settings: EnvdeckSettings, args: argparse.Namespace) -> int:

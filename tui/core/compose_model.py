@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui.core.compose_cli import ComposeCommand, ComposeError
+from tui.core.project_files import compose_config
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,7 @@ def parse_project(config: Mapping[str, Any]) -> ComposeProject:
 
 def load_project(compose: ComposeCommand, timeout: float = 30.0) -> ComposeProject:
     """Ask compose to resolve the project; ComposeError says what is wrong with the files."""
-    output = compose.run("config", "--format", "json", timeout=timeout)
+    output = compose_config(compose, timeout)  # started ahead, when it was
     try:
         return parse_project(json.loads(output))
     except (ValueError, KeyError, TypeError) as error:

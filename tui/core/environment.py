@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.config.settings import EnvdeckSettings, SeedHook
-from tui.core.compose_cli import ComposeCommand, ComposeError, find_compose_binary
+from tui.core.compose_cli import ComposeCommand, ComposeError
 from tui.core.compose_model import ComposeProject, load_project
 from tui.core.engine import DockerGateway, EngineUnavailable
 from tui.core.images import ImagesMissing, check_can_create
 from tui.core.one_shot import with_one_shot_settings
 from tui.core.ownership import ownership_problem
+from tui.core.project_files import compose_command as compose_command  # noqa: PLC0414 - re-exported
+from tui.core.project_files import config_ahead, forget_ahead
 from tui.core.readiness import NotReady, wait_until_ready
 
 Report = Callable[[str], None]
@@ -38,16 +40,6 @@ class Environment:
     offline: bool
 
 
-def compose_command(settings: EnvdeckSettings) -> ComposeCommand:
-    return ComposeCommand(
-        binary=tuple(find_compose_binary(settings.compose_binary)),
-        files=tuple(settings.compose_files),
-        project_name=settings.project_name,
-        project_dir=settings.project_dir,
-        cwd=settings.config_dir,
-    )
-
-
 def missing_images(project: ComposeProject, gateway: DockerGateway) -> list[str]:
     images = sorted({spec.image for spec in project.services.values() if spec.image})
     return [image for image in images if not gateway.image_exists(image)]
@@ -61,6 +53,17 @@ def resolve_environment(
     report: Report = _quiet,
 ) -> Environment:
     """The environment as it runs here; ComposeError for broken files."""
+    # The offline files' `compose config` runs beside the plain one's: one wait, not two.
+    config_ahead(settings)
+    try:
+        return _resolve(settings, gateway, allow_pull=allow_pull, report=report)
+    finally:
+        forget_ahead(settings)
+
+
+def _resolve(
+    settings: EnvdeckSettings, gateway: DockerGateway | None, *, allow_pull: bool, report: Report
+) -> Environment:
     compose = compose_command(settings)
     try:
         project = with_one_shot_settings(load_project(compose), settings)
@@ -185,8 +188,8 @@ def sample_environment_dir() -> Path:
 def sample_settings(base: EnvdeckSettings) -> EnvdeckSettings:
     """Settings that point at the bundled sample environment."""
     folder = sample_environment_dir()
-    return base.model_copy(
-        update={
+    return base.replace(
+        **{
             "compose_files": [folder / "compose.yaml"],
             "offline_compose_files": [folder / "compose.offline.yaml"],
             "offline_setup": ["bash", str(folder / "images" / "build-base.sh")],

@@ -91,14 +91,15 @@ def bytes_label(count: int | None) -> str:
     raise AssertionError("unreachable")
 
 
-def status_table(status: EnvironmentStatus) -> str:
-    """`envdeck status` as aligned plain text."""
+def status_table(status: EnvironmentStatus, *, resources: bool = True) -> str:
+    """`envdeck status` as aligned plain text; CPU and MEMORY columns with `resources`
+    (`status --stats`: measuring them takes Docker a second or two)."""
     if status.problem is not None:
         return f"{safe_text(status.project)}: {safe_text(status.problem)}"
     if not status.engine.connected:
         return f"{status.project}: {status.engine.error or 'no Docker engine answers'}"
-    header = ("SERVICE", "STATE", "HEALTH", "UPTIME", "CPU", "MEMORY", "PORTS")
-    rows = [
+    header: tuple[str, ...] = ("SERVICE", "STATE", "HEALTH", "UPTIME", "CPU", "MEMORY", "PORTS")
+    rows: list[tuple[str, ...]] = [
         (
             safe_text(service.name),
             state_label(service),
@@ -110,6 +111,8 @@ def status_table(status: EnvironmentStatus) -> str:
         )
         for service in status.services
     ]
+    if not resources:
+        header, rows = _without_resources(header), [_without_resources(row) for row in rows]
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     lines = [
         "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
@@ -120,3 +123,7 @@ def status_table(status: EnvironmentStatus) -> str:
         f"{status.project}: {ready}/{len(status.services)} ready (Docker {status.engine.version})"
     )
     return "\n".join(lines)
+
+
+def _without_resources(row: tuple[str, ...]) -> tuple[str, ...]:
+    return (*row[:4], *row[6:])  # without CPU and MEMORY
