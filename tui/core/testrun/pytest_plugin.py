@@ -44,6 +44,7 @@ EVENTS_PATH_ENV = "ENVDECK_EVENTS_PATH"
 EVENTS_FRAME_ENV = "ENVDECK_EVENTS_FRAME"  # a run's token: events framed on stdout (frames.py)
 FRAME_START = b"\x1eenvdeck-event:"
 SUBREAPER_ENV = "ENVDECK_SUBREAPER"  # "1": orphans of the run are re-parented to pytest
+WARM_HELPER_MODULE = "envdeck_warm_helper"  # command.WARM_HELPER_MODULE
 ARGS_ONLY_ENV = "ENVDECK_ARGS_ONLY"  # "1": report how pytest reads the arguments, then stop
 FILE_OR_DIR = "file_or_dir"  # the dest of pytest's positional arguments
 MAX_LONGREPR_CHARS = 1024 * 1024
@@ -85,7 +86,14 @@ def pytest_load_initial_conftests(
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
-    return 0 if os.environ.get(ARGS_ONLY_ENV) == "1" else None  # arguments only: no session
+    if os.environ.get(ARGS_ONLY_ENV) == "1":
+        return 0  # arguments only: no session
+    # A prepared warm start (envdeck's warm_helper.py) waits here for its run, before
+    # pytest_configure and the session: it returns to run them, or becomes a cold pytest.
+    prepared = getattr(sys.modules.get(WARM_HELPER_MODULE), "PREPARED", None)
+    if prepared is not None:
+        prepared.wait_for_go(config)
+    return None
 
 
 class ArgumentParser(Protocol):

@@ -45,6 +45,7 @@ from tui.core.testrun.place import ComposeService, LocalInterpreter, RunPlace
 from tui.core.testrun.processes import RunProcesses
 from tui.core.testrun.progress import RunProgress
 from tui.core.testrun.pytest_words import EXIT_MEANINGS, pytest_message
+from tui.core.testrun.warm_output import PreludeFilter
 
 if TYPE_CHECKING:
     from tui.core.testrun.in_service import ServiceRun
@@ -134,6 +135,8 @@ class TestRun:
         self._spawned_at = 0.0
         self._warm = warm
         self.warm_start = False  # set by start(): this run took a spare (warm.py)
+        self.prepared_start = False  # ... a prepared one (it may still have gone cold)
+        self._prelude: PreludeFilter | None = None  # a prepared spare's output: warm_output.py
         self._heard = False  # an event came from the service (else compose's words say why)
 
     # ---------------------------------------------------------------- what callers see
@@ -183,12 +186,15 @@ class TestRun:
         """The spare prepared for this run, given the run's arguments, if one fits."""
         warm = self._warm
         python, *rest = self.command
-        spare = None if warm is None else warm.take(self.project_dir, python, self._extra_env)
+        assert rest[:2] == ["-m", "pytest"], self.command
+        arguments = rest[2:]
+        spare = None
+        if warm is not None:
+            spare = warm.take(self.project_dir, python, self._extra_env, arguments)
         if spare is None or warm is None:
             return None
-        assert rest[:2] == ["-m", "pytest"], self.command
         try:
-            handed = await spare.go(rest[2:])
+            handed = await spare.go(arguments)
         except BaseException:  # cancelled meanwhile: it may have begun; nobody would follow it
             warm.retire(spare)
             raise
@@ -196,6 +202,9 @@ class TestRun:
             warm.retire(spare)  # it died while waiting: start cold
             return None
         self.warm_start = True
+        self.prepared_start = spare.prepared_for is not None
+        if spare.marker:
+            self._prelude = PreludeFilter(spare.marker)
         self.run_id = spare.run_id
         return spare.process, spare.events, spare.events_pipe
 
@@ -387,9 +396,10 @@ class TestRun:
 
     async def _pump_output(self, stdout: asyncio.StreamReader) -> None:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        prelude = self._prelude
         while chunk := await stdout.read(READ_BYTES):
-            self._output(chunk, decoder)
-        self._output(b"", decoder, final=True)
+            self._output(chunk if prelude is None else prelude.feed(chunk), decoder)
+        self._output(b"" if prelude is None else prelude.end(), decoder, final=True)
 
     def _output(self, data: bytes, decoder: codecs.IncrementalDecoder, final: bool = False) -> None:
         if data:

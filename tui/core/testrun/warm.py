@@ -18,10 +18,21 @@ started like a cold run: once it has its arguments, what differs from a cold run
 imported even if `-p no:NAME` then leaves one unregistered. The price: every run still
 costs a whole interpreter start of CPU, spent before the save rather than after it.
 
-The helper never imports the project's code, conftest.py files, configuration or
-third-party pytest plugins, so changes to those never make a spare stale; pytest reads them
+A *plain* spare never imports the project's code, conftest.py files, configuration or
+third-party pytest plugins, so changes to those never make it stale; pytest reads them
 after the arguments arrive, as in a cold run. What it did import is checked then (files,
 shadowing, site-packages): if anything changed it execs a cold `python -m pytest ARGS`.
+
+A *prepared* spare goes further for the arguments the next run is expected to have (the
+last run's: in watch mode a save of the same file runs the same tests again): it is that
+pytest run, paused just before `pytest_configure`, once pytest has parsed its arguments and
+ini file and imported every plugin (the costly part where a project has many) and the
+initial conftest.py files with what they import (warm_helper.py, `Prepared`). Taken by a
+run with exactly those arguments, it checks that nothing it read has changed (or execs a
+cold pytest, dropping what the paused one printed: warm_output.py) and goes on. WarmStarts
+keeps one spare of each kind: a run takes the prepared one if its arguments match, else
+the plain one; the other stays for a later run.
+
 A spare that no longer matches (another interpreter, folder or environment), or has died,
 is killed and the run starts cold.
 """
@@ -33,6 +44,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +68,8 @@ class Spare:
     python: str
     project_dir: Path
     base_env: dict[str, str] = field(repr=False)  # os.environ and the extra env it was given
+    prepared_for: tuple[str, ...] | None = None  # a prepared spare: its run's arguments
+    marker: bytes = b""  # a prepared spare's: the line that ends its prelude (warm_output.py)
 
     def fits(self, python: str, project_dir: Path, base_env: Mapping[str, str]) -> bool:
         return (
@@ -70,8 +84,11 @@ class Spare:
         stdin = self.process.stdin
         if stdin is None or self.process.returncode is not None:
             return False
+        message: object = list(pytest_arguments)
+        if self.prepared_for is not None:
+            message = {"go": message}
         try:
-            stdin.write(json.dumps(list(pytest_arguments)).encode() + b"\n")
+            stdin.write(json.dumps(message).encode() + b"\n")
             await stdin.drain()
             stdin.close()
         except (ConnectionError, OSError):
@@ -85,44 +102,78 @@ class Spare:
 
 
 class WarmStarts:
-    """Keeps one spare ready for the next run of one project (watch mode's runs).
+    """Keeps spares ready for the next run of one project (watch mode's runs): a plain one,
+    and one prepared for the last run's arguments once there was a run.
 
     `await prepare(...)` after a run (and once at start); `TestRun(..., warm=starts)`
-    takes it; `await aclose()` at the end kills what is left. One event loop.
+    takes one; `await aclose()` at the end kills what is left. One event loop.
+    `prepared=False`: plain spares only.
     """
 
-    def __init__(self) -> None:
-        self._spare: Spare | None = None
+    def __init__(self, *, prepared: bool = True) -> None:
+        self._spare: Spare | None = None  # the plain one
+        self._prepared: Spare | None = None
+        self._expected: tuple[str, ...] | None = None  # the last run's pytest arguments
+        self._prepare_runs = prepared
         self._reaping: set[asyncio.Task[None]] = set()
 
     async def prepare(
         self, project_dir: Path | str, python: str, env: Mapping[str, str] | None = None
     ) -> None:
-        """Start a spare for runs of `python` in `project_dir` with `env` added to ours,
-        unless one is already waiting."""
+        """Start the spares for runs of `python` in `project_dir` with `env` added to ours,
+        unless they are already waiting."""
         project = Path(project_dir)
         base_env = {**os.environ, **(env or {})}
-        if self._spare is not None and self._spare.fits(python, project, base_env):
-            return
-        self.discard()
         try:
-            self._spare = await _spawn(project, python, base_env)
+            if self._spare is None or not self._spare.fits(python, project, base_env):
+                self.discard()
+                self._spare = await _spawn(project, python, base_env)
+            expected = self._expected if self._prepare_runs else None
+            prepared = self._prepared
+            if expected is not None and (
+                prepared is None
+                or prepared.prepared_for != expected
+                or not prepared.fits(python, project, base_env)
+            ):
+                self._discard_prepared()
+                self._prepared = await _spawn(project, python, base_env, expected)
         except OSError as error:  # no such interpreter: the runs say so, cold
             _log.info("no warm start for %s: %s", python, error)
 
     @property
     def waiting_pid(self) -> int | None:
-        """The spare's process id while one waits for a run."""
+        """The plain spare's process id while one waits for a run."""
         return None if self._spare is None else self._spare.process.pid
 
+    @property
+    def prepared_pid(self) -> int | None:
+        """The prepared spare's process id while one waits for a run."""
+        return None if self._prepared is None else self._prepared.process.pid
+
     def take(
-        self, project_dir: Path | str, python: str, env: Mapping[str, str] | None = None
+        self,
+        project_dir: Path | str,
+        python: str,
+        env: Mapping[str, str] | None = None,
+        pytest_arguments: Sequence[str] | None = None,
     ) -> Spare | None:
-        """The spare, if it fits this run; it is then the caller's (see `Spare.go`)."""
+        """A spare for this run (`pytest_arguments`: after `python -m pytest`), if one
+        fits; it is then the caller's (see `Spare.go`). The arguments are remembered: the
+        next prepared spare expects them."""
+        project, base_env = Path(project_dir), {**os.environ, **(env or {})}
+        arguments = None if pytest_arguments is None else tuple(pytest_arguments)
+        if arguments is not None:
+            self._expected = arguments
+        prepared = self._prepared
+        if prepared is not None and prepared.prepared_for == arguments:
+            self._prepared = None
+            if prepared.fits(python, project, base_env):
+                return prepared
+            self.retire(prepared)
         spare, self._spare = self._spare, None
         if spare is None:
             return None
-        if not spare.fits(python, Path(project_dir), {**os.environ, **(env or {})}):
+        if not spare.fits(python, project, base_env):
             self.retire(spare)
             return None
         return spare
@@ -135,16 +186,23 @@ class WarmStarts:
         task.add_done_callback(self._reaping.discard)
 
     def discard(self) -> None:
-        """Kill the waiting spare, if any (the next run starts cold)."""
+        """Kill the waiting spares, if any (the next run starts cold)."""
         spare, self._spare = self._spare, None
         if spare is not None:
             self.retire(spare)
+        self._discard_prepared()
+
+    def _discard_prepared(self) -> None:
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None:
+            self.retire(prepared)
 
     def kill_now(self) -> None:
-        """For shutdown paths that cannot await: kill the spare."""
-        spare, self._spare = self._spare, None
-        if spare is not None:
-            spare.kill()
+        """For shutdown paths that cannot await: kill the spares."""
+        for spare in (self._spare, self._prepared):
+            if spare is not None:
+                spare.kill()
+        self._spare = self._prepared = None
 
     async def aclose(self) -> None:
         self.discard()
@@ -152,7 +210,12 @@ class WarmStarts:
             await asyncio.wait(set(self._reaping), timeout=5)
 
 
-async def _spawn(project_dir: Path, python: str, base_env: dict[str, str]) -> Spare:
+async def _spawn(
+    project_dir: Path,
+    python: str,
+    base_env: dict[str, str],
+    prepared_for: tuple[str, ...] | None = None,
+) -> Spare:
     run_id = uuid.uuid4().hex
     read_fd, write_fd = os.pipe()
     events, events_pipe = await read_pipe(read_fd)
@@ -175,7 +238,14 @@ async def _spawn(project_dir: Path, python: str, base_env: dict[str, str]) -> Sp
         raise
     finally:
         os.close(write_fd)
-    return Spare(process, run_id, events, events_pipe, python, project_dir, base_env)
+    spare = Spare(process, run_id, events, events_pipe, python, project_dir, base_env)
+    if prepared_for is not None:
+        spare.prepared_for = prepared_for
+        spare.marker = b"\x1eenvdeck-warm:" + secrets.token_hex(8).encode()
+        assert process.stdin is not None  # stdin=PIPE
+        message = {"prepare": list(prepared_for), "marker": spare.marker.decode()}
+        process.stdin.write(json.dumps(message).encode() + b"\n")  # drained with the go
+    return spare
 
 
 async def _reap(process: asyncio.subprocess.Process) -> None:

@@ -17,9 +17,26 @@ since, the helper replaces itself with a plain `python -m pytest ARGS` (exec: th
 process, pipes and environment), so the run is exactly a cold one. It does the same if the
 imports failed. With EOF instead of arguments (envdeck discarded it, or exited), it exits.
 
+*Prepared* spares go further (`{"prepare": ARGS, "marker": M}` as the first line): the
+helper becomes `python -m pytest ARGS` for the arguments envdeck expects next (the last
+run's: a save of the same file again) and pytest parses them, loads every plugin and the
+initial conftest.py files, with whatever those import, then pauses in our plugin's
+`pytest_cmdline_main`, before `pytest_configure` and the session (`wait_for_go`): the
+process is a cold run that has not yet done anything that depends on when it runs. At
+`{"go": ARGS}` it goes on if ARGS are the same and nothing it read has changed (every
+module imported so far, each file it opened, site-packages, the conftest.py and
+__init__.py files pytest looked for, none written since the helper started); otherwise it
+execs a cold `python -m pytest ARGS`. Either way it first writes `M:go` or `M:cold` on a
+line to the stdout envdeck reads (a copy taken at start, before pytest's capture): before a
+cold start envdeck drops what the paused pytest printed, since the cold run prints it again
+(`warm_output.py`).
+
 Like the pytest plugin, this file runs in the project's interpreter: it is copied alone
 into envdeck's private plugin folder (`command.plugin_directory`) as
 `envdeck_warm_helper.py`, needs nothing but the standard library, and keeps to Python 3.8.
+A prepared helper imports its own file again as `envdeck_warm_helper`, where the pause
+lives: running pytest's `__main__` empties this `__main__` module (the plugin finds the
+pause in `sys.modules` and calls it; the pause then removes that module).
 """
 
 from __future__ import annotations
@@ -31,9 +48,14 @@ import os
 import runpy
 import site
 import sys
+import time
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
+
+# A file written after this (less the clock's coarseness) may have been read before it was
+# written, or after: a prepared run of it could be stale. Module level: the first thing run.
+STARTED_NS = time.time_ns() - 20_000_000
 
 MAX_GO_BYTES = 16 * 1024 * 1024
 SUFFIXES = tuple(importlib.machinery.all_suffixes())  # .py, .pyc, .so and its variants
@@ -83,20 +105,30 @@ def site_folders() -> list[str]:
 
 
 class Snapshot:
-    """What the imports relied on, to tell later whether a fresh start would differ."""
+    """What the imports relied on, to tell later whether a fresh start would differ.
 
-    def __init__(self) -> None:
+    `read`: more files the process read, with their stamps when it read them (a prepared
+    spare's, see `Prepared`). With `written_after` (ns), a file whose stamp says it was
+    written since then counts as changed: it may have been read before that write."""
+
+    def __init__(
+        self, read: dict[str, tuple[int, int] | None] | None = None, written_after: int = 0
+    ) -> None:
         self.files = {path: stamp(path) for _, path in module_files()}
+        self.files.update(read or {})
         self.folders = {path: stamp(path) for path in site_folders()}
         self.origins = {  # top-level modules, which a new file on sys.path could shadow
             name: path for name, path in module_files() if "." not in name and name != "__main__"
         }
+        self.written_after = written_after
 
     def changed(self) -> str | None:
         """Why a cold start would not import the same files now, or None."""
         for path, was in self.files.items():
             if stamp(path) != was:
                 return f"{path} changed"
+            if self.written_after and was is not None and was[0] >= self.written_after:
+                return f"{path} was written while it was being read"
         for path, was in self.folders.items():
             if stamp(path) != was:
                 return f"{path} changed"
@@ -113,7 +145,10 @@ def shadowed(origins: dict[str, str]) -> str | None:
     (a module or a package with an __init__ in an earlier folder wins; a namespace folder
     does not). Anything else on the way (another finder, a zip) is asked the slow way.
     """
-    if [type(f) if not isinstance(f, type) else f for f in sys.meta_path] != STANDARD_FINDERS:
+    finders = [type(f) if not isinstance(f, type) else f for f in sys.meta_path]
+    # pytest's assertion rewriter (a prepared spare's) finds modules with PathFinder.
+    finders = [f for f in finders if f.__name__ != "AssertionRewritingHook"]
+    if finders != STANDARD_FINDERS:
         return slowly_shadowed(origins)
     folders = [os.path.normpath(entry or os.getcwd()) for entry in sys.path]
     listings: dict[int, set[str] | None] = {}
@@ -174,20 +209,23 @@ def find_origin(name: str) -> str | None:
     return None
 
 
-def read_arguments() -> list[str] | None:
-    """The run's pytest arguments, or None at EOF (not wanted)."""
+def read_message(fd: int) -> Any:
+    """One JSON line from `fd`, or None at EOF (not wanted)."""
     data = b""
     while not data.endswith(b"\n"):
-        chunk = os.read(0, 65536)
+        chunk = os.read(fd, 65536)
         if not chunk:
             return None
         data += chunk
         if len(data) > MAX_GO_BYTES:
             return None
-    arguments = json.loads(data.decode("utf-8"))
-    if not isinstance(arguments, list) or not all(isinstance(a, str) for a in arguments):
+    return json.loads(data.decode("utf-8"))
+
+
+def as_arguments(value: Any) -> list[str] | None:
+    if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
         return None
-    return arguments
+    return value
 
 
 def stdin_from_devnull() -> None:
@@ -230,14 +268,133 @@ def become_pytest(arguments: list[str], main: ModuleType) -> None:
     run_as_main("pytest")  # raises SystemExit with pytest's exit code, as a cold run does
 
 
+HELPER_MODULE = "envdeck_warm_helper"  # this file's name in the plugin folder
+PREPARED: Prepared | None = None  # set in the module of that name, when prepared
+
+
+class Prepared:
+    """A prepared spare between its start and its run: what it read, and the pause."""
+
+    def __init__(
+        self, arguments: list[str], marker: bytes, go_fd: int, say_fd: int, started_ns: int
+    ) -> None:
+        self.arguments = arguments
+        self.marker = marker
+        self.go_fd = go_fd  # the pipe from envdeck (fd 0 is /dev/null, as in a cold run)
+        self.say_fd = say_fd  # stdout as it was before pytest
+        self.started_ns = started_ns
+        self.read: dict[str, tuple[int, int] | None] = {}
+        self.recording = True
+
+    def audit(self, event: str, args: tuple[Any, ...]) -> None:
+        """An audit hook: notes each file opened for reading, and its stamp then."""
+        if event != "open" or not self.recording:
+            return
+        try:
+            path, mode, flags = (*args, None, None, None)[:3]
+            if isinstance(mode, str):
+                writes = any(c in mode for c in "wax+")
+            else:
+                writes = isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR) != 0
+            if isinstance(path, (str, bytes)) and not writes:
+                where = os.path.abspath(os.fsdecode(path))
+                if where not in self.read:
+                    self.read[where] = stamp(where)
+        except Exception:  # an audit hook's exception would fail the open
+            pass
+
+    def wait_for_go(self, config: Any) -> None:
+        """Called by our pytest plugin before the session: returns to run it, or execs a
+        cold pytest if the run's arguments differ or something read has changed."""
+        self.recording = False
+        snapshot = Snapshot({**self.read, **conftest_stamps(config)}, self.started_ns)
+        looked_at = existing(config)
+        try:
+            message = read_message(self.go_fd)
+        finally:
+            os.close(self.go_fd)
+        arguments = as_arguments(message.get("go")) if isinstance(message, dict) else None
+        if arguments is None:
+            os._exit(0)  # not wanted: nothing of a session has begun
+        why = "other arguments" if arguments != self.arguments else None
+        why = why or snapshot.changed() or (existing(config) != looked_at and "paths") or None
+        self.say(b"cold" if why else b"go")
+        if why:
+            cold(arguments)
+        sys.modules.pop(HELPER_MODULE, None)
+
+    def say(self, word: bytes) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        line = self.marker + b":" + word + b"\n"
+        try:
+            while line:
+                line = line[os.write(self.say_fd, line) :]
+        finally:
+            os.close(self.say_fd)
+
+
+def anchors(config: Any) -> list[str]:
+    """The paths pytest anchors its initial conftest.py files on (its arguments)."""
+    invocation = str(config.invocation_params.dir)
+    found = [os.path.join(invocation, str(arg).split("::")[0]) for arg in config.args]
+    return [os.path.abspath(path) for path in (*found, invocation)]
+
+
+def existing(config: Any) -> list[bool]:
+    """Whether each anchor exists (pytest skips those that do not)."""
+    return [os.path.exists(path) for path in anchors(config)]
+
+
+def conftest_stamps(config: Any) -> dict[str, tuple[int, int] | None]:
+    """The conftest.py and __init__.py files pytest looked for (in each anchor's folder and
+    those above it, and in an anchor folder's test* folders), there or not."""
+    folders: set[str] = set()
+    for anchor in anchors(config):
+        if os.path.isdir(anchor):
+            with os.scandir(anchor) as entries:
+                folders.update(e.path for e in entries if e.name.startswith("test") and e.is_dir())
+        else:
+            anchor = os.path.dirname(anchor)
+        while anchor not in folders:
+            folders.add(anchor)
+            anchor = os.path.dirname(anchor)
+    files = (os.path.join(f, name) for f in folders for name in ("conftest.py", "__init__.py"))
+    return {path: stamp(path) for path in files}
+
+
+def prepare(arguments: list[str], marker: bytes) -> None:
+    """Become `python -m pytest ARGS` up to the pause (see the module's docstring)."""
+    go_fd, say_fd = os.dup(0), os.dup(1)  # not inherited: a cold exec closes them
+    helper = importlib.import_module(HELPER_MODULE)  # this file again: a module of its own
+    prepared = helper.PREPARED = helper.Prepared(arguments, marker, go_fd, say_fd, STARTED_NS)
+    sys.addaudithook(prepared.audit)
+    stdin_from_devnull()
+    become_pytest(arguments, sys.modules["__main__"])
+
+
 def wait_then_run() -> None:
     snapshot: Snapshot | None
     try:
         preimport()
-        snapshot = Snapshot()
+        snapshot = Snapshot(written_after=STARTED_NS)
     except Exception:  # pytest missing or broken: a cold run reports it in its own words
         snapshot = None
-    arguments = read_arguments()
+    message = read_message(0)
+    if isinstance(message, dict) and "prepare" in message:
+        arguments = as_arguments(message["prepare"])
+        marker = str(message.get("marker", "")).encode()
+        if arguments is not None and snapshot is not None:
+            prepare(arguments, marker)
+            return
+        go = read_message(0)  # cannot prepare: wait for the run, to run it cold
+        arguments = as_arguments(go.get("go")) if isinstance(go, dict) else None
+        if arguments is not None:
+            os.write(1, marker + b":cold\n")
+            stdin_from_devnull()
+            cold(arguments)
+        return
+    arguments = as_arguments(message)
     if arguments is None:
         return
     stdin_from_devnull()
