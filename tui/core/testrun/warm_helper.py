@@ -41,6 +41,7 @@ pause in `sys.modules` and calls it; the pause then removes that module).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.machinery
 import json
@@ -290,7 +291,7 @@ class Prepared:
         """An audit hook: notes each file opened for reading, and its stamp then."""
         if event != "open" or not self.recording:
             return
-        try:
+        with contextlib.suppress(Exception):  # an audit hook's exception fails the open
             path, mode, flags = (*args, None, None, None)[:3]
             if isinstance(mode, str):
                 writes = any(c in mode for c in "wax+")
@@ -300,8 +301,6 @@ class Prepared:
                 where = os.path.abspath(os.fsdecode(path))
                 if where not in self.read:
                     self.read[where] = stamp(where)
-        except Exception:  # an audit hook's exception would fail the open
-            pass
 
     def wait_for_go(self, config: Any) -> None:
         """Called by our pytest plugin before the session: returns to run it, or execs a
@@ -351,14 +350,15 @@ def conftest_stamps(config: Any) -> dict[str, tuple[int, int] | None]:
     those above it, and in an anchor folder's test* folders), there or not."""
     folders: set[str] = set()
     for anchor in anchors(config):
+        folder = anchor
         if os.path.isdir(anchor):
             with os.scandir(anchor) as entries:
                 folders.update(e.path for e in entries if e.name.startswith("test") and e.is_dir())
         else:
-            anchor = os.path.dirname(anchor)
-        while anchor not in folders:
-            folders.add(anchor)
-            anchor = os.path.dirname(anchor)
+            folder = os.path.dirname(anchor)
+        while folder not in folders:
+            folders.add(folder)
+            folder = os.path.dirname(folder)
     files = (os.path.join(f, name) for f in folders for name in ("conftest.py", "__init__.py"))
     return {path: stamp(path) for path in files}
 
@@ -366,7 +366,7 @@ def conftest_stamps(config: Any) -> dict[str, tuple[int, int] | None]:
 def prepare(arguments: list[str], marker: bytes) -> None:
     """Become `python -m pytest ARGS` up to the pause (see the module's docstring)."""
     go_fd, say_fd = os.dup(0), os.dup(1)  # not inherited: a cold exec closes them
-    helper = importlib.import_module(HELPER_MODULE)  # this file again: a module of its own
+    helper: Any = importlib.import_module(HELPER_MODULE)  # this file again, a module of its own
     prepared = helper.PREPARED = helper.Prepared(arguments, marker, go_fd, say_fd, STARTED_NS)
     sys.addaudithook(prepared.audit)
     stdin_from_devnull()

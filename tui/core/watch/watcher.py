@@ -1,27 +1,28 @@
 """Watching the project's files: one batch per burst of saves, holding the final state.
 
-`watchfiles` (inotify under Rust) does the watching and the first grouping: its `step` is
-the gap that ends a group, its `debounce` the longest a group may grow. That is not enough
-on its own: it measures quiet by the number of distinct (change, path) pairs, so a file
-saved again and again (a formatter after the editor) ends a group every two steps, and a
-`git checkout` longer than `debounce` spans groups. So groups are merged here until the
-project has been quiet for `quiet` seconds: watchfiles' `rust_timeout` with
-`yield_on_timeout` reports that quiet, and `max_wait` bounds a storm that never ends.
+`watchfiles`' Rust watcher (inotify under the `notify` crate) does the watching and the
+first grouping: its `step` is the gap that ends a group, its `debounce` the longest a group
+may grow. That is not enough on its own: it measures quiet by the number of distinct
+(change, path) pairs, so a file saved again and again (a formatter after the editor) ends a
+group every two steps, and a `git checkout` longer than `debounce` spans groups. So groups
+are merged here until the project has been quiet for `quiet` seconds, and `max_wait`
+bounds a storm that never ends.
 
-A save reaches its batch one to two steps plus `quiet` after it is written (25-50 ms +
-100 ms; 130-155 ms measured here, 265-295 ms with watchfiles' 50 ms step and a 0.2 s quiet):
-most of what watch mode adds before pytest starts (bench/README.md, "The watch loop"). Both
-ways of iterating run watchfiles' blocking `watch` in a thread of their own, because an
-answer comes every `quiet` seconds even when nothing changes, and asyncio's `awatch` costs a
-thread hop and a task group per answer: idle, 0.4% of a core this way, where `awatch` took
-0.45% with a 0.2 s quiet and 1.4% with 0.05 s.
+A save reaches its batch one to two steps plus `quiet` after it is written: 10-20 ms +
+40 ms, ~60 ms measured here (bench/README.md, "The watch loop"; it was 130-155 ms with a
+25 ms step and 0.1 s of quiet, and 265-295 ms before that). Most editors' saves are one
+write or a write and a rename, a few milliseconds apart: well inside one group. The
+Rust watcher is driven directly (`RustNotify.watch`, what `watchfiles.watch` calls) so that
+its timeout can change: `quiet` while a burst is being settled, and `IDLE_TIMEOUT_MS` while
+nothing is, so a short quiet costs nothing when idle. Both ways of iterating run it in a
+thread of their own; it wakes every `step` to check the stop event: idle, ~0.4% of a core.
 
 A delivered batch holds only the files whose content changed (content.py): a bare `touch`
 or a save of the same bytes is dropped here, so every consumer (the tests screen, `envdeck
 test --watch`) runs nothing for it. `skip_unchanged=False` turns that off.
 
-Paths are filtered here, a whole group at once, rather than by a `watch_filter`: watchfiles
-swallows a group that its filter empties, and a run that keeps writing ignored files (logs,
+Paths are filtered here, a whole group at once, rather than by a `watch_filter`: a filter
+that empties a group would swallow it, and a run that keeps writing ignored files (logs,
 caches) would then hold back the save that should cancel it.
 """
 
@@ -40,15 +41,17 @@ from pathlib import Path
 from types import TracebackType
 
 import watchfiles
+from watchfiles._rust_notify import RustNotify  # documented: watchfiles' "Rust backend"
 
 from tui.core.watch.content import ContentHashes
 from tui.core.watch.ignore import IgnoreRules
 
 log = logging.getLogger(__name__)
 
-STEP_MS = 25  # a group ends after this long without a new change (watchfiles' default: 50)
+STEP_MS = 10  # a group ends after this long without a new change (watchfiles' default: 50)
 DEBOUNCE_MS = 1_600  # watchfiles' default: the longest one group may grow
-DEFAULT_QUIET = 0.1  # seconds without a change before a batch is delivered
+DEFAULT_QUIET = 0.04  # seconds without a change before a batch is delivered
+IDLE_TIMEOUT_MS = 10_000  # nothing to settle: no reason to come back before a change
 DEFAULT_MAX_WAIT = 5.0  # seconds: a storm that never calms still delivers
 
 RawChanges = set[tuple[watchfiles.Change, str]]
@@ -74,6 +77,11 @@ class _Settler:
         self._max_wait = max_wait
         self._paths: set[Path] = set()
         self._first = self._last = 0.0
+
+    @property
+    def pending(self) -> bool:
+        """Changes are waiting for quiet."""
+        return bool(self._paths)
 
     def add(self, paths: Iterable[Path], now: float) -> None:
         new = set(paths)
@@ -189,21 +197,20 @@ class SourceWatcher:
         settler = _Settler(self._quiet, self._max_wait)
         if self.content is not None:  # before inotify is set up: see content.py
             self.content.start_baseline(self.root, use_git=self.rules.asks_git, stop=self._stop)
-        changes = watchfiles.watch(
-            self.root,
-            watch_filter=None,  # filtered per group in `rules.keep`: see the module doc
-            debounce=DEBOUNCE_MS,
-            step=STEP_MS,
-            rust_timeout=self._quiet_ms,
-            yield_on_timeout=True,  # an empty group = `quiet` passed without any change
-            stop_event=self._stop,
-        )
-        for raw in changes:
-            self._ready.set()  # the first answer, even a timeout, means inotify is set up
-            kept = self.rules.keep(path for _, path in raw) if raw else set()
-            batch = self._settle(settler, kept, quiet_seen=not raw)
-            if batch is not None:
-                yield batch
+        with RustNotify([str(self.root)], False, False, 300, True, False) as notify:
+            self._ready.set()  # inotify is set up: changes from now on are seen
+            while True:
+                timeout = self._quiet_ms if settler.pending else IDLE_TIMEOUT_MS
+                raw = notify.watch(DEBOUNCE_MS, STEP_MS, timeout, self._stop)
+                if raw == "stop":
+                    return
+                if raw == "signal":
+                    raise KeyboardInterrupt
+                changes = set() if raw == "timeout" else raw
+                kept = self.rules.keep(path for _, path in changes) if changes else set()
+                batch = self._settle(settler, kept, quiet_seen=not changes)
+                if batch is not None:
+                    yield batch
 
     async def abatches(self) -> AsyncIterator[ChangeBatch]:
         """`batches()` run in a thread of its own (`keep` may run git: never on the loop),
