@@ -19,10 +19,15 @@ from typing import Protocol
 import pytest
 from docker.models.containers import Container
 
-from tui.core import logs
 from tui.core.engine import PROJECT_LABEL, SERVICE_LABEL, DockerGateway
 from tui.core.log_buffer import LogLine, LogRing, now_timestamp
-from tui.core.logs import DockerLogSource, FollowOptions, MergedLogFollower, ServiceLogFollower
+from tui.core.logs import (
+    DockerLogSource,
+    FollowOptions,
+    MergedLogFollower,
+    ServiceLogFollower,
+    reader,
+)
 
 IMAGE = "envdeck-base:bookworm"
 DOCKER_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z")
@@ -219,7 +224,7 @@ def test_a_restart_is_marked_with_the_exit_code_and_nothing_repeats(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A loaded machine may take seconds to restart; this test is about the restart marker.
-    monkeypatch.setattr(logs, "RESTART_GRACE", 15.0)
+    monkeypatch.setattr(reader, "RESTART_GRACE", 15.0)
     container = start_service(
         "restarts",
         "n=$(( $(cat /tmp/runs 2>/dev/null || echo 0) + 1 )); echo $n > /tmp/runs; "

@@ -11,19 +11,17 @@ from typing import Any, cast
 import pytest
 import requests.exceptions
 
+from tui.core.backoff import backoff_delays
 from tui.core.engine import DockerGateway
 from tui.core.events import (
     ContainerChange,
     EngineState,
     HealthProbe,
     ProjectWatcher,
-    apply_change,
-    backoff_delays,
     change_kind,
     health_log,
     parse_event,
 )
-from tui.core.status import service_status_from_inspect
 
 PROJECT = "shop"
 
@@ -160,21 +158,6 @@ def test_health_output_is_made_safe_and_bounded() -> None:
 )
 def test_no_healthcheck_means_no_health_log(doc: dict[str, Any]) -> None:
     assert health_log(doc) == ()
-
-
-def test_apply_change_updates_and_removes_by_container_id() -> None:
-    running = service_status_from_inspect(
-        "db", {"Name": "/shop-db-1", "State": {"Status": "running"}}
-    )
-    exited = service_status_from_inspect(
-        "db", {"Name": "/shop-db-1", "State": {"Status": "exited", "ExitCode": 1}}
-    )
-    before = {"c0ffee": running}
-    died = ContainerChange("c0ffee", "db", "died", exited, 1, 0.0)
-    gone = ContainerChange("c0ffee", "db", "destroyed", None, None, 0.0)
-    assert apply_change(before, died) == {"c0ffee": exited}
-    assert apply_change(before, gone) == {}
-    assert before == {"c0ffee": running}  # the input is left alone
 
 
 # ------------------------------------------------ the reconnect loop, on a fake engine

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tui.core import logs
 from tui.core.engine import EngineUnavailable
 from tui.core.log_buffer import (
     DEFAULT_MAX_LINE_BYTES,
@@ -31,7 +30,7 @@ from tui.core.log_buffer import (
     timestamp_to_ns,
     to_log_line,
 )
-from tui.core.logs import ContainerRun, FollowOptions, ServiceLogFollower
+from tui.core.logs import ContainerRun, FollowOptions, ServiceLogFollower, reader
 
 Parser = MultiplexedLogParser | TtyLogParser
 
@@ -380,9 +379,9 @@ RUN = ContainerRun(
 
 @pytest.fixture(autouse=True)
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(logs, "RETRY_FIRST", 0.01)
-    monkeypatch.setattr(logs, "RESTART_GRACE", 0.05)
-    monkeypatch.setattr(logs, "STOPPED_POLL", 0.01)
+    monkeypatch.setattr(reader, "RETRY_FIRST", 0.01)
+    monkeypatch.setattr(reader, "RESTART_GRACE", 0.05)
+    monkeypatch.setattr(reader, "STOPPED_POLL", 0.01)
 
 
 def out(*numbered: tuple[int, str]) -> bytes:

@@ -18,7 +18,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,6 +26,7 @@ import docker.errors
 from docker.models.containers import Container
 from docker.types import CancellableStream
 
+from tui.core.backoff import backoff_delays
 from tui.core.engine import (
     ENGINE_GONE,
     ONEOFF_LABEL,
@@ -155,26 +156,6 @@ def health_log(
         )
         for probe in probes[-entries:]
     )
-
-
-def backoff_delays(first: float = 0.5, cap: float = 10.0) -> Iterator[float]:
-    """Seconds to wait before each reconnection attempt: doubling, then `cap` for ever."""
-    delay = first
-    while True:
-        yield min(delay, cap)
-        delay *= 2
-
-
-def apply_change(
-    statuses: Mapping[str, ServiceStatus], change: ContainerChange
-) -> dict[str, ServiceStatus]:
-    """`statuses` (by container id, as a resync delivers them) with `change` applied."""
-    updated = dict(statuses)
-    if change.status is None:
-        updated.pop(change.container_id, None)
-    else:
-        updated[change.container_id] = change.status
-    return updated
 
 
 @dataclass(frozen=True)
