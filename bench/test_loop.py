@@ -1,19 +1,23 @@
 """Benchmark of the watch loop: from a file save to the first result of the test it affects.
 
-Run from the repository root (about 3 minutes with the defaults):
+Run from the repository root (about 2 minutes with the defaults):
 
-    .venv/bin/python -m bench.test_loop [--iterations 15] [--tools envdeck-cold,ptw-file]
-        [--python venv|PATH] [--baseline REV] [--out FILE] [--show FILE]
+    .venv/bin/python -m bench.test_loop [--iterations 10] [--tools envdeck-warm,ptw-file]
+        [--projects tiny,plugins] [--python venv|PATH] [--baseline REV] [--out FILE]
+        [--show FILE]
 
-It writes a throwaway project into a temporary folder (a package of five modules under
-`src/shop`, 20 test files, one of which imports `shop.prices`, the module that is edited),
-one identical copy per tool, and starts every tool on its own copy with the same
-interpreter: `envdeck test --watch -v` (warm start off, then on) and pytest-watcher
-(`ptw`), once over the whole suite and once given the affected file. Then, round after
-round, each tool in turn gets a save of `src/shop/prices.py`, and the time from the write
-to the first line of output showing the affected test's result is noted. Rounds
-interleave the tools, so a load that comes and goes on a shared machine falls on all of
-them alike. Every process started is killed at the end (process groups, then anything
+It writes throwaway projects into a temporary folder: `tiny` (a package of five modules
+under `src/shop`, 20 test files, one of which imports `shop.prices`, the module that is
+edited) in a venv holding pytest alone, and `plugins`, the same project in a venv with the
+plugins real projects have (pytest-asyncio, pytest-timeout, and a plugin that imports heavy
+libraries: numpy and pydantic), an async test, and a conftest.py whose fixtures import the
+project's modules. Each tool gets a copy of its own, started with the project's interpreter:
+`envdeck test --watch -v` (warm start on; off with envdeck-cold) and pytest-watcher (`ptw`),
+given the affected file (ptw-file) or over the whole suite (ptw-suite). Then, round after
+round, each tool of both projects in turn gets a save of `src/shop/prices.py`, and the time
+from the write to the first line of output showing the affected test's result is noted.
+Rounds interleave the tools, so a load that comes and goes on a shared machine falls on all
+of them alike. Every process started is killed at the end (process groups, then anything
 still carrying the run's marker in its environment), also on Ctrl-C.
 
 See bench/README.md ("The watch loop") for what the figures mean and the latest results.
@@ -61,6 +65,17 @@ VENV_BIN = Path(sys.executable).parent  # the repository's .venv: envdeck and pt
 UV = REPO / ".tools" / "bin" / "uv"
 MARKER_ENV = "ENVDECK_BENCH_RUN"  # in the environment of every process the benchmark starts
 TOOLS = ("envdeck-cold", "envdeck-warm", "ptw-suite", "ptw-file")
+DEFAULT_TOOLS = ("envdeck-warm", "ptw-file")  # the issue's comparison
+PROJECTS = ("tiny", "plugins")
+# The plugins project's venv: versions of our own venv, so uv finds them in its cache.
+PLUGIN_PACKAGES = (
+    "pytest-asyncio==1.5.0",
+    "pytest-timeout==2.4.0",
+    "numpy==2.4.6",
+    "pydantic==2.14.3",
+)
+TARGET_RATIO = 0.5  # envdeck's median at most half of ptw-file's
+TARGET_TINY_S = 0.2
 EDITED = "src/shop/prices.py"
 AFFECTED_FILE = "tests/test_10_prices.py"  # the 10th of 20 files: mid-suite for ptw-suite
 AFFECTED_TEST = f"{AFFECTED_FILE}::test_price"
@@ -141,8 +156,58 @@ AFFECTED = """
 """
 
 
-def write_project(root: Path) -> None:
+PLUGIN_PROJECT = {
+    "tests/conftest.py": """
+        import pytest
+
+        from shop.cart import total
+        from shop.catalog import ITEMS
+
+
+        @pytest.fixture
+        def basket():
+            assert total(["apple"]) == ITEMS["apple"]
+            return ["apple", "pear"]
+    """,
+    "tests/test_21_async.py": """
+        import asyncio
+
+
+        async def test_sleeps():
+            await asyncio.sleep(0)
+    """,
+    "pyproject.toml": """
+        [project]
+        name = "shop"
+        version = "0"
+
+        [tool.pytest.ini_options]
+        testpaths = ["tests"]
+        pythonpath = ["src"]
+        asyncio_mode = "auto"
+        timeout = 30
+    """,
+}
+
+# A third-party pytest plugin importing heavy libraries at load time, as many do.
+HEAVY_PLUGIN = """
+    import numpy
+    import pydantic
+
+
+    class Settings(pydantic.BaseModel):
+        seed: int = 0
+
+
+    def pytest_configure(config):
+        config.heavy_settings = Settings(seed=int(numpy.int64(1)))
+"""
+
+
+def write_project(root: Path, kind: str = "tiny") -> None:
     files = dict(MODULES)
+    if kind == "plugins":
+        files.update(PLUGIN_PROJECT)
     for n in range(1, 21):
         name = AFFECTED_FILE if n == 10 else f"tests/test_{n:02d}_cart.py"
         files[name] = AFFECTED if n == 10 else OTHER_TEST.format(n=n)
@@ -156,6 +221,38 @@ def write_project(root: Path) -> None:
     subprocess.run([*git, "init", "-q"], cwd=root, check=True)
     subprocess.run([*git, "add", "."], cwd=root, check=True)
     subprocess.run([*git, "commit", "-qm", "project"], cwd=root, check=True)
+
+
+def plugin_venv(where: Path) -> Path | None:
+    """A venv with pytest, pytest-asyncio, pytest-timeout and a plugin importing numpy and
+    pydantic (an installed distribution with a pytest11 entry point), or None."""
+    python = minimal_venv(where)
+    if python is None:
+        return None
+    try:
+        subprocess.run(
+            [str(UV), "pip", "install", "-q", "--python", str(python), *PLUGIN_PACKAGES],
+            check=True,
+            capture_output=True,
+        )
+    except (OSError, subprocess.CalledProcessError) as error:
+        say(f"cannot install the plugins project's packages ({error})")
+        return None
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    (site / "heavy_plugin.py").write_text(textwrap.dedent(HEAVY_PLUGIN).lstrip())
+    info = site / "heavy_plugin-0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: heavy-plugin\nVersion: 0\n")
+    (info / "entry_points.txt").write_text("[pytest11]\nheavy = heavy_plugin\n")
+    (info / "RECORD").write_text("heavy_plugin.py,,\n")
+    return python
 
 
 def minimal_venv(where: Path) -> Path | None:
@@ -308,6 +405,8 @@ def interpreter_env(cache: Path, marker: str) -> dict[str, str]:
     so nothing is written into any venv) and the run's marker."""
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)  # the plugins project needs its plugins
+    env.pop("PYTEST_ADDOPTS", None)
     env["PYTHONPYCACHEPREFIX"] = str(cache)
     env["PYTHONUNBUFFERED"] = "1"  # ptw's pytest writes to a pipe: lines as they happen
     env[MARKER_ENV] = marker
@@ -333,6 +432,8 @@ def make_tools(
     python: Path,
     env: dict[str, str],
     baseline: tuple[str, Path] | None = None,
+    *,
+    kind: str = "tiny",
 ) -> list[Tool]:
     tools = []
     envdeck_result = re.compile(rf"(?m)^(?:PASSED|FAILED|ERROR) {re.escape(AFFECTED_TEST)} ")
@@ -341,11 +442,12 @@ def make_tools(
     ptw_done = re.compile(r"(?m)^=+ .* in \d+\.\d+s.* =+$")
     if baseline is not None:
         names = [*names, f"envdeck@{baseline[0]}"]
-    for name in names:
-        project = workdir / name
-        shutil.copytree(workdir / "project", project, symlinks=True)
+    for short in names:
+        name = f"{kind}/{short}"
+        project = workdir / kind / short
+        shutil.copytree(workdir / f"project-{kind}", project, symlinks=True)
         tool_env = dict(env)
-        if name.startswith("envdeck@") and baseline is not None:
+        if short.startswith("envdeck@") and baseline is not None:
             tool_env["ENVDECK_TEST_PYTHON"] = str(python)
             tool_env["PYTHONPATH"] = str(baseline[1])  # its runs see it too; they never use it
             tools.append(
@@ -360,9 +462,9 @@ def make_tools(
                     note=f"envdeck test --watch at {baseline[0]}",
                 )
             )
-        elif name.startswith("envdeck"):
+        elif short.startswith("envdeck"):
             tool_env["ENVDECK_TEST_PYTHON"] = str(python)
-            warm = name == "envdeck-warm"
+            warm = short == "envdeck-warm"
             tool_env["ENVDECK_TEST_WARM_START"] = "1" if warm else "0"
             tools.append(
                 Tool(
@@ -377,7 +479,7 @@ def make_tools(
                 )
             )
         else:
-            only = [AFFECTED_FILE] if name == "ptw-file" else []
+            only = [AFFECTED_FILE] if short == "ptw-file" else []
             argv = [str(VENV_BIN / "ptw"), ".", "--delay", PTW_DELAY, "--patterns", PTW_PATTERNS]
             argv += ["--runner", str(python)]
             tools.append(
@@ -478,7 +580,7 @@ def measure(tools: list[Tool], iterations: int, warmup: int, pause: float, seed:
     for tool in tools:
         tool.wait_ready()
         assert tool.output is not None
-        if tool.name.startswith("envdeck"):  # its first run, of the whole suite, at start
+        if "/envdeck" in tool.name:  # its first run, of the whole suite, at start
             tool.output.wait_for(tool.done, 0, START_TIMEOUT)
         say(f"{tool.name} is watching")
     for round_no in range(warmup + iterations):
@@ -544,13 +646,15 @@ async def breakdown(
     watcher.stop()
     following.cancel()
     for counter in range(rounds):
-        for warm in (False, True):
-            starts = WarmStarts() if warm else None
+        for kind in ("cold", "warm", "prepared"):
+            starts = WarmStarts() if kind != "cold" else None
             if starts is not None:
+                if kind == "prepared":  # as after a run of the same tests
+                    command = TestRun(project, python=str(python), nodeids=targets).command
+                    starts.expect(command[3:])
                 await starts.prepare(project, str(python), extra)
-                await spare_waiting(starts)
+                await spare_waiting(starts, prepared=kind == "prepared")
             await asyncio.sleep(0.3)
-            kind = "warm" if warm else "cold"
             began = time.monotonic()
             marks: dict[str, float] = {}
             run = TestRun(project, python=str(python), nodeids=targets, env=extra, warm=starts)
@@ -571,16 +675,17 @@ async def breakdown(
     return {name: stats(values) for name, values in figures.items()}
 
 
-async def spare_waiting(starts: WarmStarts, timeout: float = 30) -> None:
-    """Until the spare blocks reading its arguments: pytest is imported."""
-    spare = starts._spare
-    if spare is None:
+async def spare_waiting(starts: WarmStarts, timeout: float = 30, *, prepared: bool = False) -> None:
+    """Until the spare blocks reading its arguments: pytest is imported (a prepared one:
+    pytest has also parsed them and loaded the plugins and initial conftests)."""
+    pid = starts.prepared_pid if prepared else starts.waiting_pid
+    if pid is None:
         return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError):
-            syscall = Path(f"/proc/{spare.process.pid}/syscall").read_text().split()
-            if syscall[:2] in (["0", "0x0"], ["63", "0x0"]):  # read(0, …): x86-64, arm64
+            syscall = Path(f"/proc/{pid}/syscall").read_text().split()
+            if syscall[:1] in (["0"], ["63"]):  # read(…): x86-64, arm64
                 return
         await asyncio.sleep(0.02)
 
@@ -610,6 +715,18 @@ def table(results: dict[str, Any]) -> str:
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     env = results["machine"]
+    for kind in results.get("projects", []):
+        ours = results["tools"].get(f"{kind}/envdeck-warm", {}).get("latency")
+        theirs = results["tools"].get(f"{kind}/ptw-file", {}).get("latency")
+        if ours and theirs:
+            ratio = ours["median_ms"] / theirs["median_ms"]
+            verdict = "met" if ratio <= TARGET_RATIO else "missed"
+            line = f"{kind}: envdeck / ptw-file = {ratio:.2f} (target ≤ {TARGET_RATIO}: {verdict})"
+            if kind == "tiny":
+                met = ours["median_ms"] <= TARGET_TINY_S * 1000
+                line += f"; envdeck {ours['median_ms']:.0f} ms (target ≤ 200 ms: "
+                line += f"{'met' if met else 'missed'})"
+            lines.append(line)
     if steps := results.get("breakdown"):
         lines += ["", "where envdeck's time goes (in-process, median / min / max):"]
         for name, figures in steps.items():
@@ -619,7 +736,7 @@ def table(results: dict[str, Any]) -> str:
             )
     lines += [
         "",
-        f"save → first result of {AFFECTED_TEST}; target < 600 ms. Python {env['python']}, "
+        f"save → first result of {AFFECTED_TEST}. Python {env['python']}, "
         f"{env['cores']} cores, load {' '.join(env['loadavg_start'])} → "
         f"{' '.join(env['loadavg_end'])}, machine {env['busy_percent']:.0f}% busy "
         f"(of {env['cores'] * 100}%).",
@@ -630,9 +747,10 @@ def table(results: dict[str, Any]) -> str:
 
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.test_loop", description=__doc__)
-    parser.add_argument("--iterations", type=int, default=15, help="measured saves per tool")
+    parser.add_argument("--iterations", type=int, default=10, help="measured saves per tool")
     parser.add_argument("--warmup", type=int, default=2, help="saves per tool not counted")
-    parser.add_argument("--tools", default=",".join(TOOLS), help=f"of {', '.join(TOOLS)}")
+    parser.add_argument("--tools", default=",".join(DEFAULT_TOOLS), help=f"of {', '.join(TOOLS)}")
+    parser.add_argument("--projects", default=",".join(PROJECTS), help=f"of {', '.join(PROJECTS)}")
     parser.add_argument(
         "--python",
         default="venv",
@@ -657,6 +775,23 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def build_project(kind: str, workdir: Path, python_arg: str, env: dict[str, str]) -> Path:
+    """Write project `kind` and its venv (or take the given interpreter); compile its
+    imports once, for every tool alike. Its interpreter."""
+    write_project(workdir / f"project-{kind}", kind)
+    given = Path(python_arg).absolute() if python_arg != "venv" else None  # a link: no resolve
+    build = plugin_venv if kind == "plugins" else minimal_venv
+    python = given or build(workdir / f"venv-{kind}") or Path(sys.executable)
+    subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=workdir / f"project-{kind}",
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    return python
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(argv)
     if args.show:
@@ -673,33 +808,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     tools: list[Tool] = []
     started = datetime.now(UTC)
     host = machine()
+    kinds = [kind.strip() for kind in args.projects.split(",") if kind.strip()]
+    pythons: dict[str, str] = {}
     with sigterm_as_interrupt(), tempfile.TemporaryDirectory(prefix="envdeck-bench-") as tmp:
         workdir = Path(tmp)
         try:
-            write_project(workdir / "project")
-            given = (
-                Path(args.python).absolute() if args.python != "venv" else None
-            )  # no resolve(): a venv's python is a link
-            python = given or minimal_venv(workdir / "venv")
-            python = python or Path(sys.executable)
             env = interpreter_env(workdir / "pycache", marker)
-            # Compile the interpreter's and the project's imports once, for every tool alike.
-            subprocess.run(
-                [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-                cwd=workdir / "project",
-                env=env,
-                capture_output=True,
-                check=False,
-            )
             baseline = None
             if args.baseline:
                 baseline = (args.baseline, baseline_tree(args.baseline, workdir / "baseline"))
-            tools = make_tools(names, workdir, python, env, baseline)
+            for kind in kinds:
+                python = build_project(kind, workdir, args.python, env)
+                pythons[kind] = str(python)
+                tools += make_tools(names, workdir, python, env, baseline, kind=kind)
             busy_before = busy_jiffies()
             measure(tools, args.iterations, args.warmup, args.pause, args.seed)
             steps = None
             if args.breakdown:
-                shutil.copytree(workdir / "project", workdir / "breakdown", symlinks=True)
+                kind = kinds[0]
+                shutil.copytree(workdir / f"project-{kind}", workdir / "breakdown", symlinks=True)
+                python = Path(pythons[kind])
                 steps = asyncio.run(breakdown(workdir / "breakdown", python, env, args.breakdown))
             busy_after = busy_jiffies()
         except KeyboardInterrupt:
@@ -727,7 +855,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "loadavg_end": Path("/proc/loadavg").read_text().split()[:3],
             "busy_percent": busy * 100 * cores,
         },
-        "python": str(python),
+        "python": pythons,
+        "projects": kinds,
         "ptw_delay": PTW_DELAY,
         "ptw_patterns": PTW_PATTERNS,
         "iterations": args.iterations,

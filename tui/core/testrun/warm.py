@@ -140,6 +140,11 @@ class WarmStarts:
         except OSError as error:  # no such interpreter: the runs say so, cold
             _log.info("no warm start for %s: %s", python, error)
 
+    def expect(self, pytest_arguments: Sequence[str]) -> None:
+        """The next run's arguments (after `python -m pytest`), for the prepared spare; a
+        run taking a spare tells it its own."""
+        self._expected = tuple(pytest_arguments)
+
     @property
     def waiting_pid(self) -> int | None:
         """The plain spare's process id while one waits for a run."""
@@ -163,7 +168,7 @@ class WarmStarts:
         project, base_env = Path(project_dir), {**os.environ, **(env or {})}
         arguments = None if pytest_arguments is None else tuple(pytest_arguments)
         if arguments is not None:
-            self._expected = arguments
+            self.expect(arguments)
         prepared = self._prepared
         if prepared is not None and prepared.prepared_for == arguments:
             self._prepared = None
