@@ -11,6 +11,7 @@ from envdeck_qdrant import state as qdrant_state
 from envdeck_qdrant import views as qdrant_views
 from envdeck_qdrant.client import QDRANT_PORT, QdrantApi, collection_path
 from envdeck_qdrant.diff import QdrantDiffWatch
+from envdeck_qdrant.state_fingerprint import fingerprint as qdrant_fingerprint
 from tui.core.text import safe_text
 from tui.plugins.api import (
     Action,
@@ -105,4 +106,4 @@ class QdrantPlugin:
         return QdrantDiffWatch(target, before)
 
     def fingerprint(self, target: ServiceTarget) -> str:
-        return qdrant_state.fingerprint(target)
+        return qdrant_fingerprint(target)

@@ -20,15 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from envdeck_qdrant.state import (
-    STATE_FILE,
-    _Api,
-    _essential,
-    _exact_count,
-    _page_size,
-    _point,
-    _scroll,
+from envdeck_qdrant.state_api import (
+    StateApi,
+    essential_config,
+    exact_count,
+    page_size,
+    saved_point,
+    scroll_points,
 )
+from envdeck_qdrant.state_file import STATE_FILE
 from envdeck_qdrant.views import collection_info, collection_names
 from tui.plugins.api import (
     Change,
@@ -85,7 +85,7 @@ class QdrantDiffWatch:
     def __init__(self, target: ServiceTarget, before: StateRef) -> None:
         self._target = target
         self._file = before.folder / STATE_FILE
-        with _Api(target) as api:
+        with StateApi(target) as api:
             self._before = _listing(api)
 
     def close(self) -> None:
@@ -94,7 +94,7 @@ class QdrantDiffWatch:
     def finish(self, limit: int) -> ServiceDiff:
         groups: list[DiffGroup] = []
         notes: list[str] = []
-        with _Api(self._target) as api:
+        with StateApi(self._target) as api:
             after = _listing(api)
             created = sorted(set(after) - set(self._before))
             deleted = sorted(set(self._before) - set(after))
@@ -138,7 +138,8 @@ class QdrantDiffWatch:
             for name in compared:
                 info = collection_info(api, name)
                 now_points = {
-                    point["id"]: _point(point) for point in _scroll(api, name, _page_size(info))
+                    point["id"]: saved_point(point)
+                    for point in scroll_points(api, name, page_size(info))
                 }
                 added, removed, changed = point_changes(saved.get(name, {}), now_points)
                 where = preview(name)
@@ -168,9 +169,9 @@ class QdrantDiffWatch:
         return ServiceDiff(groups_with_changes(groups), tuple(notes))
 
 
-def _listing(api: _Api) -> dict[str, _Seen]:
+def _listing(api: StateApi) -> dict[str, _Seen]:
     return {
-        name: _Seen(_exact_count(api, name), _essential(collection_info(api, name)))
+        name: _Seen(exact_count(api, name), essential_config(collection_info(api, name)))
         for name in collection_names(api)
     }
 

@@ -27,8 +27,8 @@ import pytest
 from docker.models.containers import Container
 from qdrant_client import QdrantClient, models
 
-from envdeck_qdrant import QdrantPlugin
-from envdeck_qdrant import state as qdrant_state
+from envdeck_qdrant import QdrantPlugin, state_fingerprint
+from envdeck_qdrant.state_file import STATE_FILE
 from tui.core.engine import PROJECT_LABEL, DockerGateway
 from tui.plugins.api import InspectorError, Problem, ServiceTarget, StatefulPlugin, StateRef
 
@@ -273,7 +273,7 @@ def dump(client: QdrantClient) -> dict[str, Any]:
 
 
 def state_file(ref: StateRef) -> Path:
-    return ref.folder / qdrant_state.STATE_FILE
+    return ref.folder / STATE_FILE
 
 
 # ---------------------------------------------------------------- save and restore
@@ -295,7 +295,7 @@ def test_restore_undoes_every_kind_of_change(
     assert saved.summary == "3 collections, 52 points, 2 aliases"
     assert saved.size_bytes == state_file(ref).stat().st_size > 0
     assert saved.location == f"1 file in {ref.folder}"
-    assert [p.name for p in ref.folder.iterdir()] == [qdrant_state.STATE_FILE]  # no leftovers
+    assert [p.name for p in ref.folder.iterdir()] == [STATE_FILE]  # no leftovers
     assert PLUGIN.state_exists(server, ref)
     assert PLUGIN.fingerprint(server) == saved.fingerprint
     assert dump(qdrant) == before  # saving changed nothing
@@ -501,7 +501,7 @@ def test_above_the_cap_the_fingerprint_hashes_the_first_points_and_the_count(
     folder: Callable[[str], StateRef],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(qdrant_state, "FINGERPRINT_POINTS", 50)
+    monkeypatch.setattr(state_fingerprint, "FINGERPRINT_POINTS", 50)
     qdrant.create_collection(
         "capped", vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT)
     )
