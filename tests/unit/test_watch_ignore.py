@@ -230,12 +230,13 @@ def test_the_fallback_cannot_re_include_below_an_ignored_folder(tmp_path: Path) 
 def test_pattern_parsing_skips_comments_and_blank_lines() -> None:
     rules = parse_gitignore("# comment\n\n   \n*.py[cod]\n/anchored/\n")
 
-    assert [(r.negate, r.dir_only, r.anchored) for r in rules] == [
-        (False, False, False),
-        (False, True, True),
-    ]
-    assert rules[0].regex.match("x.pyc")
-    assert not rules[0].regex.match("x.py")
+    assert [p.include for p in rules.patterns if p.include is not None] == [True, True]
+    assert rules.match_file("x.pyc")
+    assert not rules.match_file("x.py")
+    assert not rules.match_file("# comment")
+    assert rules.match_file("anchored/")  # a folder at the file's own level ...
+    assert not rules.match_file("anchored")  # ... not a file of that name ...
+    assert not rules.match_file("sub/anchored/")  # ... nor a deeper folder
 
 
 def test_the_watch_core_imports_no_textual_or_rich() -> None:

@@ -6,22 +6,22 @@ tree every new path is put to `git check-ignore --stdin -z`, one process per bat
 paths, and the answer is cached per path until a rule file changes.
 
 Without git (a tarball, no `git` binary) `PatternIgnore` reads the project's `.gitignore`
-files itself. It knows only the common subset: comments, `!` negation, a trailing `/` for
-directories, anchoring by a leading or inner `/`, and `*`, `?`, `**`, `[...]`. It does
-not know escapes (`\\#`, `\\!`, trailing spaces), `.git/info/exclude` or global excludes;
-the `pathspec` package, which knows them all, is not a dependency.
+files itself, each parsed by `pathspec`'s `GitIgnoreSpec` (git's own pattern rules,
+escapes and trailing spaces included); what it puts together here is only what git does
+across files: a deeper `.gitignore` overrides its parents', and nothing below an ignored
+folder is included again. It does not read `.git/info/exclude` or global excludes.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 import subprocess
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from pathspec import GitIgnoreSpec
 
 log = logging.getLogger(__name__)
 
@@ -145,67 +145,17 @@ class GitCheckIgnore:
         return {path for path in done.stdout.split("\0") if path}
 
 
-@dataclass(frozen=True)
-class _Rule:
-    regex: re.Pattern[str]
-    negate: bool
-    dir_only: bool
-    anchored: bool  # matched against the path below the .gitignore's folder, else the name
-
-
-def parse_gitignore(text: str) -> list[_Rule]:
-    rules: list[_Rule] = []
-    for raw in text.splitlines():
-        line = raw.rstrip()
-        if not line or line.startswith("#"):
-            continue
-        negate = line.startswith("!")
-        line = line.removeprefix("!")
-        dir_only = line.endswith("/")
-        line = line.rstrip("/")
-        anchored = "/" in line
-        line = line.lstrip("/")
-        if line:
-            regex = re.compile(_glob_to_regex(line))
-            rules.append(_Rule(regex, negate, dir_only, anchored))
-    return rules
-
-
-def _glob_to_regex(glob: str) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(glob):
-        if glob.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif glob.startswith("/**", i) and i + 3 == len(glob):
-            out.append("/.*")
-            i += 3
-        elif glob.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif glob[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif glob[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif glob[i] == "[" and (close := glob.find("]", i + 2)) != -1:
-            body = glob[i + 1 : close].replace("\\", "\\\\")
-            out.append("[^" + body[1:] + "]" if body.startswith("!") else "[" + body + "]")
-            i = close + 1
-        else:
-            out.append(re.escape(glob[i]))
-            i += 1
-    return "".join(out) + r"\Z"
+def parse_gitignore(text: str) -> GitIgnoreSpec:
+    """One .gitignore file's rules, matched against paths below its folder."""
+    return GitIgnoreSpec.from_lines(text.splitlines())
 
 
 class PatternIgnore:
-    """The common subset of .gitignore, read from the files themselves (see the module doc)."""
+    """.gitignore files read without git, each by pathspec (see the module doc)."""
 
     def __init__(self, root: Path) -> None:
         self._root = root
-        self._rules: dict[str, list[_Rule]] = {}  # folder ("" = root) -> its .gitignore's rules
+        self._rules: dict[str, GitIgnoreSpec] = {}  # folder ("" = root) -> its .gitignore's
         self._cache = _AnswerCache(inherit=True)
 
     def ignored(self, relative_paths: Iterable[str]) -> set[str]:
@@ -236,17 +186,15 @@ class PatternIgnore:
 
     def _matches(self, parts: list[str], *, is_dir: bool) -> bool:
         ignored = False
+        suffix = "/" if is_dir else ""  # how a pattern ending in "/" knows a folder
         for depth in range(len(parts)):  # root's .gitignore first: deeper files override it
-            below = "/".join(parts[depth:])
-            for rule in self._rules_in("/".join(parts[:depth])):
-                if rule.dir_only and not is_dir:
-                    continue
-                subject = below if rule.anchored else parts[-1]
-                if rule.regex.match(subject):
-                    ignored = not rule.negate
+            below = "/".join(parts[depth:]) + suffix
+            decided = self._rules_in("/".join(parts[:depth])).check_file(below).include
+            if decided is not None:  # None: no pattern of this file speaks of the path
+                ignored = decided
         return ignored
 
-    def _rules_in(self, folder: str) -> list[_Rule]:
+    def _rules_in(self, folder: str) -> GitIgnoreSpec:
         if folder not in self._rules:
             try:
                 text = (self._root / folder / ".gitignore").read_text(errors="replace")
