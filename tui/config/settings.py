@@ -253,9 +253,22 @@ def find_config_file(start: Path) -> Path | None:
         if toml_file.is_file():
             return toml_file
         pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and "[tool.envdeck" in pyproject.read_text(errors="replace"):
+        if pyproject.is_file() and _has_envdeck_table(pyproject):
             return pyproject
     return None
+
+
+def _has_envdeck_table(pyproject: Path) -> bool:
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    try:
+        tool = tomllib.loads(text).get("tool")
+    except tomllib.TOMLDecodeError:
+        # Broken TOML that names our table is ours: read_config_table then says where.
+        return "[tool.envdeck" in text
+    return isinstance(tool, dict) and "envdeck" in tool
 
 
 class ConfigTable(NamedTuple):
