@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from watchfiles import Change
 
 from tui.core.watch.gitignore import GitCheckIgnore, PatternIgnore, parse_gitignore
 from tui.core.watch.ignore import IgnoreRules, has_ignored_name
@@ -164,15 +163,6 @@ def test_a_tracked_file_is_kept_even_if_a_pattern_matches_it(repo: Path) -> None
     _git(repo, "add", "-f", "forced.log")
 
     assert IgnoreRules(repo).keep(["forced.log", "other.log"]) == {repo / "forced.log"}
-
-
-def test_the_watchfiles_filter_says_the_same(repo: Path) -> None:
-    watch_filter = IgnoreRules(repo).watch_filter()
-
-    assert watch_filter(Change.modified, str(repo / "src" / "a.py"))
-    assert not watch_filter(Change.added, str(repo / "app.log"))
-    assert not watch_filter(Change.modified, str(repo / ".git" / "index"))
-    assert not watch_filter(Change.added, str(repo / "src" / "__pycache__" / "a.pyc"))
 
 
 def test_a_project_inside_a_repo_that_ignores_it_reads_its_own_gitignore(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Watch mode's core: save a file, and the tests it affects run again.
 
-- `IgnoreRules` (ignore.py): what never triggers a run; `WatchFilter` for watchfiles.
+- `IgnoreRules` (ignore.py): what never triggers a run.
 - `ImportGraph` (graph.py; imports read in imports.py, resolved in resolve.py, module
   names from layout.py) and `find_affected`/`narrow` (affected.py): which tests a change
   affects, and which of the user's selection to run.
@@ -16,7 +16,7 @@ from __future__ import annotations
 from tui.core.watch.affected import Affected, find_affected, narrow
 from tui.core.watch.content import ContentHashes
 from tui.core.watch.graph import ImportGraph
-from tui.core.watch.ignore import IgnoreRules, WatchFilter
+from tui.core.watch.ignore import IgnoreRules
 from tui.core.watch.layout import ProjectLayout, read_layout
 from tui.core.watch.scheduler import Action, Decision, RunScheduler, SchedulerStatus
 from tui.core.watch.watcher import ChangeBatch, SourceWatcher
@@ -33,7 +33,6 @@ __all__ = [
     "RunScheduler",
     "SchedulerStatus",
     "SourceWatcher",
-    "WatchFilter",
     "find_affected",
     "narrow",
     "read_layout",

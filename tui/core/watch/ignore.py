@@ -6,8 +6,7 @@ those counted, every run would start the next one. Editors write swap, backup an
 files around every save. Virtualenvs and caches change under `pip install` and linters.
 
 `IgnoreRules` answers for a whole batch of paths at once (one `git check-ignore` for the
-paths it has not seen), which is how `SourceWatcher` uses it; `WatchFilter` wraps it as a
-`watchfiles` filter for anyone calling `watchfiles.watch`/`awatch` directly.
+paths it has not seen), which is how `SourceWatcher` uses it.
 """
 
 from __future__ import annotations
@@ -17,8 +16,6 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
-
-from watchfiles import BaseFilter, Change
 
 from tui.core.watch.gitignore import GitCheckIgnore, GitignoreOracle, gitignore_oracle
 
@@ -119,16 +116,10 @@ class IgnoreRules:
         """git answers for .gitignore here (so git can list the project's files too)."""
         return isinstance(self._gitignore, GitCheckIgnore)
 
-    def is_ignored(self, path: Path | str) -> bool:
-        return not self.keep([path])
-
     def forget(self) -> None:
         """Drop cached .gitignore answers (after a rule file changed)."""
         if self._gitignore is not None:
             self._gitignore.forget()
-
-    def watch_filter(self) -> WatchFilter:
-        return WatchFilter(self)
 
     def _gitignore_ignored(self, candidates: dict[str, Path]) -> set[str]:
         assert self._gitignore is not None
@@ -161,18 +152,3 @@ class IgnoreRules:
                 self._venvs.add(folder)
                 return True
         return False
-
-
-class WatchFilter(BaseFilter):
-    """`IgnoreRules` as a `watchfiles` filter: `watch(root, watch_filter=rules.watch_filter())`.
-
-    watchfiles calls it once per changed path, so .gitignore costs one git process per
-    new path here; `IgnoreRules.keep` asks once per batch.
-    """
-
-    def __init__(self, rules: IgnoreRules) -> None:
-        super().__init__()
-        self.rules = rules
-
-    def __call__(self, change: Change, path: str) -> bool:
-        return bool(self.rules.keep([path]))
