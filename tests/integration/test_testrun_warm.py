@@ -311,12 +311,15 @@ def command_line(path: Path) -> list[str]:
 
 
 async def warm_run(
-    project: Path, env: dict[str, str], *args: str, nodeids: list[str] | None = None
+    project: Path,
+    env: dict[str, str],
+    *args: str,
+    nodeids: list[str] | None = None,
+    prepared: bool = False,
 ) -> tuple[TestRun, WarmStarts]:
-    """A TestRun that will take the spare prepared for it, once the spare is waiting."""
+    """A TestRun that will take the spare started for it, once the spare is waiting; with
+    `prepared`, the spare prepared for exactly its arguments (paused before configure)."""
     starts = WarmStarts()
-    await starts.prepare(project, sys.executable, env)
-    await until_waiting_for_arguments(starts)
     run = TestRun(
         project,
         extra_args=[*own_config(project), *args],
@@ -324,7 +327,28 @@ async def warm_run(
         env=env,
         warm=starts,
     )
+    if prepared:
+        starts.expect(run.command[3:])
+    await starts.prepare(project, sys.executable, env)
+    await until_waiting_for_arguments(starts)
+    if prepared:
+        await until_paused(starts)
     return run, starts
+
+
+async def until_paused(starts: WarmStarts) -> None:
+    """The prepared spare blocks reading the go (on its copy of the pipe from envdeck)."""
+    pid = starts.prepared_pid
+    assert pid is not None
+    deadline = time.monotonic() + DEADLINE
+    while True:
+        syscall = Path(f"/proc/{pid}/syscall").read_text().split()
+        if syscall[0] in ("0", "63") and syscall[1] != "0x0":  # read(2), not on fd 0
+            target = os.readlink(f"/proc/{pid}/fd/{int(syscall[1], 16)}")
+            if target.startswith("pipe:"):
+                return
+        assert time.monotonic() < deadline, "the prepared spare never paused"
+        await asyncio.sleep(0.05)
 
 
 async def until_waiting_for_arguments(starts: WarmStarts) -> None:
@@ -373,9 +397,10 @@ def processes_with(marker: str) -> list[int]:
 # ---------------------------------------------------------------- the same results
 
 
+@pytest.mark.parametrize("prepared", [False, True], ids=["plain", "prepared"])
 @pytest.mark.parametrize("plugins", ["none", "autoload"])
 async def test_a_warm_run_reports_what_a_cold_run_reports(
-    project: Path, env: dict[str, str], plugins: str
+    project: Path, env: dict[str, str], plugins: str, prepared: bool
 ) -> None:
     if plugins == "autoload":  # every pytest plugin of our venv, loaded by both runs
         env = {key: value for key, value in env.items() if key not in QUIET} | {
@@ -388,7 +413,7 @@ async def test_a_warm_run_reports_what_a_cold_run_reports(
     cold_facts = json.loads(Path(env["FACTS_PATH"]).read_text())
     cold_command = command_line(Path(env["FACTS_PATH"] + ".cmdline"))
 
-    run, starts = await warm_run(project, env, *args)
+    run, starts = await warm_run(project, env, *args, prepared=prepared)
     try:
         warm_events = await events_of(run)
     finally:
@@ -397,6 +422,7 @@ async def test_a_warm_run_reports_what_a_cold_run_reports(
     warm_command = command_line(Path(env["FACTS_PATH"] + ".cmdline"))
 
     assert (cold.warm_start, run.warm_start) == (False, True)
+    assert run.prepared_start == prepared
     # The warm run really was the helper, which had imported pytest before the arguments came.
     assert cold_command[1:4] == ["-m", "pytest", "-p"]
     assert warm_command[1:] == ["-m", "envdeck_warm_helper"]

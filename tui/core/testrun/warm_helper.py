@@ -299,7 +299,9 @@ class Prepared:
                 writes = isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR) != 0
             if isinstance(path, (str, bytes)) and not writes:
                 where = os.path.abspath(os.fsdecode(path))
-                if where not in self.read:
+                # Bytecode is checked through its source (module_files); the import writes
+                # a missing or stale .pyc itself after trying to read it.
+                if where not in self.read and not where.endswith(".pyc"):
                     self.read[where] = stamp(where)
 
     def wait_for_go(self, config: Any) -> None:
