@@ -296,6 +296,10 @@ class LogView(Vertical):
         log.forget_rendering()
         self.unseen = 0
         self._draw()
+        if log.line_count == 0:
+            # An empty pane is no frame to space the next from: a new source's first
+            # lines (a service just selected) are drawn as they come, not 0.1 s later.
+            self._frame_at = 0.0
 
     # -------------------------------------------------------------- rendering
 

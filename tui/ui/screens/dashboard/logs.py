@@ -46,8 +46,6 @@ class LogsPart(DashboardBase):
     def _switch_follower(
         self, previous: LogFollower | None, services: list[str], generation: int
     ) -> None:
-        if previous is not None:
-            previous.stop(timeout=2.0)
         options = FollowOptions(
             tail=None if self.logs_since else INITIAL_TAIL,
             since=since_timestamp(self.logs_since) if self.logs_since else None,
@@ -62,6 +60,11 @@ class LogsPart(DashboardBase):
         except (EngineUnavailable, ComposeError) as error:
             self.post_message(LogLinesArrived(generation, [engine_line(str(error))]))
             return
+        finally:
+            # Stopped once the new one reads: the selected service's lines need not wait
+            # for the old threads to end (their late lines carry an old generation).
+            if previous is not None:
+                previous.stop(timeout=2.0)
         self._hand_over(
             follower,
             lambda started: self._adopt_follower(started, generation),
