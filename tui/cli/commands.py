@@ -9,10 +9,10 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeError
-from tui.core.doctor import Verdict, run_checks
 from tui.core.engine import DockerGateway
 from tui.core.environment import (
     Environment,
@@ -22,7 +22,9 @@ from tui.core.environment import (
 )
 from tui.core.monitor import DockerEnvironmentMonitor
 from tui.core.status import EXIT_UNKNOWN, EnvironmentStatus, with_resource_usage
-from tui.plugins.session import Inspector
+
+if TYPE_CHECKING:  # each command imports what only it needs: every start pays for the rest
+    from tui.plugins.session import Inspector
 
 Handler = Callable[[EnvdeckSettings, argparse.Namespace], int]
 
@@ -352,6 +354,8 @@ def run_bundle(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
 
 
 def run_doctor(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
+    from tui.core.doctor import Verdict, run_checks
+
     keys = None
     if settings.keymap:  # the UI's keys (Textual) are imported only to check a keymap
         from tui.ui.keymap import key_catalogue
