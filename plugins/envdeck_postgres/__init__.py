@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import ClassVar
 
 from envdeck_postgres import actions, browse, overview, seed, state
+from envdeck_postgres.connection import POSTGRES_PORT
 from envdeck_postgres.diff import PostgresDiffWatch
-from envdeck_postgres.session import POSTGRES_PORT, open_session
+from envdeck_postgres.session import open_session
 from tui.plugins.api import (
     Action,
     InspectorError,

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from envdeck_postgres.connection import ConnectionSettings
 from envdeck_postgres.diff_catalog import (
     Catalog,
     Name,
@@ -39,7 +40,6 @@ from envdeck_postgres.diff_catalog import (
 )
 from envdeck_postgres.diff_rows import Row, RowChanges, candidate_rows, row_changes
 from envdeck_postgres.errors import inspector_error
-from envdeck_postgres.session import ConnectionSettings
 from envdeck_postgres.state_connection import (
     Connection,
     bulk_timeout,

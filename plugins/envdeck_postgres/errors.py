@@ -6,14 +6,10 @@ apart by libpq's wording; errors from statements are told apart by SQLSTATE.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import psycopg
 
+from envdeck_postgres.connection import ConnectionSettings
 from tui.plugins.api import InspectorError, Problem
-
-if TYPE_CHECKING:
-    from envdeck_postgres.session import ConnectionSettings
 
 READ_ONLY_STATES = {
     "25006",  # read_only_sql_transaction: a write in a read-only transaction

@@ -49,8 +49,8 @@ from datetime import UTC, datetime
 import psycopg
 
 from envdeck_postgres.cells import plain
+from envdeck_postgres.connection import ConnectionSettings
 from envdeck_postgres.errors import inspector_error, server_message
-from envdeck_postgres.session import ConnectionSettings
 from envdeck_postgres.state_connection import (
     FALLBACK_MAINTENANCE,
     MAINTENANCE,

@@ -15,8 +15,9 @@ from typing import Any
 
 import psycopg
 
+from envdeck_postgres.connection import ConnectionSettings
 from envdeck_postgres.errors import inspector_error
-from envdeck_postgres.session import TEXT_ONLY, ConnectionSettings
+from envdeck_postgres.session import TEXT_ONLY
 from tui.plugins.api import InspectorError, Problem
 
 Connection = psycopg.Connection[tuple[Any, ...]]

@@ -32,7 +32,7 @@ from datetime import datetime
 import psycopg
 from psycopg import sql
 
-from envdeck_postgres.session import ConnectionSettings
+from envdeck_postgres.connection import ConnectionSettings
 from envdeck_postgres.state_connection import BYTES_PER_S, Connection, bulk_timeout
 from tui.plugins.api import InspectorError, Problem
 

@@ -26,7 +26,7 @@ from typing import Any
 from psycopg import sql
 
 from envdeck_postgres.cells import plain
-from envdeck_postgres.session import ConnectionSettings
+from envdeck_postgres.connection import ConnectionSettings
 from envdeck_postgres.state_connection import MAINTENANCE, Connection, connect
 from envdeck_postgres.state_copies import is_envdecks
 from tui.plugins.api import InspectorError, Problem

@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from envdeck_postgres.session import ConnectionSettings
+from envdeck_postgres.connection import ConnectionSettings
 from envdeck_postgres.state_connection import Connection, connect, set_timeout
 from envdeck_postgres.state_databases import Database, catalog
 

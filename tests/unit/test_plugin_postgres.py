@@ -15,8 +15,8 @@ from envdeck_postgres.cells import (
     render_cell,
     rows_note,
 )
+from envdeck_postgres.connection import ConnectionSettings, Timeouts
 from envdeck_postgres.errors import inspector_error, libpq_reason
-from envdeck_postgres.session import ConnectionSettings, Timeouts
 from tui.plugins.api import InspectorError, Match, Problem, ServiceTarget
 
 TEXT_OID, TIMESTAMPTZ_OID = 25, 1184

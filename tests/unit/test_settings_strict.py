@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from envdeck_postgres.session import ConnectionSettings
+from envdeck_postgres.connection import ConnectionSettings
 from envdeck_redis.connection import settings_for
 from tests.conftest import REPO
 from tui.config.keymap import APP_SCOPE, KeyCatalogue, KnownBinding, keymap_problems
