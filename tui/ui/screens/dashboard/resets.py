@@ -9,10 +9,11 @@ from textual import on, work
 from tui.core.status import EnvironmentStatus
 from tui.presentation.reset_text import last_reset_text
 from tui.reset.baseline_notice import NO_BASELINE_TITLE
-from tui.reset.steps import Outcome, no_progress
+from tui.reset.steps import no_progress
 from tui.ui.messages import ContainersResynced, StatusUpdated
 from tui.ui.screens.dashboard.base import DashboardBase
 from tui.ui.screens.dashboard.header import DashboardHeader
+from tui.ui.screens.reset_dialog import open_reset_dialog
 
 LAST_RESET_ITEM = "last-reset"
 
@@ -21,25 +22,9 @@ class ResetPart(DashboardBase):
     _was_ready = False
 
     def action_reset_environment(self) -> None:
-        from tui.ui.screens.reset import ResetScreen  # noqa: PLC0415 - not on the first frame
+        open_reset_dialog(self, self.resets, after=self._reset_done)
 
-        if self.resets is None:
-            self.notify("Nothing to reset: no environment", severity="warning")
-            return
-        self.app.push_screen(ResetScreen(self.resets), self._reset_closed)
-
-    def _reset_closed(self, outcome: Outcome | None) -> None:
-        if outcome is None:
-            return
-        if outcome.ok:
-            self.notify(f"{outcome.kind}: done in {outcome.seconds:.2f} s")
-        else:
-            self.notify(
-                f"{outcome.kind} failed: {outcome.failure_summary}",
-                severity="error",
-                markup=False,
-                timeout=10,
-            )
+    def _reset_done(self) -> None:
         self.show_last_reset()
         self.refresh_status()
 

@@ -8,7 +8,7 @@ from textual import work
 from tui.core.testrun import DiscoveryError
 from tui.core.testrun.configured_place import PlaceError
 from tui.core.text import safe_text
-from tui.reset.steps import Outcome as ResetOutcome
+from tui.ui.screens.reset_dialog import open_reset_dialog
 from tui.ui.screens.tests.base import TestsBase
 from tui.ui.widgets.tests_detail import report_text
 from tui.ui.widgets.tests_tree import FAILING
@@ -64,25 +64,7 @@ class RunsPart(TestsBase):
 
     def action_reset_environment(self) -> None:
         """X: the reset dialog, as on the dashboard."""
-        from tui.ui.screens.reset import ResetScreen  # noqa: PLC0415 - not on the first frame
-
-        if self.resets is None:
-            self.notify("Nothing to reset: no environment", severity="warning")
-            return
-        self.app.push_screen(ResetScreen(self.resets), self._reset_closed)
-
-    def _reset_closed(self, outcome: ResetOutcome | None) -> None:
-        if outcome is None:
-            return
-        if outcome.ok:
-            self.notify(f"{outcome.kind}: done in {outcome.seconds:.2f} s")
-        else:
-            self.notify(
-                f"{outcome.kind} failed: {outcome.failure_summary}",
-                severity="error",
-                markup=False,
-                timeout=10,
-            )
+        open_reset_dialog(self, self.resets)
 
     def action_toggle_watch(self) -> None:
         if self.session.watching:
