@@ -41,6 +41,7 @@ from tui.core.testrun.command import RUN_ID_ENV, pytest_command, pytest_environm
 from tui.core.testrun.events import EventFormatError, SessionFinishedEvent, TestEvent, parse_event
 from tui.core.testrun.frames import FrameSplitter
 from tui.core.testrun.model import Outcome
+from tui.core.testrun.pipes import READ_BYTES, read_pipe
 from tui.core.testrun.place import ComposeService, LocalInterpreter, RunPlace
 from tui.core.testrun.processes import RunProcesses
 from tui.core.testrun.progress import RunProgress
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
     from tui.core.testrun.in_service import ServiceRun
     from tui.core.testrun.warm import WarmStarts
 
-READ_BYTES = 64 * 1024  # read(), never readline(): asyncio's readline fails past 64 KiB
 OUTPUT_RING_BYTES = 2 * 1024 * 1024
 PENDING_OUTPUT_CHARS = 1024 * 1024
 MAX_EVENT_LINE_BYTES = 64 * 1024 * 1024  # the plugin clips far below this
@@ -445,14 +445,6 @@ class TestRun:
         if (shown := self._progress.apply(event)) is not None:
             self._channel.put(shown)
         return True
-
-
-async def read_pipe(fd: int) -> tuple[asyncio.StreamReader, asyncio.BaseTransport]:
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=READ_BYTES)
-    pipe = os.fdopen(fd, "rb", buffering=0)
-    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
-    return reader, transport
 
 
 async def _exited(process: asyncio.subprocess.Process) -> int:

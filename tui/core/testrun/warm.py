@@ -51,8 +51,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui.core.testrun.command import RUN_ID_ENV, WARM_HELPER_MODULE, pytest_environment
+from tui.core.testrun.pipes import READ_BYTES, read_pipe
 from tui.core.testrun.processes import RunProcesses
-from tui.core.testrun.runner import READ_BYTES, read_pipe
 
 _log = logging.getLogger(__name__)
 
