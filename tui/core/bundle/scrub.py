@@ -12,7 +12,10 @@ hold a secret in the clear. Two rules, both over-masking rather than under:
    free text: service log lines, the test's report and captured output, the data diff.
    A service that logs its own password, or a test that prints the DSN, gives nothing
    away. Values shorter than MIN_KNOWN_CHARS are left to rule 1's patterns (replacing
-   "pw" everywhere would garble every log).
+   "pw" everywhere would garble every log). A value cut short by a tool (pytest shortens
+   a long repr to its start, `...`, and its end: `{'requirepass...is-Pass-9931'}`) is
+   masked too: any start or end of a known value of MIN_FRAGMENT_CHARS or more beside
+   an ellipsis.
 
 The test's own output is the user's, but it lands in the same artifact: it is masked by
 both rules like any other text (`PASSWORD=...`, `postgres://user:pass@host`, and the
@@ -28,6 +31,8 @@ from typing import Any
 from tui.core.secrets import MASK, find_secrets, is_secret_name, mask_secrets
 
 MIN_KNOWN_CHARS = 4
+MIN_FRAGMENT_CHARS = 3  # of a known value cut short beside an ellipsis
+_ELLIPSIS = r"(?:\.\.\.|…)"
 _PROBE = "envdeck-probe-value"
 _ARGV_CONTEXT = 8  # words before a value that can make it a secret (`redis-cli -h h -a x`)
 
@@ -39,10 +44,13 @@ class Scrubber:
         values = sorted({v for v in known if len(v) >= MIN_KNOWN_CHARS}, key=len, reverse=True)
         self.known = tuple(values)
         self._known = re.compile("|".join(map(re.escape, values))) if values else None
+        self._cut = _fragments(values)
 
     def text(self, text: str) -> str:
         if self._known is not None:
             text = self._known.sub(MASK, text)
+        if self._cut is not None:
+            text = self._cut.sub(_mask_fragment, text)
         return mask_secrets(text)
 
     def data(self, value: Any) -> Any:
@@ -54,6 +62,31 @@ class Scrubber:
         if isinstance(value, list | tuple):
             return [self.data(item) for item in value]
         return value
+
+
+def _fragments(values: Sequence[str]) -> re.Pattern[str] | None:
+    """Starts of known values before an ellipsis, ends after one (longest first)."""
+    starts: set[str] = set()
+    ends: set[str] = set()
+    for value in values:
+        for size in range(MIN_FRAGMENT_CHARS, len(value)):
+            starts.add(value[:size])
+            ends.add(value[-size:])
+    if not starts:
+        return None
+
+    def either(parts: set[str]) -> str:
+        return "|".join(map(re.escape, sorted(parts, key=len, reverse=True)))
+
+    return re.compile(
+        rf"(?P<start>{either(starts)})(?P<cut1>{_ELLIPSIS})|(?P<cut2>{_ELLIPSIS})(?P<end>{either(ends)})"
+    )
+
+
+def _mask_fragment(match: re.Match[str]) -> str:
+    if match.group("start") is not None:
+        return MASK + match.group("cut1")
+    return match.group("cut2") + MASK
 
 
 def mask_config(config: Any) -> tuple[Any, set[str]]:
