@@ -115,6 +115,14 @@ def test_bundle_open_says_when_a_folder_holds_no_bundle(
     assert "no failure bundle in" in capsys.readouterr().err
 
 
+def test_bundle_open_without_a_terminal_refuses_instead_of_waiting_for_keys(
+    bundles: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A CI script's `envdeck bundle open DIR </dev/null` (pytest's stdin is no terminal)."""
+    assert main(["bundle", "open", str(bundles)]) == 2
+    assert f"without one, read {bundles / 'README.md'}" in capsys.readouterr().err
+
+
 def test_bundle_open_snapshot(snap_compare: Any, bundles: Path) -> None:
     async def opened(pilot: Pilot[Any]) -> None:
         await until(pilot, lambda: FAILED_MARK in shown(pilot.app))  # type: ignore[arg-type]

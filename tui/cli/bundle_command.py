@@ -53,6 +53,14 @@ def run_bundle(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
         print(f"envdeck: cannot read {problem}", file=sys.stderr)
     if not bundles:
         return 2
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # A script or CI job: a full-screen view would wait for keys nobody presses.
+        readme = Path(args.directory) / "README.md"
+        print(
+            f"envdeck: bundle open shows the bundle in a terminal; without one, read {readme}",
+            file=sys.stderr,
+        )
+        return 2
     from tui.ui.screens.bundle import open_bundles_app  # Textual only when the UI opens
 
     result = open_bundles_app(bundles, problems).run()
