@@ -513,8 +513,9 @@ def test_envdeck_test_diff_prints_what_the_test_changed_and_puts_it_back(stack: 
         "DIFF_QDRANT": str(stack.qdrant_port),
     }
     nodeid = "tests/test_writes.py::test_writes_everywhere"
+    bundles = stack.folder / "bundles"
     ran = subprocess.run(
-        [sys.executable, "-m", "tui", "test", "--diff", nodeid, "tests"],
+        [sys.executable, "-m", "tui", "test", "--diff", nodeid, "--bundle", str(bundles), "tests"],
         cwd=stack.folder,
         env=env,
         capture_output=True,
@@ -523,6 +524,7 @@ def test_envdeck_test_diff_prints_what_the_test_changed_and_puts_it_back(stack: 
         check=False,
     )
     assert ran.returncode == 1, ran.stderr  # pytest's for the failing test; the data is back
+    assert "AssertionError: fails after writing" in ran.stdout  # why it failed, first
     assert "made:by:test" in ran.stdout
     assert "id=42" in ran.stdout
     assert "put back" in ran.stdout
@@ -530,6 +532,20 @@ def test_envdeck_test_diff_prints_what_the_test_changed_and_puts_it_back(stack: 
     assert stack.redis().exists("made:by:test") == 0
     with stack.sql() as conn:
         assert conn.execute("SELECT count(*) FROM items").fetchone() == (0,)
+    (bundle,) = [path for path in bundles.iterdir() if path.is_dir()]
+    assert "id=42" in (bundle / "data-diff.txt").read_text()  # --bundle holds the diff
+
+    whole_file = subprocess.run(
+        [sys.executable, "-m", "tui", "test", "--diff", "tests/test_writes.py"],
+        cwd=stack.folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert whole_file.returncode == 1
+    assert "a data diff reruns one test" in whole_file.stderr
 
 
 async def test_d_in_the_tests_screen_shows_the_diff_and_puts_the_data_back(

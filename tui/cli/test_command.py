@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
-from tui.cli.test_report import HeadlessOptions, Output, RunReport
+from tui.cli.test_report import FAILING, HeadlessOptions, Output, RunReport
 from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeError
 from tui.core.engine import DockerGateway
@@ -35,6 +35,7 @@ from tui.core.testrun.arguments import describe_run, read_arguments
 from tui.core.testrun.configured_place import PlaceError, run_place
 from tui.core.testrun.events import FinishedEvent, TestEvent
 from tui.core.testrun.place import LocalInterpreter, RunPlace
+from tui.core.testrun.printer import format_failure, format_pytest_message
 from tui.core.testrun.project import project_python
 from tui.core.testrun.run_state import RunState
 from tui.core.testrun.session import SessionListener, TestSession
@@ -229,11 +230,36 @@ async def data_diff(
     except DataDiffError as error:
         say(f"no data diff: {error}")
         return 1
-    sys.stdout.write(format_diff_report(report))
+    said = None if report.session is None else format_pytest_message(report.session)
+    if said is not None:
+        print(said)  # pytest refused the run or found no such test: in its own words
+    if report.finished is not None and report.finished.outcome in FAILING:
+        print(format_failure(report.finished))  # why it failed, before what it changed
+    diff_text = format_diff_report(report)
+    sys.stdout.write(diff_text)
+    if options.bundle is not None and report.finished is not None:
+        if report.finished.outcome in FAILING:
+            write_diff_bundle(options.bundle, report.finished, monitor, diff_text)
+        else:
+            say("no failure bundle: the test did not fail")
     if report.restore_problem:
         say(f"the data could not be put back: {report.restore_problem}")
         return 1
     return exit_code(report.session)
+
+
+def write_diff_bundle(
+    folder: Path, failure: FinishedEvent, monitor: EnvironmentMonitor, diff_text: str
+) -> None:
+    """--diff with --bundle: the failure's bundle, holding the data diff."""
+    from tui.core.bundle import write_failure_bundle
+
+    try:
+        path = write_failure_bundle(folder, failure, monitor, data_diff=diff_text)
+    except OSError as error:
+        say(f"could not write the failure bundle under {folder}: {error}")
+        return
+    say(f"wrote the failure bundle {path}")
 
 
 def docker_monitor(settings: EnvdeckSettings) -> DockerEnvironmentMonitor:

@@ -96,6 +96,11 @@ async def diff_one_test(
     """Rerun `nodeid` alone and diff every stateful service's data across it. Refused
     (DataDiffError) while a reset, save or restore is under way; one started meanwhile
     waits for the diff."""
+    if "::" not in nodeid:
+        raise DataDiffError(
+            f"a data diff reruns one test: a node id such as tests/test_x.py::test_y, "
+            f"not a file or folder ({nodeid})"
+        )
     lock = states.operation_lock
     if not lock.acquire(blocking=False):
         raise DataDiffError("a reset or snapshot is under way: try again once it is done")
@@ -254,12 +259,22 @@ async def _run(
     finished: FinishedEvent | None = None
     async with run:
         async for event in run.events():
-            if isinstance(event, FinishedEvent) and (finished is None or event.nodeid == nodeid):
+            # The test itself; of a parametrized function's cases, the first that failed.
+            if isinstance(event, FinishedEvent) and (
+                finished is None
+                or event.nodeid == nodeid
+                or (finished.nodeid != nodeid and _worse(event, finished))
+            ):
                 finished = event
     session = run.result
     detail = finished.outcome.value if finished is not None else "did not run"
     steps.run(f"run {nodeid}", lambda: detail)
     return finished, session
+
+
+def _worse(event: FinishedEvent, than: FinishedEvent) -> bool:
+    failing = (Outcome.FAILED, Outcome.ERROR)
+    return event.outcome in failing and than.outcome not in failing
 
 
 def _finish_all(
