@@ -228,3 +228,21 @@ def test_bundle_writes_a_folder_per_failure_with_the_services_logs(
     bare = envdeck_test(ticker_project, "--bundle")
     assert bare.returncode == 2
     assert "--bundle needs a value" in bare.stderr
+
+
+def test_tests_named_on_the_command_line_replace_the_configured_ones(tmp_path: Path) -> None:
+    """pytest_args naming tests is a default, as pytest's testpaths are: `envdeck test
+    FILE` runs that file only (it ran every configured file too); options add up."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_a.py").write_text("def test_a():\n    assert True\n")
+    (tmp_path / "test_b.py").write_text("def test_b():\n    assert True\n")
+    (tmp_path / "envdeck.toml").write_text(
+        'pytest_args = ["-p", "no:cacheprovider", "test_a.py", "test_b.py"]\n'
+    )
+    named = envdeck_test(tmp_path, "test_b.py")
+    assert named.returncode == 0, named.stderr
+    assert "PASSED test_b.py::test_b" in named.stdout
+    assert "test_a.py::test_a" not in named.stdout
+    configured = envdeck_test(tmp_path, "-q")
+    assert configured.returncode == 0, configured.stderr
+    assert "2 passed" in configured.stdout

@@ -31,7 +31,7 @@ from tui.core.engine import DockerGateway
 from tui.core.monitor import DockerEnvironmentMonitor, EnvironmentMonitor
 from tui.core.status import ServiceStatus
 from tui.core.testrun import SessionFinishedEvent
-from tui.core.testrun.arguments import describe_run, read_arguments
+from tui.core.testrun.arguments import command_line_first, describe_run, read_arguments
 from tui.core.testrun.configured_place import PlaceError, run_place
 from tui.core.testrun.events import FinishedEvent, TestEvent
 from tui.core.testrun.place import LocalInterpreter, RunPlace
@@ -286,7 +286,6 @@ def run_test_command(
 ) -> int:
     root = (settings.config_dir or Path.cwd()).resolve()
     python = project_python(root, settings.test_python)
-    args = [*settings.pytest_args, *pytest_args]  # pytest's, verbatim: it reads them itself
     options = options or HeadlessOptions()
     try:
         monitor = environment_monitor(settings)
@@ -295,6 +294,10 @@ def run_test_command(
         except PlaceError as error:
             say(f"cannot run the tests: {error}")
             return EXIT_USAGE
+        # pytest's, verbatim (it reads them itself); tests named here replace pytest_args'.
+        args = asyncio.run(
+            command_line_first(root, python, settings.pytest_args, pytest_args, place=place)
+        )
         if options.diff is not None:
             return asyncio.run(data_diff(settings, monitor, place, args, options))
         # --bundle describes the environment even when it is not ready or reachable: the

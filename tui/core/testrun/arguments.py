@@ -110,6 +110,27 @@ async def read_arguments(
     return understood(args, reported, result)
 
 
+async def command_line_first(
+    project_dir: Path | str,
+    python: str,
+    configured: Sequence[str],
+    given: Sequence[str],
+    *,
+    place: RunPlace | None = None,
+) -> list[str]:
+    """The configured pytest arguments (pytest_args) with those given on the command line:
+    tests named there take the place of the configured ones, as pytest's own `testpaths`
+    give way to paths on its command line; options add up. pytest is asked only when both
+    hold a bare word (a test, or an option's value)."""
+    if read_without_pytest(configured) is not None or read_without_pytest(given) is not None:
+        return [*configured, *given]  # one side names no test: nothing to replace
+    ours = await read_arguments(project_dir, python, configured, place=place)
+    theirs = await read_arguments(project_dir, python, [*ours.options, *given], place=place)
+    if not ours.understood or not theirs.understood or not theirs.selection:
+        return [*configured, *given]
+    return [*ours.options, *given]
+
+
 def understood(
     args: Sequence[str], reported: ArgumentsEvent | None, result: SessionFinishedEvent
 ) -> PytestArguments:
