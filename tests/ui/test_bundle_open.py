@@ -106,6 +106,10 @@ def test_the_failure_view_marks_the_failure_among_the_logs() -> None:
     assert "FATAL" in lines[at - 1]
     assert "Client closed" in lines[at + 1]
     assert lines.index("──── 10:00:00.200 call began: its output from here ────") == 2
+    # With no line logged, the marks come first: "nothing" is not before them.
+    quiet = str(service_logs_text([], failure_marks(failure))).splitlines()
+    assert quiet[-1] == "(no service logged anything in that window)"
+    assert FAILED_MARK in quiet[:-1]
 
 
 def test_bundle_open_says_when_a_folder_holds_no_bundle(

@@ -178,8 +178,6 @@ def merged_logs_text(
         )
     width = max((len(safe_text(line.service)) for line in lines), default=0)
     out = [f"... {omitted} earlier lines not kept"] if omitted else []
-    if not lines:
-        out.append("(no service logged anything in the test's window)")
     for item in with_marks(lines, marks):
         if isinstance(item, TimeMark):
             out.append(item.line())
@@ -187,6 +185,8 @@ def merged_logs_text(
             out.append(
                 f"{safe_text(item.service).ljust(width)} | {item.timestamp[11:23]} {item.text}"
             )
+    if not lines:  # after the marks: they are moments, not lines some service logged
+        out.append("(no service logged anything in the test's window)")
     return "\n".join(out) + "\n"
 
 

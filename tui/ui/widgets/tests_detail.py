@@ -86,10 +86,10 @@ def service_logs_text(lines: Sequence[LogLine], marks: Sequence[TimeMark] = ()) 
     """Merged, one colour per service, with timestamps: what each service did meanwhile;
     `marks` (`tui.core.testrun.marks.failure_marks`) placed among them by time."""
     text = Text(LOGS_HEADING, style="bold")
-    if not lines:
-        text.append("\n(no service logged anything in that window)", style="dim")
+    if not lines:  # the marks first: they are moments, not lines some service logged
         for mark in marks:
             text.append(f"\n{safe_text(mark.line())}", style=_mark_style(mark))
+        text.append("\n(no service logged anything in that window)", style="dim")
         return text
     width = max(len(safe_text(line.service)) for line in lines)
     services = sorted({line.service for line in lines})
