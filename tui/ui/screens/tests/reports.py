@@ -4,6 +4,7 @@ failure bundle (B), each made in a worker."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from rich.text import Text
 from textual import work
@@ -76,8 +77,11 @@ class ReportsPart(TestsBase):
         from tui.core.bundle import write_failure_bundle  # noqa: PLC0415 - on use only
         from tui.reset.state_folder import ensure_state_folder  # noqa: PLC0415
 
-        state = self.settings.state_dir or self.root_dir / ".envdeck"
         try:
+            # The state folder the resets use (beside the compose file, or state_dir), so
+            # a project has one .envdeck; without an environment, the project's own.
+            state = resets_state_folder(self.resets)
+            state = state or self.settings.state_dir or self.root_dir / ".envdeck"
             ensure_state_folder(state)  # ignored by git, and by watch mode
             path = write_failure_bundle(state / "bundles", result, self.monitor)
         except Exception as error:
@@ -86,3 +90,13 @@ class ReportsPart(TestsBase):
             return
         shown = f"Failure bundle: {path} (envdeck bundle open shows it)"
         self.app.call_from_thread(self.notify, shown, markup=False, timeout=10)
+
+
+def resets_state_folder(resets: object) -> Path | None:
+    """Where the resets keep their states (blocking: may resolve the environment); None
+    when there is no environment to ask."""
+    try:
+        states = getattr(resets, "states", None)
+    except Exception:  # the engine or compose cannot say: the bundle is written anyway
+        return None
+    return states.store.root if states is not None else None
