@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import sys
 import sysconfig
 import textwrap
@@ -487,6 +488,27 @@ async def test_cancel_ends_a_hanging_test_and_every_process(project: Path, pid_f
     assert run.result.counts == OutcomeCounts(error=1)
     await eventually_gone(lambda: pids_of_run(project, run.marker), "the run's processes")
     assert not exists(read_pid(pid_files / "hangs.pid"))  # pytest itself: our child, reaped
+
+
+async def test_cancel_interrupts_cleanly_when_envdeck_was_started_ignoring_sigint(
+    project: Path, pid_files: Path
+) -> None:
+    """Started with `&` by a script, envdeck inherits SIGINT ignored, and so would pytest:
+    the cancel's SIGINT then did nothing and pytest was killed without its teardowns
+    (exit -9; a new user's project then refused every later run)."""
+    nodeid = "slow/test_slow.py::test_hangs"
+    was = signal.signal(signal.SIGINT, signal.SIG_IGN)  # what the children inherit
+    try:
+        async with runner_for(project, nodeids=[nodeid]) as run:
+            watcher = Watcher(run)
+            await watcher.started(nodeid)
+            await watcher.until((pid_files / "hangs.pid").exists, "the test's pid")
+            assert await cancel_timed(run) < 1.4  # interrupted, not killed after the grace
+            await watcher.finish()
+    finally:
+        signal.signal(signal.SIGINT, was)
+    assert run.result is not None
+    assert run.result.exit_code == 2  # pytest ended the session itself
 
 
 async def test_cancel_kills_a_test_that_ignores_sigint(project: Path, pid_files: Path) -> None:

@@ -33,6 +33,7 @@ import functools
 import inspect
 import json
 import os
+import signal
 import sys
 import time
 import types
@@ -41,6 +42,12 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 
 import pytest
+
+# envdeck cancels a run the way Ctrl-C does (SIGINT, then SIGKILL after a grace). A process
+# started in the background by a script inherits SIGINT ignored, and pytest would then be
+# killed without its teardowns and session end; a run always takes SIGINT as pytest expects.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 EVENTS_FD_ENV = "ENVDECK_EVENTS_FD"
 EVENTS_PATH_ENV = "ENVDECK_EVENTS_PATH"
