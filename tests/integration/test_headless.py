@@ -246,3 +246,19 @@ def test_tests_named_on_the_command_line_replace_the_configured_ones(tmp_path: P
     configured = envdeck_test(tmp_path, "-q")
     assert configured.returncode == 0, configured.stderr
     assert "2 passed" in configured.stdout
+
+
+def test_what_a_failing_test_printed_uncaptured_is_in_its_report(tmp_path: Path) -> None:
+    """With `-s` (redis-py's addopts) pytest captures nothing: the test's prints went to the
+    console and were nowhere in envdeck's output (new-user trial)."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -s\n")
+    (tmp_path / "test_loud.py").write_text(
+        "def test_loud():\n    print('debugging: the value is 41')\n    assert 41 == 42\n\n"
+        "def test_quiet_pass():\n    print('not shown for a pass')\n"
+    )
+    result = envdeck_test(tmp_path)
+    assert result.returncode == 1, result.stderr
+    report = result.stdout.split("FAILED test_loud.py::test_loud", 1)[1]
+    assert "Console output while it ran (pytest did not capture it)" in report
+    assert "debugging: the value is 41" in report
+    assert "not shown for a pass" not in result.stdout

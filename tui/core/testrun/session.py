@@ -55,6 +55,7 @@ from tui.core.testrun.model import CollectedTree
 from tui.core.testrun.place import ComposeService, LocalInterpreter, RunPlace
 from tui.core.testrun.run_state import RunState
 from tui.core.testrun.runner import TestRun, TestRunError
+from tui.core.testrun.uncaptured import UncapturedOutput
 from tui.core.testrun.warm import WarmStarts
 from tui.core.text import safe_text
 from tui.core.watch.affected import Affected, find_affected, narrow
@@ -372,7 +373,9 @@ class TestSession:
                 run.test_run = test_run
                 state.started, state.warm_start = True, test_run.warm_start
                 self._changed()
-                async for event in test_run.events():
+                console = UncapturedOutput()
+                async for received in test_run.events():
+                    event = console.attach(received)
                     new_tests = self._apply(state, event) or new_tests
                     for listener in self.listeners:
                         await listener.test_event(state, event)
