@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import SampleEnv
+from tui.core.plugin_registry import PluginRegistry, build_target
 from tui.plugins.api import (
     Action,
     KeyValues,
@@ -20,7 +21,6 @@ from tui.plugins.api import (
     ViewRequest,
     ViewResult,
 )
-from tui.plugins.registry import PluginRegistry, build_target
 
 REGISTRY = PluginRegistry()
 # Which sample service each plugin is shown against, and with which config options.

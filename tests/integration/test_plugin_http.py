@@ -14,6 +14,7 @@ from envdeck_http import HEALTH_PATHS, HttpPlugin
 from envdeck_http.history import HISTORY_SIZE
 from tests.conftest import SampleEnv
 from tests.integration.conftest import free_port
+from tui.core.plugin_registry import PluginRegistry, build_target
 from tui.plugins.api import (
     InspectorError,
     KeyValues,
@@ -25,7 +26,6 @@ from tui.plugins.api import (
     ViewRequest,
     ViewResult,
 )
-from tui.plugins.registry import PluginRegistry, build_target
 
 
 def section(result: ViewResult, title_start: str) -> Any:

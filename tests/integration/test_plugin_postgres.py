@@ -25,6 +25,7 @@ from psycopg.types.json import Jsonb
 from envdeck_postgres import PostgresPlugin
 from tests.conftest import SampleEnv
 from tests.integration.conftest import eventually
+from tui.core.plugin_registry import PluginRegistry, build_target
 from tui.plugins.api import (
     InspectorError,
     KeyValues,
@@ -34,7 +35,6 @@ from tui.plugins.api import (
     ViewRequest,
     ViewResult,
 )
-from tui.plugins.registry import PluginRegistry, build_target
 
 PLUGIN = PostgresPlugin()
 T = TypeVar("T")

@@ -23,6 +23,7 @@ from envdeck_qdrant import QdrantPlugin
 from envdeck_qdrant.views import BIG_COLLECTION
 from tests.conftest import SampleEnv
 from tests.integration.conftest import free_port
+from tui.core.plugin_registry import PluginRegistry, build_target
 from tui.plugins.api import (
     InspectorError,
     KeyValues,
@@ -33,7 +34,6 @@ from tui.plugins.api import (
     ViewRequest,
     ViewResult,
 )
-from tui.plugins.registry import PluginRegistry, build_target
 
 HOSTILE = "\x1b]0;x\x07 [bold]not markup[/bold] \x9b31m ünïcødé 🚀"
 

@@ -11,6 +11,7 @@ from tui.core.engine import EngineInfo
 from tui.core.guard import DestructivePlan, Operation
 from tui.core.log_buffer import LogLine
 from tui.core.logs import FollowOptions
+from tui.core.plugin_session import Inspector, NoInspector
 from tui.core.status import EnvironmentStatus, PortBinding, ServiceStatus
 from tui.core.text import safe_text
 from tui.plugins.api import (
@@ -25,7 +26,6 @@ from tui.plugins.api import (
     ViewRequest,
     ViewResult,
 )
-from tui.plugins.session import Inspector, NoInspector
 
 ENGINE = EngineInfo(True, "20.10.24", "1.41")
 

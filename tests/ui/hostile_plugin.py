@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from tests.ui.fixed_monitor import AllowEveryAction, FixedMonitor
+from tui.core.plugin_session import Inspector
 from tui.core.status import ServiceStatus
 from tui.plugins.api import (
     Action,
@@ -20,7 +21,6 @@ from tui.plugins.api import (
     ViewRequest,
     ViewResult,
 )
-from tui.plugins.session import Inspector
 
 CLOSE_NOTHING = "x[/]"  # Textual: MarkupError, the app ends
 CLICK = "[@click=app.quit]x[/]"  # a clickable action in a header

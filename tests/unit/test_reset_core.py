@@ -12,7 +12,7 @@ from tui.config.settings import EnvdeckSettings, SeedHook
 from tui.core.compose_cli import ComposeCommand
 from tui.core.compose_model import parse_project
 from tui.core.environment import Environment
-from tui.plugins.registry import PluginRegistry
+from tui.core.plugin_registry import PluginRegistry
 from tui.presentation.reset_text import describe_record, last_reset_text, step_line
 from tui.reset.hard import HardResetPlan
 from tui.reset.seed import port_variables, run_seed

@@ -14,7 +14,7 @@ from tests.conftest import REPO
 from tui.config.keymap import APP_SCOPE, KeyCatalogue, KnownBinding, keymap_problems
 from tui.config.settings import ConfigError, ServiceSettings, load_settings
 from tui.core.compose_model import ServiceSpec
-from tui.plugins.registry import build_target
+from tui.core.plugin_registry import build_target
 
 
 def test_a_misspelt_service_key_is_an_error_naming_the_service_the_key_and_the_fix(

@@ -24,7 +24,7 @@ from tui.core.monitor import DockerEnvironmentMonitor
 from tui.core.status import EXIT_UNKNOWN, EnvironmentStatus, with_resource_usage
 
 if TYPE_CHECKING:  # each command imports what only it needs: every start pays for the rest
-    from tui.plugins.session import Inspector
+    from tui.core.plugin_session import Inspector
 
 Handler = Callable[[EnvdeckSettings, argparse.Namespace], int]
 
@@ -226,9 +226,9 @@ def run_logs(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
 
 
 def run_inspect(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
+    from tui.core.plugin_registry import PluginLoadError, PluginRegistry
+    from tui.core.plugin_session import NoInspector, inspector_for, result_to_json
     from tui.plugins.api import InspectorError
-    from tui.plugins.registry import PluginLoadError, PluginRegistry
-    from tui.plugins.session import NoInspector, inspector_for, result_to_json
     from tui.presentation.sections_text import sections_text
 
     gateway = gateway_for(settings)

@@ -28,6 +28,8 @@ from tui.core.events import ChangeCallback, EngineCallback, ProjectWatcher
 from tui.core.log_buffer import LogLine
 from tui.core.logs import DockerLogSource, FollowOptions, MergedLogFollower, ServiceLogFollower
 from tui.core.ownership import ownership_problem
+from tui.core.plugin_registry import PluginLoadError, PluginRegistry
+from tui.core.plugin_session import Inspector, NoInspector, inspector_for
 from tui.core.status import (
     EnvironmentStatus,
     ResourceSampler,
@@ -37,8 +39,6 @@ from tui.core.status import (
     merge_statuses,
     with_resource_usage,
 )
-from tui.plugins.registry import PluginLoadError, PluginRegistry
-from tui.plugins.session import Inspector, NoInspector, inspector_for
 
 LinesCallback = Callable[[Sequence[LogLine]], None]  # called with a LineBlock
 StatusCallback = Callable[[EnvironmentStatus], None]

@@ -14,9 +14,9 @@ from docker.models.containers import Container
 from tui.config.settings import EnvdeckSettings
 from tui.core.environment import Environment
 from tui.core.guard import is_protected, ownership_problem, project_directory
+from tui.core.plugin_registry import PluginLoadError, PluginRegistry, build_target
 from tui.core.status import ServiceStatus
 from tui.plugins.api import ServiceTarget, StatefulPlugin
-from tui.plugins.registry import PluginLoadError, PluginRegistry, build_target
 from tui.reset.steps import StepFailed
 
 

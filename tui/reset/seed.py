@@ -11,8 +11,8 @@ from tui.config.settings import EnvdeckSettings, SeedHook
 from tui.core.compose_cli import ComposeError
 from tui.core.environment import Environment
 from tui.core.guard import is_protected
+from tui.core.plugin_registry import PluginRegistry, build_target
 from tui.plugins.api import SeedablePlugin
-from tui.plugins.registry import PluginRegistry, build_target
 from tui.reset.steps import StepFailed, StepRunner
 
 OUTPUT_TAIL = 400  # characters of a failing hook's output kept in its message

@@ -16,7 +16,7 @@ from tui.config.settings import EnvdeckSettings
 from tui.core.engine import DockerGateway
 from tui.core.environment import Environment
 from tui.core.guard import is_protected
-from tui.plugins.registry import PluginRegistry
+from tui.core.plugin_registry import PluginRegistry
 from tui.reset.baseline_notice import automatic_baseline_notice
 from tui.reset.hard import HardReset, HardResetPlan
 from tui.reset.states import StateManager

@@ -24,9 +24,9 @@ from tui.core.guard import (
     Operation,
     project_directory,
 )
+from tui.core.plugin_registry import PluginRegistry
 from tui.core.status import build_statuses
 from tui.plugins.api import StateRef
-from tui.plugins.registry import PluginRegistry
 from tui.reset.recreation import (
     created_at_is_creation,
     parts_gone,

@@ -10,8 +10,8 @@ from textual.worker import get_current_worker
 
 from tui.core.actions import ServiceActions
 from tui.core.monitor import EnvironmentMonitor, LogFollower, Watcher
+from tui.core.plugin_session import Inspector
 from tui.core.status import EnvironmentStatus
-from tui.plugins.session import Inspector
 from tui.reset.service import Resets
 from tui.ui.widgets.service_details import ServiceDetailsPanel
 from tui.ui.widgets.services_table import ServicesTable

@@ -9,9 +9,9 @@ from functools import partial
 from textual import work
 from textual.timer import Timer
 
+from tui.core.plugin_session import Inspector, NoInspector
 from tui.core.status import ServiceStatus
 from tui.plugins.api import InspectorError
-from tui.plugins.session import Inspector, NoInspector
 from tui.ui.messages import InspectionLoaded, InspectorReady
 from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.screens.dashboard.base import DashboardBase

@@ -10,6 +10,7 @@ from tui.config.settings import EnvdeckSettings
 from tui.core.engine import DockerGateway
 from tui.core.environment import Environment
 from tui.core.guard import DestructiveGuard, GuardRefused
+from tui.core.plugin_registry import PluginRegistry, build_target
 from tui.core.status import ServiceStatus
 from tui.plugins.api import (
     InspectorError,
@@ -24,7 +25,6 @@ from tui.plugins.api import (
     ViewRequest,
     ViewResult,
 )
-from tui.plugins.registry import PluginRegistry, build_target
 
 
 class NoInspector(Exception):
