@@ -142,29 +142,40 @@ def throwaway_postgres(
     volumes = {str(REPO / "compose" / "postgres"): {"bind": "/envdeck", "mode": "ro"}}
     if init_sql is not None:
         volumes[str(init_sql)] = {"bind": "/docker-entrypoint-initdb.d/01-init.sql", "mode": "ro"}
-    # Published on loopback at a port the engine picks (the stubs know no None port).
-    ports: dict[str, Any] = {"5432/tcp": ("127.0.0.1", None)}
-    container = gateway.client.containers.run(
+    container = run_on_loopback(
+        gateway,
         POSTGRES_IMAGE,
+        5432,
+        f"envdeck-test-pg-{tag}",
         entrypoint=["bash", "/envdeck/postgres-entrypoint.sh"],
         environment=dict(environment),
         volumes=volumes,
-        ports=ports,
-        labels={PROJECT_LABEL: f"envdeck-test-pg-{tag}"},
         name=f"envdeck-test-pg-{tag}",
-        detach=True,
     )
     try:
-        port = eventually(lambda: _published(container), "the port published")
+        port = eventually(lambda: published_port(container, 5432), "the port published")
         target = ServiceTarget("db", POSTGRES_IMAGE, "127.0.0.1", {5432: port}, environment)
         yield target, container
     finally:
         container.remove(force=True)
 
 
-def _published(container: Container) -> int | None:
+def run_on_loopback(
+    gateway: DockerGateway, image: str, port: int, project: str, **options: Any
+) -> Container:
+    """A throwaway container of `image`, alone in a project of its own (`project` names it
+    too), with `port` published on loopback at a host port the engine picks."""
+    # The stubs know no None port, but the engine takes it as "pick one".
+    ports: dict[str, Any] = {f"{port}/tcp": ("127.0.0.1", None)}
+    return gateway.client.containers.run(
+        image, labels={PROJECT_LABEL: project}, ports=ports, detach=True, **options
+    )
+
+
+def published_port(container: Container, port: int) -> int | None:
+    """The host port `port` of the container is published at, once it is."""
     container.reload()
-    bindings = (container.ports or {}).get("5432/tcp") or []
+    bindings = (container.ports or {}).get(f"{port}/tcp") or []
     return int(bindings[0]["HostPort"]) if bindings else None
 
 

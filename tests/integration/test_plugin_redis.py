@@ -26,7 +26,9 @@ from envdeck_redis.browser import SCAN_CALLS_MAX, SCAN_COUNT_MAX
 from envdeck_redis.connection import RedisSettings, open_client
 from envdeck_redis.display import as_bytes
 from tests.conftest import SampleEnv
-from tui.core.engine import PROJECT_LABEL, DockerGateway
+from tests.integration.conftest import published_port, run_on_loopback
+from tui.core.engine import DockerGateway
+from tui.core.plugin_registry import PluginRegistry, build_target
 from tui.plugins.api import (
     InspectorError,
     KeyValues,
@@ -37,7 +39,6 @@ from tui.plugins.api import (
     ViewRequest,
     ViewResult,
 )
-from tui.plugins.registry import PluginRegistry, build_target
 
 IMAGE = "envdeck-base:bookworm"
 PASSWORD = "s3cret"
@@ -424,23 +425,13 @@ def start_redis(gateway: DockerGateway, request: pytest.FixtureRequest) -> tuple
     project = f"envdeck-test-redis-{uuid.uuid4().hex[:8]}"
     command = ["redis-server", "--bind", "0.0.0.0", "--protected-mode", "no"]  # noqa: S104
     command += ["--requirepass", PASSWORD, "--save", ""]
-    # Published on loopback at a port the engine picks (the stubs know no None port).
-    ports: dict[str, Any] = {"6379/tcp": ("127.0.0.1", None)}
-    container = gateway.client.containers.run(
-        IMAGE, command, detach=True, labels={PROJECT_LABEL: project}, ports=ports
-    )
+    container = run_on_loopback(gateway, IMAGE, 6379, project, command=command)
     request.addfinalizer(lambda: container.remove(force=True))
-    wait_for(lambda: _published(container) is not None, 20, "the port to be published")
-    port = _published(container)
+    wait_for(lambda: published_port(container, 6379) is not None, 20, "the port to be published")
+    port = published_port(container, 6379)
     assert port is not None
     wait_for(lambda: _answers(port), 20, f"Redis in {container.name} to answer")
     return container, port
-
-
-def _published(container: Container) -> int | None:
-    container.reload()
-    bindings = (container.ports or {}).get("6379/tcp") or []
-    return int(bindings[0]["HostPort"]) if bindings else None
 
 
 def _answers(port: int) -> bool:

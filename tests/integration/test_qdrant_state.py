@@ -29,7 +29,8 @@ from qdrant_client import QdrantClient, models
 
 from envdeck_qdrant import QdrantPlugin, state_fingerprint
 from envdeck_qdrant.state_file import STATE_FILE
-from tui.core.engine import PROJECT_LABEL, DockerGateway
+from tests.integration.conftest import published_port, run_on_loopback
+from tui.core.engine import DockerGateway
 from tui.plugins.api import InspectorError, Problem, ServiceTarget, StatefulPlugin, StateRef
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,19 +55,17 @@ def throwaway_qdrant(request: pytest.FixtureRequest) -> Iterator[tuple[ServiceTa
         request.getfixturevalue("sample_env")  # bringing it up offline builds the image
     tag = uuid.uuid4().hex[:8]
     command = ["python3", "-u", "/app/server.py", "--host", "0.0.0.0", "--port", "6333"]  # noqa: S104
-    # Published on loopback at a port the engine picks (the stubs know no None port).
-    ports: dict[str, Any] = {"6333/tcp": ("127.0.0.1", None)}
-    container = gateway.client.containers.run(
+    container = run_on_loopback(
+        gateway,
         IMAGE,
-        [*command, "--storage", "/qdrant/storage"],
+        6333,
+        f"envdeck-test-qdrant-{tag}",
+        command=[*command, "--storage", "/qdrant/storage"],
         volumes={str(STANDIN): {"bind": "/app", "mode": "ro"}},
-        ports=ports,
-        labels={PROJECT_LABEL: f"envdeck-test-qdrant-{tag}"},
         name=f"envdeck-test-qdrant-{tag}",
-        detach=True,
     )
     try:
-        port = eventually(lambda: _published(container), "the port to be published")
+        port = eventually(lambda: published_port(container, 6333), "the port to be published")
         eventually(lambda: _healthy(port), f"Qdrant in {container.name} to answer", timeout=20)
         yield target_at(port), container
     finally:
@@ -82,12 +81,6 @@ def eventually(check: Callable[[], Any], what: str, timeout: float = 10.0) -> An
             return value
         assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
         time.sleep(0.05)
-
-
-def _published(container: Container) -> int | None:
-    container.reload()
-    bindings = (container.ports or {}).get("6333/tcp") or []
-    return int(bindings[0]["HostPort"]) if bindings else None
 
 
 def _status(container: Container) -> str:
