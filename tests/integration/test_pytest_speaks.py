@@ -221,3 +221,25 @@ async def test_the_screen_shows_pytests_words_and_watch_mode_falls_back(
         await until(pilot, lambda: screen.run_line is not None and screen.run_line.result)
         assert "sub" in screen.test_tree.errors
         assert "(exit 2: Interrupted: 1 error during collection)" in text_of(screen, "#tests-run")
+
+
+async def test_the_tree_holds_what_pytest_args_select_as_all_tests_runs(tmp_path: Path) -> None:
+    """pytest_args naming a file: the tree and its counts are that file's tests, the ones
+    `a` runs (the tree held the whole project: "all 6171 tests" while 216 ran)."""
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": (
+                '[tool.envdeck]\npytest_args = ["-p", "no:cacheprovider", "test_sample.py"]\n'
+            ),
+            "test_sample.py": SAMPLE,
+            "test_other.py": "def test_elsewhere():\n    assert True\n",
+        },
+    )
+    async with opened_screen(tmp_path) as (pilot, screen):
+        assert screen.tree_data is not None
+        assert "test_other.py::test_elsewhere" not in {i.nodeid for i in screen.tree_data.items}
+        assert screen.tree_data.count == 5
+        await pilot.press("a")
+        await until(pilot, lambda: screen.run_line is not None and screen.run_line.result)
+        assert "all tests · 1 failed, 4 passed in" in text_of(screen, "#tests-run")

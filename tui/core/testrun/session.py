@@ -41,7 +41,7 @@ from tui.core.testrun.arguments import (
     whole_selection_instead,
 )
 from tui.core.testrun.configured_place import PlaceError
-from tui.core.testrun.discovery import discover
+from tui.core.testrun.discovery import DiscoveryError, discover
 from tui.core.testrun.events import (
     CollectedEvent,
     CollectErrorEvent,
@@ -218,15 +218,22 @@ class TestSession:
             )
 
     async def discover(self) -> CollectedTree:
-        """Collect the tests (the arguments' options apply): DiscoveryError when pytest
-        collected nothing (PlaceError when the tests' service cannot run them); the
-        listeners hear of the new tree."""
+        """Collect the tests the arguments select, so the tree is what "all tests" runs
+        (when pytest refuses the selection, as below a conftest that does not import, the
+        whole project instead, its errors shown): DiscoveryError when pytest collected
+        nothing (PlaceError when the tests' service cannot run them); the listeners hear
+        of the new tree."""
         self.discovery = "collecting …"
         self._changed()
         try:
             await self.ensure_place()
-            await self.read_arguments()
-            tree = await discover(self.root, self.python, self.options, place=self.place)
+            arguments = await self.read_arguments()
+            try:
+                tree = await discover(self.root, self.python, self.args, place=self.place)
+            except DiscoveryError:
+                if not arguments.selection:
+                    raise
+                tree = await discover(self.root, self.python, self.options, place=self.place)
         except BaseException as error:
             self.discovery = f"collection failed: {error}" if isinstance(error, Exception) else ""
             self._changed()
