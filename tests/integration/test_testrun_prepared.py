@@ -219,3 +219,22 @@ async def test_other_arguments_take_the_plain_spare_and_leave_the_prepared_one(
         assert outcomes == {f"{TEST_FILE}::test_sum": Outcome.PASSED}
     finally:
         await starts.aclose()
+
+
+async def test_a_run_that_takes_the_prepared_spare_at_once_runs(
+    project: Path, env: dict[str, str]
+) -> None:
+    # The go arrives while the spare is still importing pytest: with the prepare line, in
+    # one read of its pipe.
+    starts = WarmStarts()
+    starts.expect(a_run(project, env).command[3:])
+    await starts.prepare(project, sys.executable, env)
+    run = a_run(project, env, starts)
+    try:
+        outcomes, console, exit_code = await outcome_of(run)
+    finally:
+        await starts.aclose()
+    assert run.prepared_start
+    assert exit_code == 0, console
+    assert outcomes[f"{TEST_FILE}::test_sum"] == Outcome.PASSED
+    assert ran_as(env) == ["-m", "envdeck_warm_helper"]

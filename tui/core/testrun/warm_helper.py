@@ -210,17 +210,17 @@ def find_origin(name: str) -> str | None:
     return None
 
 
-def read_message(fd: int) -> Any:
-    """One JSON line from `fd`, or None at EOF (not wanted)."""
-    data = b""
-    while not data.endswith(b"\n"):
+def read_message(fd: int, pending: bytearray) -> Any:
+    """The next JSON line from `fd`, or None at EOF (not wanted). `pending` holds what was
+    read past that line: the run's go may come in the same read as the prepare."""
+    while b"\n" not in pending:
         chunk = os.read(fd, 65536)
-        if not chunk:
+        if not chunk or len(pending) > MAX_GO_BYTES:
             return None
-        data += chunk
-        if len(data) > MAX_GO_BYTES:
-            return None
-    return json.loads(data.decode("utf-8"))
+        pending += chunk
+    line, _, rest = bytes(pending).partition(b"\n")
+    pending[:] = rest
+    return json.loads(line.decode("utf-8"))
 
 
 def as_arguments(value: Any) -> list[str] | None:
@@ -276,10 +276,17 @@ PREPARED: Prepared | None = None  # set in the module of that name, when prepare
 class Prepared:
     """A prepared spare between its start and its run: what it read, and the pause."""
 
-    def __init__(
-        self, arguments: list[str], marker: bytes, go_fd: int, say_fd: int, started_ns: int
+    def __init__(  # noqa: PLR0917
+        self,
+        arguments: list[str],
+        marker: bytes,
+        go_fd: int,
+        say_fd: int,
+        started_ns: int,
+        pending: bytearray,
     ) -> None:
         self.arguments = arguments
+        self.pending = pending  # read from the pipe past the prepare line
         self.marker = marker
         self.go_fd = go_fd  # the pipe from envdeck (fd 0 is /dev/null, as in a cold run)
         self.say_fd = say_fd  # stdout as it was before pytest
@@ -311,7 +318,7 @@ class Prepared:
         snapshot = Snapshot({**self.read, **conftest_stamps(config)}, self.started_ns)
         looked_at = existing(config)
         try:
-            message = read_message(self.go_fd)
+            message = read_message(self.go_fd, self.pending)
         finally:
             os.close(self.go_fd)
         arguments = as_arguments(message.get("go")) if isinstance(message, dict) else None
@@ -365,11 +372,12 @@ def conftest_stamps(config: Any) -> dict[str, tuple[int, int] | None]:
     return {path: stamp(path) for path in files}
 
 
-def prepare(arguments: list[str], marker: bytes) -> None:
+def prepare(arguments: list[str], marker: bytes, pending: bytearray) -> None:
     """Become `python -m pytest ARGS` up to the pause (see the module's docstring)."""
     go_fd, say_fd = os.dup(0), os.dup(1)  # not inherited: a cold exec closes them
     helper: Any = importlib.import_module(HELPER_MODULE)  # this file again, a module of its own
-    prepared = helper.PREPARED = helper.Prepared(arguments, marker, go_fd, say_fd, STARTED_NS)
+    prepared = helper.Prepared(arguments, marker, go_fd, say_fd, STARTED_NS, pending)
+    helper.PREPARED = prepared
     sys.addaudithook(prepared.audit)
     stdin_from_devnull()
     become_pytest(arguments, sys.modules["__main__"])
@@ -382,14 +390,15 @@ def wait_then_run() -> None:
         snapshot = Snapshot(written_after=STARTED_NS)
     except Exception:  # pytest missing or broken: a cold run reports it in its own words
         snapshot = None
-    message = read_message(0)
+    pending = bytearray()
+    message = read_message(0, pending)
     if isinstance(message, dict) and "prepare" in message:
         arguments = as_arguments(message["prepare"])
         marker = str(message.get("marker", "")).encode()
         if arguments is not None and snapshot is not None:
-            prepare(arguments, marker)
+            prepare(arguments, marker, pending)
             return
-        go = read_message(0)  # cannot prepare: wait for the run, to run it cold
+        go = read_message(0, pending)  # cannot prepare: wait for the run, to run it cold
         arguments = as_arguments(go.get("go")) if isinstance(go, dict) else None
         if arguments is not None:
             os.write(1, marker + b":cold\n")
