@@ -119,6 +119,31 @@ def test_a_class_and_a_function_of_one_name_stay_apart() -> None:
     assert [(n.kind, n.name) for n in file.children] == [("class", "TestX"), ("function", "TestX")]
 
 
+def test_tests_of_one_class_apart_in_the_order_still_share_its_node() -> None:
+    # pytest-randomly and -p orderings interleave files and classes: each keeps one node.
+    order = [
+        "a.py::TestX::test_1",
+        "a.py::test_f[1]",
+        "b.py::TestX::test_1",
+        "a.py::TestX::TestY::test_2",
+        "a.py::TestX::test_3",
+        "a.py::test_f[2]",
+    ]
+    a, b = CollectedTree(tuple(item(nodeid) for nodeid in order)).files()
+    assert [(n.kind, n.name, n.count) for n in a.children] == [
+        ("class", "TestX", 3),
+        ("function", "test_f", 2),
+    ]
+    assert [n.nodeid for n in a.children[0].walk()] == [
+        "a.py::TestX",
+        "a.py::TestX::test_1",
+        "a.py::TestX::TestY",
+        "a.py::TestX::TestY::test_2",
+        "a.py::TestX::test_3",
+    ]
+    assert (b.count, b.children[0].nodeid) == (1, "b.py::TestX")
+
+
 def test_item_label_and_empty_tree() -> None:
     assert item("t.py::test_add[1-2]").label == "test_add[1-2]"
     assert item("t.py::test_plain").label == "test_plain"

@@ -109,8 +109,15 @@ class CollectedTree:
         """The tree's roots, one per file in collection order; files that failed to
         collect come last, as nodes with `error` set and no children."""
         root = _Group("", "file", "")
+        place: tuple[str, str | None] | None = None
+        container = root
         for item in self.items:
-            _place(root, item)
+            if (item.file, item.cls) != place:  # the tests of a class come one after another
+                place, container = (item.file, item.cls), _container(root, item)
+            group = container
+            if item.params is not None:
+                group = _child_group(group, item.name, "function")
+            group.children[item.nodeid] = item
         nodes = [_freeze(group) for group in root.children.values() if isinstance(group, _Group)]
         failed = [TestNode("file", e.nodeid, e.nodeid, 0, error=e.longrepr) for e in self.errors]
         return (*nodes, *failed)
@@ -121,23 +128,24 @@ class _Group:
     name: str
     kind: NodeKind
     nodeid: str
-    children: dict[str, _Group | TestItem] = field(default_factory=dict)
+    # Groups by (kind, name): a class and a function may share a name in one file; tests
+    # by node id.
+    children: dict[tuple[NodeKind, str] | str, _Group | TestItem] = field(default_factory=dict)
 
 
-def _place(root: _Group, item: TestItem) -> None:
-    group = _child_group(root, item.file, "file", item.file)
+def _container(root: _Group, item: TestItem) -> _Group:
+    """The group of `item`'s file, or of its innermost class."""
+    group = _child_group(root, item.file, "file")
     for cls in item.cls.split("::") if item.cls else ():
-        group = _child_group(group, cls, "class", f"{group.nodeid}::{cls}")
-    if item.params is not None:
-        group = _child_group(group, item.name, "function", f"{group.nodeid}::{item.name}")
-    group.children[item.nodeid] = item
+        group = _child_group(group, cls, "class")
+    return group
 
 
-def _child_group(parent: _Group, name: str, kind: NodeKind, nodeid: str) -> _Group:
-    key = f"{kind}:{name}"  # a class and a function may share a name in one file
-    child = parent.children.get(key)
+def _child_group(parent: _Group, name: str, kind: NodeKind) -> _Group:
+    child = parent.children.get((kind, name))
     if not isinstance(child, _Group):
-        child = parent.children[key] = _Group(name, kind, nodeid)
+        nodeid = name if kind == "file" else f"{parent.nodeid}::{name}"
+        child = parent.children[kind, name] = _Group(name, kind, nodeid)
     return child
 
 

@@ -201,9 +201,9 @@ class TestTree(Tree[str]):
         for root in self.roots:
             if self.is_shown(root.nodeid):
                 self._add(self.root, root, self._expand_all)
-        if cursor is None or not self.is_shown(cursor):
-            matches = [leaf for leaf in self.all_leaves() if self.is_shown(leaf)]
-            cursor = matches[0] if matches and visible is not None else None
+        if cursor is None or not self.is_shown(cursor):  # a filter's first match, if any
+            matches = (leaf for leaf in self.all_leaves() if self.is_shown(leaf))
+            cursor = next(matches, None) if visible is not None else None
         self.go_to(cursor)
 
     def _add(self, parent: TreeNode[str], node: TestNode, open_all: bool) -> None:
@@ -326,6 +326,8 @@ class TestTree(Tree[str]):
                 return Outcome.RUNNING
             result = self.results.get(nodeid)
             return result.outcome if result is not None else None
+        if not self.results and not self.running:
+            return None  # nothing ran yet (a new collection's labels): no test to look at
         outcomes = [self.outcome_of(leaf) for leaf in leaves]
         if Outcome.RUNNING in outcomes:
             return Outcome.RUNNING
