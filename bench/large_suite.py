@@ -247,6 +247,8 @@ async def tree_memory(root: Path, tests: int) -> dict[str, float]:
         screen = app.screen
         await until(lambda: tree_shown(screen, tests), TREE_TIMEOUT * 3, "tree")
         await refreshed(screen)
+        # The discovery's run (its output, its events) is let go once its pytest exits.
+        await until(lambda: not discovery_finishing(), RESULT_TIMEOUT, "discovery's pytest exit")
         await pilot.pause(0.5)
         gc.collect()
         after = tracemalloc.take_snapshot()
