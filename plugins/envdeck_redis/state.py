@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import redis
@@ -32,7 +31,7 @@ from envdeck_redis.state_file import (
     summary_text,
 )
 from envdeck_redis.state_walk import Databases, fingerprint, walk
-from envdeck_redis.wire import Wire, wire
+from envdeck_redis.wire import Wire, command, wire
 from tui.plugins.api import InspectorError, Problem, SavedState
 
 __all__ = ["FILE_NAME", "Databases", "fingerprint", "load", "restore", "save"]
@@ -104,43 +103,25 @@ def restore(dbs: Databases, state: StateFile) -> str:
 
 
 def _restore_db(client: redis.Redis, db: int, keys: dict[bytes, tuple[int, bytes]]) -> None:
-    """RESTORE ... REPLACE of every key, in batches of bounded size (wire.py): each batch
-    is sent before the previous one's replies are read, so Redis is never idle waiting."""
+    """RESTORE ... REPLACE of every key, sent in batches of bounded size (wire.py)."""
     with wire(client) as bulk:
-        sent: list[bytes] = []
-        for batch, commands in _restore_batches(keys):
-            bulk.send(commands)
-            _restored(bulk, db, sent)
-            sent = batch
-        _restored(bulk, db, sent)
+        batch: list[bytes] = []
+        commands: list[bytes] = []
+        size = 0
+        for key, (pttl, payload) in keys.items():
+            ttl = b"0" if pttl == NO_EXPIRY else b"%d" % pttl
+            commands.append(command(b"RESTORE", key, ttl, payload, b"REPLACE"))
+            batch.append(key)
+            size += len(payload)
+            if len(batch) >= RESTORE_BATCH_KEYS or size >= RESTORE_BATCH_BYTES:
+                _restored(bulk, db, batch, commands)
+                batch, commands, size = [], [], 0
+        _restored(bulk, db, batch, commands)
 
 
-def _restore_batches(
-    keys: dict[bytes, tuple[int, bytes]],
-) -> Iterator[tuple[list[bytes], list[bytes]]]:
-    batch: list[bytes] = []
-    commands: list[bytes] = []
-    size = 0
-    for key, (pttl, payload) in keys.items():
-        ttl = b"0" if pttl == NO_EXPIRY else b"%d" % pttl
-        commands.append(_RESTORE % (len(key), key, len(ttl), ttl, len(payload), payload))
-        batch.append(key)
-        size += len(payload)
-        if len(batch) >= RESTORE_BATCH_KEYS or size >= RESTORE_BATCH_BYTES:
-            yield batch, commands
-            batch, commands, size = [], [], 0
-    if batch:
-        yield batch, commands
-
-
-# RESTORE key ttl payload REPLACE, packed in one step.
-_RESTORE = b"*5\r\n$7\r\nRESTORE\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n$7\r\nREPLACE\r\n"
-
-
-def _restored(bulk: Wire, db: int, batch: list[bytes]) -> None:
-    """The replies of the RESTOREs of `batch`; the first that Redis refused, as an error
-    naming its key."""
-    for key, reply in zip(batch, bulk.receive(len(batch)), strict=True):
+def _restored(bulk: Wire, db: int, batch: list[bytes], commands: list[bytes]) -> None:
+    """Runs the RESTOREs of `batch`; the first that Redis refused, as an error naming its key."""
+    for key, reply in zip(batch, bulk.run(commands, len(commands)), strict=True):
         if isinstance(reply, ResponseError):
             raise ResponseError(f"RESTORE of key {key_text(key)} in db {db}: {reply}")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 # A reply: bytes (bulk or status), int, None (nil), a ResponseError, or a list of these.
@@ -171,9 +171,6 @@ def wire(client: redis.Redis) -> Iterator[Wire]:
     dropped, when anything failed: it may hold replies nobody read)."""
     pool = client.connection_pool
     connection: Any = pool.get_connection()  # connected (redis-py's own methods are untyped)
-    if str(getattr(connection, "protocol", 2)) != "2":  # open_client's; RESP3 reads otherwise
-        pool.release(connection)
-        raise RedisError("bulk commands need a client of protocol 2 (RESP2)")
     try:
         yield Wire(connection)
     except BaseException:

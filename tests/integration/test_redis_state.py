@@ -19,7 +19,6 @@ import redis
 from docker.models.containers import Container
 
 from envdeck_redis import RedisPlugin
-from envdeck_redis import wire as envdeck_wire
 from envdeck_redis.state_file import FILE_NAME, StateWriter, parse_state
 from envdeck_redis.state_walk import CHUNK_BYTES, CHUNK_ITEMS
 from tests.integration.test_plugin_redis import (
@@ -805,30 +804,3 @@ def test_state_files_are_kept_aside_and_deleted(
     plugin.delete_state(target, state)
     assert not plugin.state_exists(target, state)
     assert plugin.restore_state(target, copy) == "restored 1 key in 1 db"
-
-
-# ---------------------------------------------------------------- commands in bulk (wire.py)
-
-
-def test_bulk_replies_are_the_ones_redis_py_reads(
-    port: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Every kind of reply, each split over several reads of a few bytes."""
-    monkeypatch.setattr(envdeck_wire, "READ_BYTES", 7)
-    client = redis.Redis(port=port, password=PASSWORD, protocol=2)  # as open_client's
-    big = bytes(range(256)) * 1200  # with CR LF inside
-    client.set(b"big", big)
-    client.set(b"n", 41)
-    client.rpush(b"list", b"a", b"")
-    asked: list[tuple[bytes, ...]] = [
-        (b"GET", b"big"), (b"GET", b"missing"), (b"INCR", b"n"), (b"TYPE", b"list"),
-        (b"LRANGE", b"list", b"0", b"-1"), (b"LRANGE", b"none", b"0", b"-1"),
-        (b"GET", b"list"), (b"SET", b"k", b"\r\n"), (b"GET", b"k"),
-    ]  # fmt: skip
-    with envdeck_wire.wire(client) as bulk:
-        replies = bulk.run([envdeck_wire.command(*args) for args in asked], len(asked))
-    error = replies.pop(6)
-    assert isinstance(error, redis.ResponseError)
-    assert str(error).startswith("WRONGTYPE")
-    assert replies == [big, None, 42, b"list", [b"a", b""], [], b"OK", b"\r\n"]
-    client.close()
