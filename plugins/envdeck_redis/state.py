@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 import redis
+from redis.client import Pipeline
 from redis.exceptions import RedisError, ResponseError
 
 from envdeck_redis.connection import inspector_error
@@ -31,12 +32,11 @@ from envdeck_redis.state_file import (
     summary_text,
 )
 from envdeck_redis.state_walk import Databases, fingerprint, walk
-from envdeck_redis.wire import Wire, command, wire
 from tui.plugins.api import InspectorError, Problem, SavedState
 
 __all__ = ["FILE_NAME", "Databases", "fingerprint", "load", "restore", "save"]
 
-RESTORE_BATCH_KEYS = 5000  # RESTOREs per write...
+RESTORE_BATCH_KEYS = 1000  # RESTOREs per pipeline...
 RESTORE_BATCH_BYTES = 8 << 20  # ...or fewer, when their payloads are big
 
 
@@ -103,25 +103,24 @@ def restore(dbs: Databases, state: StateFile) -> str:
 
 
 def _restore_db(client: redis.Redis, db: int, keys: dict[bytes, tuple[int, bytes]]) -> None:
-    """RESTORE ... REPLACE of every key, sent in batches of bounded size (wire.py)."""
-    with wire(client) as bulk:
-        batch: list[bytes] = []
-        commands: list[bytes] = []
-        size = 0
-        for key, (pttl, payload) in keys.items():
-            ttl = b"0" if pttl == NO_EXPIRY else b"%d" % pttl
-            commands.append(command(b"RESTORE", key, ttl, payload, b"REPLACE"))
-            batch.append(key)
-            size += len(payload)
-            if len(batch) >= RESTORE_BATCH_KEYS or size >= RESTORE_BATCH_BYTES:
-                _restored(bulk, db, batch, commands)
-                batch, commands, size = [], [], 0
-        _restored(bulk, db, batch, commands)
+    """RESTORE ... REPLACE of every key, pipelined in batches of bounded size."""
+    pipe = client.pipeline(transaction=False)
+    batch: list[bytes] = []
+    size = 0
+    for key, (pttl, payload) in keys.items():
+        pipe.restore(key, 0 if pttl == NO_EXPIRY else pttl, payload, replace=True)
+        batch.append(key)
+        size += len(payload)
+        if len(batch) >= RESTORE_BATCH_KEYS or size >= RESTORE_BATCH_BYTES:
+            _restored(pipe, db, batch)
+            batch, size = [], 0
+    _restored(pipe, db, batch)
 
 
-def _restored(bulk: Wire, db: int, batch: list[bytes], commands: list[bytes]) -> None:
+def _restored(pipe: Pipeline, db: int, batch: list[bytes]) -> None:
     """Runs the RESTOREs of `batch`; the first that Redis refused, as an error naming its key."""
-    for key, reply in zip(batch, bulk.run(commands, len(commands)), strict=True):
+    replies = pipe.execute(raise_on_error=False)
+    for key, reply in zip(batch, replies, strict=True):
         if isinstance(reply, ResponseError):
             raise ResponseError(f"RESTORE of key {key_text(key)} in db {db}: {reply}")
 

@@ -17,6 +17,7 @@ import hashlib
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from itertools import islice
 from typing import Any
 
 import redis
@@ -25,9 +26,8 @@ from redis.exceptions import ResponseError
 
 from envdeck_redis.connection import Connect, RedisSettings
 from envdeck_redis.state_file import NO_EXPIRY, SavedKey
-from envdeck_redis.wire import Reply, Wire, command, key_command, wire
 
-SCAN_COUNT = 2000  # keys a SCAN call asks for; each batch of as many is read in one write
+SCAN_COUNT = 1000  # keys a SCAN call asks for; each batch of as many is read in pipelines
 CHUNK_ITEMS = 1000  # elements of a collection per range request
 CHUNK_BYTES = 1 << 20  # bytes of a string per GETRANGE
 
@@ -86,51 +86,15 @@ def _as_sent(response: Any, **options: Any) -> Any:
     return response
 
 
-def _read_ahead(bulk: Wire, dump: bool) -> Iterator[tuple[list[bytes], list[Reply]]]:
-    """Every key of the wire's db once (SCAN may repeat a key), a SCAN reply at a time,
-    with the replies of its first reads (_first_reads). Each batch's reads go out with
-    the next SCAN, and the next batch's reads before the caller gets this one: Redis
-    runs them while the caller digests and writes."""
+def _batches(client: redis.Redis) -> Iterator[list[bytes]]:
+    """Every key of the client's db once, SCAN_COUNT at a time (SCAN may repeat a key)."""
     seen: set[bytes] = set()
-    count = b"%d" % SCAN_COUNT
-    bulk.send([command(b"SCAN", b"0", b"COUNT", count)])
-    cursor, keys = _scan_reply(bulk.receive(1)[0])
-    ready: tuple[list[bytes], list[Reply]] | None = None
-    while True:
-        batch = list(dict.fromkeys(key for key in keys if key not in seen))
-        seen.update(batch)
-        commands = _first_reads(batch, dump)
-        last = cursor == b"0"
-        if not last:
-            commands.append(command(b"SCAN", cursor, b"COUNT", count))
-        bulk.send(commands)
-        if ready is not None:
-            yield ready
-        replies = bulk.receive(len(commands))
-        if not last:
-            cursor, keys = _scan_reply(replies.pop())
-        ready = (batch, replies)
-        if last:
-            yield ready
-            return
-
-
-def _scan_reply(reply: Reply) -> tuple[bytes, list[bytes]]:
-    if isinstance(reply, ResponseError):
-        raise reply
-    cursor, keys = reply
-    return cursor, keys
-
-
-def _first_reads(batch: list[bytes], dump: bool) -> list[bytes]:
-    """Every key read as the string most keys are: its TTL, its first bytes (for any
-    other type, a WRONGTYPE error) and, for a save, its DUMP."""
-    commands: list[bytes] = []
-    for key in batch:
-        commands += (key_command(b"PTTL", key), _GETRANGE % (len(key), key))
-        if dump:
-            commands.append(key_command(b"DUMP", key))
-    return commands
+    keys: Iterator[bytes] = client.scan_iter(count=SCAN_COUNT)
+    while batch := list(islice(keys, SCAN_COUNT)):
+        fresh = list(dict.fromkeys(key for key in batch if key not in seen))
+        seen.update(fresh)
+        if fresh:
+            yield fresh
 
 
 # ---------------------------------------------------------------- the walk
@@ -149,11 +113,10 @@ def walk(dbs: Databases, keep: Callable[[int, list[SavedKey]], None] | None = No
     for db in dbs.with_keys():
         client = dbs.client(db)
         found = digests.setdefault(db, {})
-        with wire(client) as bulk:
-            for batch, replies in _read_ahead(bulk, keep is not None):
-                saved = _walk_batch(client, batch, replies, found, dump=keep is not None)
-                if keep is not None and saved:
-                    keep(db, saved)
+        for batch in _batches(client):
+            saved = _walk_batch(client, batch, found, dump=keep is not None)
+            if keep is not None and saved:
+                keep(db, saved)
     keys = sum(len(found) for found in digests.values())
     return Walked(_combine(digests), keys, sum(1 for found in digests.values() if found))
 
@@ -183,18 +146,21 @@ _Opened = tuple[bytes, str, int, bytes | None, list[Any]]
 
 
 def _walk_batch(
-    client: redis.Redis,
-    batch: list[bytes],
-    replies: list[Reply],
-    digests: dict[bytes, bytes],
-    *,
-    dump: bool,
+    client: redis.Redis, batch: list[bytes], digests: dict[bytes, bytes], *, dump: bool
 ) -> list[SavedKey]:
-    # From the replies of _first_reads: only the keys that are not strings cost a TYPE.
+    # Every key is first read as the string most keys are: its TTL, its first bytes (for
+    # any other type, a WRONGTYPE error) and, for a save, its DUMP. Only the others cost
+    # a TYPE.
+    pipe = client.pipeline(transaction=False)
+    for key in batch:
+        pipe.pttl(key)
+        _open_string(pipe, key)
+        if dump:
+            pipe.dump(key)
+    replies = pipe.execute(raise_on_error=False)
     per_key = 3 if dump else 2
     present: list[_Opened] = []
     others: list[tuple[bytes, int, bytes | None]] = []
-    saved: list[SavedKey] = []
     for index, key in enumerate(batch):
         pttl, chunk, *rest = replies[index * per_key : (index + 1) * per_key]
         payload = rest[0] if rest else None
@@ -203,37 +169,21 @@ def _walk_batch(
                 raise reply
         if pttl == -2 or (dump and payload is None):
             continue  # gone (deleted or expired) since SCAN found it
-        if isinstance(chunk, bytes) and len(chunk) < CHUNK_BYTES:
-            # A whole string: its digest at once (as _value_digest makes it).
-            digests[key] = hashlib.sha256(_STRING_HEAD[pttl >= 0] + chunk).digest()
-        elif not isinstance(chunk, ResponseError):
+        if not isinstance(chunk, ResponseError):
             present.append((key, "string", pttl, payload, [chunk]))
         elif str(chunk).startswith("WRONGTYPE"):
             others.append((key, pttl, payload))
-            continue
         else:
             raise chunk
-        if payload is not None:
-            saved.append(_saved(key, pttl, payload))
     if others:
-        opened = _open_others(client, others)
-        present += opened
-        saved += [_saved(key, pttl, payload) for key, _, pttl, payload, _ in opened if payload]
-    for key, kind, pttl, _, value in present:
-        digests[key] = _value_digest(client, kind, key, pttl >= 0, value)
+        present += _open_others(client, others)
+    saved: list[SavedKey] = []
+    for key, kind, pttl, payload, opened in present:
+        digests[key] = _value_digest(client, kind, key, pttl >= 0, opened)
+        if payload is not None:
+            # PTTL says 0 for a key in its last millisecond; RESTORE takes 0 as "never".
+            saved.append((key, max(pttl, 1) if pttl >= 0 else NO_EXPIRY, payload))
     return saved
-
-
-def _saved(key: bytes, pttl: int, payload: bytes) -> SavedKey:
-    # PTTL says 0 for a key in its last millisecond; RESTORE takes 0 as "never".
-    return (key, max(pttl, 1) if pttl >= 0 else NO_EXPIRY, payload)
-
-
-_GETRANGE = b"*4\r\n$8\r\nGETRANGE\r\n$%d\r\n%b\r\n$1\r\n0\r\n" + (
-    b"$%d\r\n%d\r\n" % (len(str(CHUNK_BYTES - 1)), CHUNK_BYTES - 1)
-).replace(b"%", b"%%")
-# What a string's digest starts with (_value_digest): its type, then whether it expires.
-_STRING_HEAD = {False: b"\x06string\x00", True: b"\x06string\x01"}
 
 
 def _open_others(
@@ -420,10 +370,6 @@ _DIGESTERS: dict[str, Callable[[redis.Redis, bytes, list[Any], Update], None]] =
 }
 
 
-_LENGTH = struct.Struct("<Q")
-_COMBINE_KEYS = 10_000  # keys hashed at once by _combine
-
-
 def _frame(data: bytes) -> bytes:
     return struct.pack("<Q", len(data)) + data
 
@@ -452,8 +398,6 @@ def _combine(digests: dict[int, dict[bytes, bytes]]) -> str:
         if not keys:
             continue
         total.update(struct.pack("<IQ", db, len(keys)))
-        ordered = sorted(keys)
-        for start in range(0, len(ordered), _COMBINE_KEYS):  # as _frame(key) + digest each
-            part = ordered[start : start + _COMBINE_KEYS]
-            total.update(b"".join([_LENGTH.pack(len(key)) + key + keys[key] for key in part]))
+        for key in sorted(keys):
+            total.update(_frame(key) + keys[key])
     return total.hexdigest()
