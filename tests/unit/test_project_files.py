@@ -4,6 +4,7 @@ once, never an old one, and its failures are compose's own."""
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -98,5 +99,9 @@ def test_resolving_runs_both_configs_and_leaves_no_answer_behind(
     environment = resolve_environment(settings.replace(offline=None), None)
     assert not environment.offline
     assert project_files._ahead == {}
+    # The offline config started alongside runs on in its thread: wait for it, bounded.
+    deadline = time.monotonic() + 10
+    while runs(count) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert runs(count) == 4
     forget_ahead(settings)
