@@ -503,8 +503,8 @@ def test_diff_one_test_keeps_the_data_when_asked(stack: Stack, gateway: DockerGa
     assert "kept as the test left it" in format_diff_report(report)
 
 
-def test_envdeck_test_diff_prints_what_the_test_changed_and_puts_it_back(stack: Stack) -> None:
-    _prepare(stack)
+def envdeck_test(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    """`envdeck test ARGS` in the stack's project, its test told where the servers are."""
     env = {
         **os.environ,
         "PYTHONPATH": str(REPO),
@@ -512,10 +512,8 @@ def test_envdeck_test_diff_prints_what_the_test_changed_and_puts_it_back(stack: 
         "DIFF_PG": str(stack.postgres_port),
         "DIFF_QDRANT": str(stack.qdrant_port),
     }
-    nodeid = "tests/test_writes.py::test_writes_everywhere"
-    bundles = stack.folder / "bundles"
-    ran = subprocess.run(
-        [sys.executable, "-m", "tui", "test", "--diff", nodeid, "--bundle", str(bundles), "tests"],
+    return subprocess.run(
+        [sys.executable, "-m", "tui", "test", *args],
         cwd=stack.folder,
         env=env,
         capture_output=True,
@@ -523,6 +521,13 @@ def test_envdeck_test_diff_prints_what_the_test_changed_and_puts_it_back(stack: 
         timeout=180,
         check=False,
     )
+
+
+def test_envdeck_test_diff_prints_what_the_test_changed_and_puts_it_back(stack: Stack) -> None:
+    _prepare(stack)
+    nodeid = "tests/test_writes.py::test_writes_everywhere"
+    bundles = stack.folder / "bundles"
+    ran = envdeck_test(stack, "--diff", nodeid, "--bundle", str(bundles), "tests")
     assert ran.returncode == 1, ran.stderr  # pytest's for the failing test; the data is back
     assert "AssertionError: fails after writing" in ran.stdout  # why it failed, first
     assert "made:by:test" in ran.stdout
@@ -535,15 +540,7 @@ def test_envdeck_test_diff_prints_what_the_test_changed_and_puts_it_back(stack: 
     (bundle,) = [path for path in bundles.iterdir() if path.is_dir()]
     assert "id=42" in (bundle / "data-diff.txt").read_text()  # --bundle holds the diff
 
-    whole_file = subprocess.run(
-        [sys.executable, "-m", "tui", "test", "--diff", "tests/test_writes.py"],
-        cwd=stack.folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    whole_file = envdeck_test(stack, "--diff", "tests/test_writes.py")
     assert whole_file.returncode == 1
     assert "a data diff reruns one test" in whole_file.stderr
 
