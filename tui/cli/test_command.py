@@ -32,7 +32,7 @@ from tui.core.monitor import DockerEnvironmentMonitor, EnvironmentMonitor
 from tui.core.status import ServiceStatus
 from tui.core.testrun import SessionFinishedEvent
 from tui.core.testrun.arguments import command_line_first, describe_run, read_arguments
-from tui.core.testrun.configured_place import PlaceError, run_place
+from tui.core.testrun.configured_place import PlaceError, environment_place
 from tui.core.testrun.events import FinishedEvent, TestEvent
 from tui.core.testrun.place import LocalInterpreter, RunPlace
 from tui.core.testrun.printer import format_failure, format_pytest_message
@@ -180,16 +180,6 @@ def environment_monitor(settings: EnvdeckSettings) -> DockerEnvironmentMonitor |
     return monitor if status.engine.connected and status.problem is None else None
 
 
-def configured_place(
-    settings: EnvdeckSettings, monitor: DockerEnvironmentMonitor | None
-) -> RunPlace:
-    """Where the tests run: this machine, or the compose service the settings name."""
-    if monitor is None or not settings.test_service:
-        return run_place(settings)
-    environment = monitor.environment(engine_connected=True)
-    return run_place(settings, compose=environment.compose, gateway=monitor.gateway)
-
-
 def place_python(place: RunPlace) -> str:
     return place.python if isinstance(place, LocalInterpreter) else sys.executable
 
@@ -290,7 +280,7 @@ def run_test_command(
     try:
         monitor = environment_monitor(settings)
         try:
-            place = configured_place(settings, monitor)
+            place = environment_place(settings, monitor)
         except PlaceError as error:
             say(f"cannot run the tests: {error}")
             return EXIT_USAGE

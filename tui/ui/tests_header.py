@@ -20,6 +20,9 @@ class TestsHeaderItem(SessionListener):
         self.app = app
         self.session = session
         self._shown: str | None = None
+        # Found once: the text changes with every finished test ("running 3/12"), and
+        # the dashboard, at the bottom of the stack, keeps its header for the app's life.
+        self._header: DashboardHeader | None = None
 
     def text(self) -> str | None:
         """ "tests: 1 failed, 4 passed · watch on", or None before any run and watch."""
@@ -36,6 +39,12 @@ class TestsHeaderItem(SessionListener):
         if text == self._shown:
             return
         self._shown = text
-        for screen in self.app.screen_stack:  # the dashboard, under the tests screen
-            for header in screen.query(DashboardHeader):
-                header.set_item(TESTS_ITEM, text)
+        header = self._dashboard_header()
+        if header is not None:
+            header.set_item(TESTS_ITEM, text)
+
+    def _dashboard_header(self) -> DashboardHeader | None:
+        if self._header is None or not self._header.is_attached:
+            found = [h for screen in self.app.screen_stack for h in screen.query(DashboardHeader)]
+            self._header = found[0] if found else None
+        return self._header

@@ -12,6 +12,7 @@ from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeCommand, ComposeError
 from tui.core.engine import DockerGateway
 from tui.core.environment import compose_command
+from tui.core.monitor import DockerEnvironmentMonitor, EnvironmentMonitor
 from tui.core.testrun.place import ComposeService, LocalInterpreter, RunPlace
 from tui.core.testrun.project import project_python
 
@@ -45,6 +46,15 @@ def run_place(
             )
     engine = gateway or DockerGateway(timeout=settings.engine_timeout)
     return ComposeService(compose, service, where, engine, settings.test_service_python)
+
+
+def environment_place(settings: EnvdeckSettings, monitor: EnvironmentMonitor | None) -> RunPlace:
+    """`run_place` with the environment's own compose command and engine when the monitor
+    is the Docker one (blocking: `compose config`)."""
+    if not settings.test_service or not isinstance(monitor, DockerEnvironmentMonitor):
+        return run_place(settings)
+    environment = monitor.environment(engine_connected=True)
+    return run_place(settings, compose=environment.compose, gateway=monitor.gateway)
 
 
 def service_config(compose: ComposeCommand, service: str) -> Mapping[str, Any]:

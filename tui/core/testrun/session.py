@@ -48,7 +48,6 @@ from tui.core.testrun.events import (
     CollectionFinishedEvent,
     FinishedEvent,
     SessionFinishedEvent,
-    StartedEvent,
     TestEvent,
 )
 from tui.core.testrun.model import CollectedTree
@@ -290,11 +289,7 @@ class TestSession:
         return current.test_run if current is not None else None
 
     def _current(self) -> _Run | None:
-        return self._runs.get(self._runs_latest) if self._runs else None
-
-    @property
-    def _runs_latest(self) -> int:
-        return max(self._runs)
+        return self._runs[max(self._runs)] if self._runs else None
 
     def start_run(self, targets: list[str] | None, why: str) -> RunState:
         """The user's run of `targets` (None: the arguments as given) in place of any run
@@ -421,8 +416,6 @@ class TestSession:
             known = self._known
             errors = self.results.collect_errors
             return any(item.nodeid not in known or item.file in errors for item in event.items)
-        elif isinstance(event, StartedEvent):
-            pass
         return False
 
     def _ended(self, run: _Run) -> None:

@@ -6,6 +6,7 @@ failed and pytest captured nothing for it, as one more section."""
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
 
 from tui.core.testrun.events import (
     CapturedSection,
@@ -27,17 +28,18 @@ class UncapturedOutput:
 
     def __init__(self) -> None:
         self._running: str | None = None
-        self._chunks: list[str] = []
+        self._chunks: deque[str] = deque()
         self._size = 0
 
     def attach(self, event: TestEvent) -> TestEvent:
         if isinstance(event, StartedEvent):
-            self._running, self._chunks, self._size = event.nodeid, [], 0
+            self._running, self._size = event.nodeid, 0
+            self._chunks.clear()
         elif isinstance(event, OutputEvent) and self._running is not None:
             self._chunks.append(event.text)
             self._size += len(event.text)
             while self._size > MAX_CHARS and len(self._chunks) > 1:
-                self._size -= len(self._chunks.pop(0))
+                self._size -= len(self._chunks.popleft())
         elif isinstance(event, FinishedEvent):
             return self._finished(event)
         return event
@@ -45,7 +47,8 @@ class UncapturedOutput:
     def _finished(self, event: FinishedEvent) -> FinishedEvent:
         # One FinishedEvent a test, after its teardown: what it printed is all in.
         text = "".join(self._chunks)[-MAX_CHARS:] if event.nodeid == self._running else ""
-        self._running, self._chunks, self._size = None, [], 0
+        self._running, self._size = None, 0
+        self._chunks.clear()
         captured = any(section.stream in ("stdout", "stderr") for section in event.sections)
         if event.outcome not in FAILING or captured or not text.strip():
             return event

@@ -29,6 +29,6 @@ One screen, written in parts that each keep one concern (as the dashboard is):
 from tui.core.testrun.session import GATE_POLL_SECONDS
 from tui.ui.screens.tests.screen import TestsScreen
 from tui.ui.screens.tests.terminal import error_line
-from tui.ui.screens.tests.wiring import configured_place, new_session
+from tui.ui.screens.tests.wiring import new_session
 
-__all__ = ["GATE_POLL_SECONDS", "TestsScreen", "configured_place", "error_line", "new_session"]
+__all__ = ["GATE_POLL_SECONDS", "TestsScreen", "error_line", "new_session"]

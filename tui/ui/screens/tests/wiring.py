@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tui.config.settings import EnvdeckSettings
 from tui.core.monitor import EnvironmentMonitor
-from tui.core.testrun.place import RunPlace
+from tui.core.testrun.configured_place import environment_place
 from tui.core.testrun.session import TestSession
 from tui.reset.service import Resets
 
@@ -27,7 +27,7 @@ def new_session(
         reset = functools.partial(resets.fast_reset, no_progress)
     find_place = None
     if settings.test_service:  # the tests run in a compose service: found in a worker
-        find_place = functools.partial(configured_place, settings, monitor)
+        find_place = functools.partial(environment_place, settings, monitor)
     return TestSession(
         root,
         project_python(root, settings.test_python),
@@ -39,15 +39,3 @@ def new_session(
         ignored_dirs=[settings.state_dir] if settings.state_dir else [],
         find_place=find_place,
     )
-
-
-def configured_place(settings: EnvdeckSettings, monitor: EnvironmentMonitor) -> RunPlace:
-    """Where the settings say the tests run, with the environment's compose command and
-    engine when the monitor knows them (blocking: `compose config`)."""
-    from tui.core.monitor import DockerEnvironmentMonitor  # noqa: PLC0415
-    from tui.core.testrun.configured_place import run_place  # noqa: PLC0415
-
-    if isinstance(monitor, DockerEnvironmentMonitor):
-        environment = monitor.environment(engine_connected=True)
-        return run_place(settings, compose=environment.compose, gateway=monitor.gateway)
-    return run_place(settings)
