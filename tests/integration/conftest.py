@@ -5,6 +5,7 @@ tests that stop a server, or replace its databases)."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -45,6 +46,7 @@ class WatchedOutput:
     reader thread, so a test can wait for a line without blocking on the pipe."""
 
     def __init__(self, folder: Path, *args: str) -> None:
+        self.folder = folder
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tui", "test", "--watch", *args],
             cwd=folder,
@@ -70,8 +72,28 @@ class WatchedOutput:
         raise AssertionError(f"never saw {text!r}; got:\n{''.join(self.seen)}")
 
     def stop(self) -> None:
+        """SIGTERM, as a service manager or `kill` stops it: it exits as ctrl+c would, and
+        nothing it started (a run, a spare started ahead) is left running or frozen."""
         self.process.terminate()
-        self.process.wait(timeout=10)
+        assert self.process.wait(timeout=10) == 128 + signal.SIGTERM
+        assert processes_in(self.folder) == [], "envdeck left processes behind"
+
+
+def processes_in(folder: Path, timeout: float = 10) -> list[str]:
+    """The command lines of processes working in `folder`, once none is left or at the
+    timeout (a killed process is gone a moment after its signal)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = []
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and (proc / "cwd").resolve() == folder.resolve():
+                    found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+            except OSError:  # gone meanwhile, or not ours to read
+                continue
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
 
 
 def free_port() -> int:

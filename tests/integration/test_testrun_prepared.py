@@ -90,6 +90,18 @@ def a_run(project: Path, env: dict[str, str], starts: WarmStarts | None = None) 
     return TestRun(project, nodeids=[TEST_FILE], extra_args=["-v", "-s"], env=env, warm=starts)
 
 
+def reads_a_pipe(pid: int) -> bool:
+    """Whether the process is blocked in read(2) on a pipe (not fd 0)."""
+    syscall = Path(f"/proc/{pid}/syscall").read_text().split()
+    if syscall[0] not in ("0", "63") or syscall[1] == "0x0":
+        return False
+    try:
+        target = os.readlink(f"/proc/{pid}/fd/{int(syscall[1], 16)}")
+    except FileNotFoundError:  # a file it read while importing, closed since
+        return False
+    return target.startswith("pipe:")
+
+
 async def prepared_spare(project: Path, env: dict[str, str]) -> WarmStarts:
     """Spares for `a_run`, the prepared one paused and waiting for its go."""
     starts = WarmStarts()
@@ -99,9 +111,7 @@ async def prepared_spare(project: Path, env: dict[str, str]) -> WarmStarts:
     assert pid is not None
     deadline = time.monotonic() + DEADLINE
     while True:
-        syscall = Path(f"/proc/{pid}/syscall").read_text().split()
-        reading = syscall[0] in ("0", "63") and syscall[1] != "0x0"  # read(2), not of fd 0
-        if reading and os.readlink(f"/proc/{pid}/fd/{int(syscall[1], 16)}").startswith("pipe:"):
+        if reads_a_pipe(pid):
             return starts
         assert time.monotonic() < deadline, "the prepared spare never paused"
         await asyncio.sleep(0.05)

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
+from tui.cli.stop_signals import until_stopped
 from tui.cli.test_report import FAILING, HeadlessOptions, Output, RunReport
 from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeError
@@ -289,13 +290,15 @@ def run_test_command(
             command_line_first(root, python, settings.pytest_args, pytest_args, place=place)
         )
         if options.diff is not None:
-            return asyncio.run(data_diff(settings, monitor, place, args, options))
+            return asyncio.run(until_stopped(data_diff(settings, monitor, place, args, options)))
         # --bundle describes the environment even when it is not ready or reachable: the
         # bundle says what could not be had.
         bundle_monitor = monitor or docker_monitor(settings) if options.bundle else None
         if not watch:
             return asyncio.run(
-                run_once(root, place, args, monitor, options, bundle_monitor=bundle_monitor)
+                until_stopped(
+                    run_once(root, place, args, monitor, options, bundle_monitor=bundle_monitor)
+                )
             )
         session = TestSession(
             root,
@@ -308,6 +311,6 @@ def run_test_command(
             # A configured state_dir inside the project: a reset before a run writes there.
             ignored_dirs=[settings.state_dir] if settings.state_dir else [],
         )
-        return asyncio.run(watch_tests(session, Output(options), bundle_monitor))
+        return asyncio.run(until_stopped(watch_tests(session, Output(options), bundle_monitor)))
     except KeyboardInterrupt:
         return 130
