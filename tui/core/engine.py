@@ -15,6 +15,8 @@ import docker.errors
 import requests.exceptions
 from docker.models.containers import Container
 
+from tui.core.engine_choice import EngineChoice, EngineChoiceError, current_engine
+
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 ONEOFF_LABEL = "com.docker.compose.oneoff"
@@ -27,6 +29,15 @@ ENGINE_GONE = (
     ConnectionError,
     OSError,
 )
+
+
+def engine_client_arguments(choice: EngineChoice) -> dict[str, Any]:
+    """docker-py arguments for the chosen engine; an ssh engine through its bridge."""
+    if choice.kind == "ssh":
+        from tui.core.ssh_bridge import bridge_for  # noqa: PLC0415 - only for ssh engines
+
+        return {"base_url": bridge_for(choice.host).base_url}
+    return choice.client_arguments()
 
 
 class EngineUnavailable(Exception):
@@ -63,11 +74,12 @@ class DockerGateway:
         timeout: Any = self._timeout
         try:
             if self._base_url:
-                client = docker.DockerClient(
-                    base_url=self._base_url, version="auto", timeout=timeout
-                )
+                arguments: dict[str, Any] = {"base_url": self._base_url}
             else:
-                client = docker.DockerClient.from_env(version="auto", timeout=timeout)
+                arguments = engine_client_arguments(current_engine())
+            client = docker.DockerClient(**arguments, version="auto", timeout=timeout)
+        except EngineChoiceError as error:
+            raise EngineUnavailable(str(error)) from None
         except ENGINE_GONE as error:
             raise EngineUnavailable(describe_engine_error(error)) from None
         if client.api.base_url.startswith("http+docker://"):
@@ -133,6 +145,10 @@ class DockerGateway:
 
 
 def describe_engine_error(error: BaseException) -> str:
+    return f"{_engine_error_text(error)} [{_engine_named()}]"
+
+
+def _engine_error_text(error: BaseException) -> str:
     text = str(error)
     if "FileNotFoundError" in text or "No such file" in text:
         return "no Docker engine: the socket does not exist (is dockerd running?)"
@@ -140,4 +156,14 @@ def describe_engine_error(error: BaseException) -> str:
         return "no Docker engine: the connection was refused (is dockerd running?)"
     if "Permission denied" in text:
         return "the Docker socket refused us: permission denied (are you in the docker group?)"
+    if "timed out" in text.lower():
+        return "the Docker engine did not answer in time (a slow or cut link?)"
     return f"no Docker engine answers: {text}"
+
+
+def _engine_named() -> str:
+    """Where envdeck looked: the message must say which engine did not answer."""
+    try:
+        return current_engine().describe()
+    except EngineChoiceError as error:
+        return str(error)
