@@ -27,6 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="compose file (repeatable), like `docker compose -f`",
     )
     parser.add_argument("-p", "--project-name", metavar="NAME", help="compose project name")
+    parser.add_argument(
+        "--context",
+        metavar="NAME",
+        help="Docker context to use, like `docker --context` (default: as the Docker CLI "
+        "chooses: DOCKER_HOST, DOCKER_CONTEXT, `docker context use`)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     commands.add_parser("demo", help="bring up the bundled sample environment and open it")
@@ -134,7 +140,7 @@ def add_test_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
     test.add_argument("pytest_args", nargs="*", metavar="PYTEST ARGS", help="passed to pytest")
 
 
-VALUE_OPTIONS = ("-f", "--file", "-p", "--project-name")
+VALUE_OPTIONS = ("-f", "--file", "-p", "--project-name", "--context")
 
 
 def split_test_command(argv: list[str]) -> tuple[list[str], list[str]] | None:
@@ -228,6 +234,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tui.core.compose_cli import ComposeError
 
     try:
+        if args.context:
+            # Before anything runs Compose: its environment must name the same engine.
+            from tui.core.engine_choice import EngineChoiceError, select_engine
+
+            try:
+                select_engine(args.context)
+            except EngineChoiceError as error:
+                print(f"envdeck: {error}", file=sys.stderr)
+                return 2
         settings = load_settings(
             compose_files=[Path(file).resolve() for file in args.files],
             project_name=args.project_name,

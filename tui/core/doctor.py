@@ -41,7 +41,10 @@ def run_checks(
 def _checks(settings: EnvdeckSettings, gateway: DockerGateway) -> Iterator[Check]:
     engine = gateway.info()
     if engine.connected:
-        yield Check("engine", Verdict.OK, f"Docker {engine.version} (API {engine.api_version})")
+        where = f" at {engine.choice.describe()}" if engine.choice is not None else ""
+        yield Check(
+            "engine", Verdict.OK, f"Docker {engine.version} (API {engine.api_version}){where}"
+        )
     else:
         yield Check(
             "engine",
@@ -147,6 +150,7 @@ def _port_checks(environment: Environment, gateway: DockerGateway) -> Iterator[C
         }
     except EngineUnavailable:
         return
+    remote = gateway.choice is not None and gateway.choice.remote
     for service in project.services.values():
         for port in service.ports:
             if port.host_port is None:
@@ -159,7 +163,12 @@ def _port_checks(environment: Environment, gateway: DockerGateway) -> Iterator[C
                     f"{label} listens on every interface",
                     f'publish it on loopback: "127.0.0.1:{port.host_port}:{port.container_port}"',
                 )
-            if service.name not in running and port.protocol == "tcp" and _in_use(port.host_port):
+            if (
+                service.name not in running
+                and port.protocol == "tcp"
+                and not remote  # the port is on the engine's machine, not this one
+                and _in_use(port.host_port)
+            ):
                 yield Check(
                     "port",
                     Verdict.FAIL,

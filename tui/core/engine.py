@@ -50,6 +50,7 @@ class EngineInfo:
     version: str | None
     api_version: str | None
     error: str | None = None
+    choice: EngineChoice | None = None  # which engine and how it was chosen (None: given)
 
 
 class DockerGateway:
@@ -59,6 +60,7 @@ class DockerGateway:
         self._base_url = base_url
         self._timeout = timeout
         self._client: docker.DockerClient | None = None
+        self._choice: EngineChoice | None = None  # read once: the environment is read at start
         self._lock = threading.Lock()
 
     @property
@@ -76,7 +78,8 @@ class DockerGateway:
             if self._base_url:
                 arguments: dict[str, Any] = {"base_url": self._base_url}
             else:
-                arguments = engine_client_arguments(current_engine())
+                self._choice = current_engine()
+                arguments = engine_client_arguments(self._choice)
             client = docker.DockerClient(**arguments, version="auto", timeout=timeout)
         except EngineChoiceError as error:
             raise EngineUnavailable(str(error)) from None
@@ -100,15 +103,29 @@ class DockerGateway:
         if client is not None:
             client.close()
 
+    @property
+    def choice(self) -> EngineChoice | None:
+        """The engine this gateway reaches and how it was chosen; None when a base URL was
+        given (tests, benchmarks) or the choice itself fails (the error says so)."""
+        if self._base_url:
+            return None
+        if self._choice is None:
+            try:
+                self._choice = current_engine()
+            except EngineChoiceError:
+                return None
+        return self._choice
+
     def info(self) -> EngineInfo:
+        choice = self.choice
         try:
             version = self.client.version()
         except EngineUnavailable as error:
-            return EngineInfo(False, None, None, str(error))
+            return EngineInfo(False, None, None, str(error), choice)
         except ENGINE_GONE as error:
             self.reset()
-            return EngineInfo(False, None, None, describe_engine_error(error))
-        return EngineInfo(True, version.get("Version"), version.get("ApiVersion"))
+            return EngineInfo(False, None, None, describe_engine_error(error), choice)
+        return EngineInfo(True, version.get("Version"), version.get("ApiVersion"), None, choice)
 
     def project_containers(self, project: str, *, one_off: bool = False) -> list[Container]:
         """Every container of `project` (running or not); one-off `compose run`

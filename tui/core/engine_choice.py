@@ -83,6 +83,22 @@ class EngineChoice:
         context = "" if self.context == "default" else f"context {self.context}, "
         return f"{where} ({context}chosen by {self.chosen_by.value})"
 
+    def header_text(self) -> str:
+        """A short form for the dashboard header: `ssh://box · context box (DOCKER_CONTEXT)`;
+        empty for the local socket chosen by default (nothing to say)."""
+        if self.chosen_by is ChosenBy.DEFAULT:
+            return ""
+        context = "" if self.context == "default" else f" · context {self.context}"
+        return f"{self.host}{context} ({self.chosen_by.value})"
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "host": self.host,
+            "context": self.context,
+            "chosen_by": self.chosen_by.value,
+            "kind": self.kind,
+        }
+
     def client_arguments(self) -> dict[str, Any]:
         """`docker.DockerClient` arguments for this engine (an ssh engine is reached
         through `tui.core.ssh_bridge`, not here)."""

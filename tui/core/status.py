@@ -98,7 +98,11 @@ class EnvironmentStatus:
     def to_json(self) -> dict[str, Any]:
         return {
             "project": self.project,
-            "engine": {"connected": self.engine.connected, "version": self.engine.version},
+            "engine": {
+                "connected": self.engine.connected,
+                "version": self.engine.version,
+                **({} if self.engine.choice is None else self.engine.choice.to_json()),
+            },
             "services": [_service_json(service) for service in self.services],
         }
 

@@ -22,10 +22,12 @@ def status_items(status: EnvironmentStatus | None) -> list[str]:
     if not status.engine.connected:
         return ["envdeck", project, f"engine: {safe_text(status.engine.error or 'unreachable')}"]
     ready = sum(service.is_ready for service in status.services)
+    choice = status.engine.choice
+    where = choice.header_text() if choice is not None else ""
     return [
         "envdeck",
         project,
-        f"Docker {status.engine.version}",
+        f"Docker {status.engine.version}" + (f" at {safe_text(where)}" if where else ""),
         f"{ready}/{len(status.services)} ready",
     ]
 
