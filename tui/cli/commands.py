@@ -244,6 +244,8 @@ def run_inspect(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
             live.get(args.service),
             gateway=gateway,
         )
+        if inspector.target.route:  # a remote engine: how its ports are reached
+            say(f"{args.service}: {inspector.target.route}")
         if args.action:
             return _run_plugin_action(inspector, args)
         views = {view.id for view in inspector.views()}

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tui.core.compose_model import ServiceSpec
+from tui.core.engine_choice import EngineChoice, EngineChoiceError, current_engine
+from tui.core.service_routes import route_service
 from tui.core.status import ServiceStatus
 from tui.plugins.api import Match, ServicePlugin, ServiceTarget
 
@@ -99,22 +101,34 @@ def build_target(
     status: ServiceStatus | None,
     options: Mapping[str, Any] | None = None,
     timeout: float = 5.0,
+    engine: EngineChoice | None = None,
 ) -> ServiceTarget:
     """A plugin's view of one service: published ports from the live container when it
-    runs (ports can be assigned at start), else from the compose file."""
-    ports: dict[int, int] = {
-        port.container_port: port.host_port for port in spec.ports if port.host_port
+    runs (ports can be assigned at start), else from the compose file; reached where the
+    engine published them (`tui.core.service_routes`: 127.0.0.1 for a local engine).
+    `engine`: the chosen engine when not the process's (`current_engine`)."""
+    bindings: dict[int, tuple[str, int]] = {
+        port.container_port: (port.host_ip, port.host_port) for port in spec.ports if port.host_port
     }
     if status is not None:
         for binding in status.ports:
             if binding.host_port and binding.protocol == "tcp":
-                ports[binding.container_port] = binding.host_port
+                bindings[binding.container_port] = (binding.host_ip, binding.host_port)
+    route = route_service(engine or _process_engine(), bindings)
     return ServiceTarget(
         service=spec.name,
         image=spec.image,
-        host="127.0.0.1",
-        ports=ports,
+        host=route.host,
+        ports=route.ports,
         environment={key: value for key, value in spec.environment.items() if value is not None},
         options=dict(options or {}),
         timeout=float((options or {}).get("timeout", timeout)),
+        route=route.how,
     )
+
+
+def _process_engine() -> EngineChoice | None:
+    try:
+        return current_engine()
+    except EngineChoiceError:
+        return None  # the engine calls say why; plugins try 127.0.0.1

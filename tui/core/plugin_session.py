@@ -93,7 +93,7 @@ def inspector_for(
         raise NoInspector(
             f"no plugin serves {service!r} (image {spec.image or '?'}, no published port "
             'a plugin knows); name one with plugin = "..." in [tool.envdeck.services.'
-            f"{service}]"
+            f"{service}]" + (f"; {target.route}" if target.route else "")
         )
     guard = None if gateway is None else DestructiveGuard(settings, environment, gateway)
     return Inspector(plugin, target, guard)

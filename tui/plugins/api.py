@@ -28,6 +28,7 @@ class ServiceTarget:
     environment: Mapping[str, str]
     options: Mapping[str, Any] = field(default_factory=dict)  # [tool.envdeck.services.X]
     timeout: float = 5.0
+    route: str = ""  # how `host` reaches a remote engine's ports (tunnel, …); "" when local
 
     def host_port(self, container_port: int) -> int | None:
         """The published port for `container_port`; an explicit `port` option wins."""

@@ -62,7 +62,10 @@ class InspectorPart(DashboardBase):
             self.post_message(InspectorReady(status.name, "no inspector", (), str(error)))
             return
         self.inspectors[status.name] = inspector
-        self.post_message(InspectorReady(status.name, inspector.plugin.title, views, None))
+        title = inspector.plugin.title
+        if inspector.target.route:  # a remote engine: say how its ports are reached
+            title = f"{title} · {inspector.target.route}"
+        self.post_message(InspectorReady(status.name, title, views, None))
 
     def on_inspector_ready(self, message: InspectorReady) -> None:
         pane = self.inspector_pane
