@@ -28,8 +28,11 @@ from urllib.parse import urlsplit
 _log = logging.getLogger(__name__)
 _CHUNK = 65536
 
-# A dead link is noticed by ssh within ~10 s, not TCP's minutes.
-SSH_OPTIONS = ("-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=2")
+# A dead or unreachable link is noticed by ssh within ~10 s, not TCP's minutes.
+SSH_OPTIONS = (
+    *("-o", "ConnectTimeout=10"),
+    *("-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=2"),
+)
 
 
 def ssh_command(url: str, control_path: Path | None = None) -> list[str]:
