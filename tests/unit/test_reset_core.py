@@ -213,7 +213,10 @@ def test_the_model_knows_which_volumes_are_external() -> None:
 
 
 def test_seed_commands_get_the_published_ports() -> None:
-    assert port_variables(environment_with_ports()) == {"ENVDECK_MY_DB_PORT_5432": "15432"}
+    assert port_variables(environment_with_ports()) == {
+        "ENVDECK_MY_DB_HOST": "127.0.0.1",
+        "ENVDECK_MY_DB_PORT_5432": "15432",
+    }
 
 
 def test_a_seed_command_runs_with_the_ports_and_reports_its_last_line(tmp_path: Path) -> None:

@@ -9,9 +9,11 @@ from functools import partial
 
 from tui.config.settings import EnvdeckSettings, SeedHook
 from tui.core.compose_cli import ComposeError
+from tui.core.engine_choice import current_engine
 from tui.core.environment import Environment
 from tui.core.guard import is_protected
 from tui.core.plugin_registry import PluginRegistry, build_target
+from tui.core.service_routes import route_service
 from tui.plugins.api import SeedablePlugin
 from tui.reset.steps import StepFailed, StepRunner
 
@@ -19,13 +21,23 @@ OUTPUT_TAIL = 400  # characters of a failing hook's output kept in its message
 
 
 def port_variables(environment: Environment) -> dict[str, str]:
-    """ENVDECK_<SERVICE>_PORT_<N>: each published port, for seed commands on this host."""
+    """ENVDECK_<SERVICE>_HOST and ENVDECK_<SERVICE>_PORT_<N>: where a seed command on this
+    host reaches each published port (127.0.0.1 for a local engine; the engine's host or
+    an ssh tunnel for a remote one: `tui.core.service_routes`)."""
     variables = {}
     for name, spec in environment.project.services.items():
-        for port in spec.ports:
-            if port.host_port:
-                key = "".join(char if char.isalnum() else "_" for char in name.upper())
-                variables[f"ENVDECK_{key}_PORT_{port.container_port}"] = str(port.host_port)
+        bindings = {
+            port.container_port: (port.host_ip, port.host_port)
+            for port in spec.ports
+            if port.host_port
+        }
+        if not bindings:
+            continue
+        route = route_service(current_engine(), bindings)
+        key = "".join(char if char.isalnum() else "_" for char in name.upper())
+        variables[f"ENVDECK_{key}_HOST"] = route.host
+        for container_port, port in route.ports.items():
+            variables[f"ENVDECK_{key}_PORT_{container_port}"] = str(port)
     return variables
 
 
