@@ -75,7 +75,8 @@ class SeedHook:
 
     Exactly one of: `command` (argv run on this machine from the config's folder, with
     ENVDECK_<SERVICE>_HOST and ENVDECK_<SERVICE>_PORT_<N> set to where each published port
-    is reached), `exec` (argv run inside `service`'s container), `file` (a seed file `service`'s plugin applies, e.g. SQL).
+    is reached), `exec` (argv run inside `service`'s container), `file` (a seed file
+    `service`'s plugin applies, e.g. SQL).
     """
 
     service: str | None = setting(None, doc="The service an exec or a file is for.")
