@@ -46,6 +46,7 @@ class ServiceSpec:
     restart: str | None
     labels: Mapping[str, str]
     volume_mounts: tuple[str, ...] = ()  # keys of the project's named volumes it mounts
+    bind_sources: tuple[str, ...] = ()  # host paths it bind-mounts (on the engine's machine)
     build_context: str | None = None  # `build:` (compose resolves it to a path or URL)
     build_dockerfile: str = "Dockerfile"  # relative to the context, or absolute
     replicas: int | None = None  # `scale:` / `deploy.replicas`; 0: never started
@@ -140,6 +141,11 @@ def _service(name: str, raw: Mapping[str, Any]) -> ServiceSpec:
             str(mount["source"])
             for mount in raw.get("volumes") or ()
             if mount.get("type") == "volume" and mount.get("source")
+        ),
+        bind_sources=tuple(
+            str(mount["source"])
+            for mount in raw.get("volumes") or ()
+            if mount.get("type") == "bind" and mount.get("source")
         ),
         build_context=_build_context(raw.get("build")),
         build_dockerfile=_build_dockerfile(raw.get("build")),

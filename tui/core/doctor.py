@@ -95,6 +95,7 @@ def _checks(settings: EnvdeckSettings, gateway: DockerGateway) -> Iterator[Check
     if engine.connected:
         yield from _image_checks(settings, environment, gateway)
         yield from _port_checks(environment, gateway)
+        yield from _remote_file_checks(environment, gateway)
 
 
 def _image_checks(
@@ -174,6 +175,25 @@ def _port_checks(environment: Environment, gateway: DockerGateway) -> Iterator[C
                     Verdict.FAIL,
                     f"{label}: another process already listens on port {port.host_port}",
                     "stop it, or publish the service on another port",
+                )
+
+
+def _remote_file_checks(environment: Environment, gateway: DockerGateway) -> Iterator[Check]:
+    """A remote engine mounts paths of ITS machine: files of this checkout are not there
+    unless the folder is synced to the same path (the usual surprise of a remote engine)."""
+    choice = gateway.choice
+    if choice is None or not choice.remote:
+        return
+    for service in environment.project.services.values():
+        for source in service.bind_sources:
+            if Path(source).exists():
+                yield Check(
+                    "files",
+                    Verdict.WARN,
+                    f"{service.name} mounts {source}, a path on this machine; the engine at "
+                    f"{choice.address} mounts its own {source} (empty unless synced there)",
+                    "sync the folder to the same path on the engine's machine, or put the "
+                    "files in the image (build:) or a volume",
                 )
 
 
