@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from textual import events
 from textual.message import Message
 from textual.pilot import Pilot
-from textual.widgets import Log
 
 from bench.probes import KeyProbe, LoopProbe, newest_line_time
 from bench.stack import FLOOD_SERVICE, LINE_PATTERN, BenchStack
@@ -34,6 +33,7 @@ from tui.core.status import ServiceStatus
 from tui.ui.app import EnvdeckApp, make_app
 from tui.ui.messages import LogLinesArrived
 from tui.ui.screens.dashboard import DashboardScreen
+from tui.ui.widgets.log_lines import LogLines
 from tui.ui.widgets.log_view import LogView
 from tui.ui.widgets.services_table import ServicesTable
 
@@ -92,7 +92,7 @@ class Dashboard:
     keys: KeyProbe | None = None
     loop_probe: LoopProbe | None = None
     table_hooks: list[Callable[[ServicesTable], None]] = field(default_factory=list)
-    log_widget: Log | None = None
+    log_widget: LogLines | None = None
 
     def newest_on_screen(self) -> tuple[int, float] | None:
         """The newest flood line actually drawn, read off a screenshot of the screen (the

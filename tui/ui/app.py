@@ -90,7 +90,7 @@ class EnvdeckApp(App[int]):
     def show_tests(self) -> None:
         """The tests screen: made once, then shown again as it was left (the session
         went on meanwhile: watch-mode runs, their results)."""
-        if TESTS_SCREEN in self._installed_screens:
+        if self.is_screen_installed(TESTS_SCREEN):
             self.push_screen(TESTS_SCREEN)
             return
         # Imported on first use: the test runner, watch mode and resets are a fifth of a

@@ -1,10 +1,10 @@
-"""The log pane: a Log that takes a flood, coloured per service, searchable, bounded.
+"""The log pane: lines that take a flood, coloured per service, searchable, bounded.
 
-Lines arrive already safe (the core strips control characters), a block at a time.
+Lines arrive already safe (the core makes control characters visible), a block at a time.
 Whatever the rate, the pane is drawn at most FRAME_RATE times a second, and a frame costs
 the lines it shows: the text of a batch is added in bulk and rendered only when scrolled
-into view. Everything the pane shows is rebuilt from the core's ring buffer, so filter,
-timestamps and wrap can change without losing a line.
+into view (`LogLines`). Everything the pane shows is rebuilt from the core's ring buffer,
+so filter, timestamps and wrap can change without losing a line.
 """
 
 from __future__ import annotations
@@ -14,186 +14,24 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from rich.cells import cell_len
-from rich.highlighter import Highlighter
-from rich.segment import Segment
-from rich.style import Style
-from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.cache import LRUCache
 from textual.containers import Vertical
-from textual.geometry import Region, Size
 from textual.message import Message
-from textual.strip import Strip
 from textual.timer import Timer
-from textual.widget import Widget
-from textual.widgets import Input, Log, Static
+from textual.widgets import Input, Static
 
 from tui.core.log_buffer import LineBlock, LogLine, LogRing, now_timestamp
 from tui.core.log_filter import BadPattern, FilterMode, LogFilter, parse_filter
 from tui.core.text import safe_text
-from tui.presentation.log_format import PREFIX_END, SEPARATOR_STREAM, format_lines, wrap
+from tui.presentation.log_format import SEPARATOR_STREAM, format_lines, wrap
 from tui.ui.safe import safe_label
+from tui.ui.widgets.log_lines import LogLines, ServiceHighlighter
 
 SERVICE_COLOURS = ("primary", "secondary", "accent", "success", "warning", "error")
 SINCE_KEYS = {"0": None, "1": "1m", "2": "5m", "3": "15m", "4": "30m", "5": "1h", "6": "24h"}
 FRAME_RATE = 10  # the most the pane is redrawn per second, however fast lines arrive
-
-
-class ServiceHighlighter(Highlighter):
-    """Colours `service │` prefixes, separator lines and search matches."""
-
-    def __init__(self) -> None:
-        self.colours: dict[str, str] = {}
-        self.search: LogFilter | None = None
-        self.match_style = Style(reverse=True, bold=True)
-
-    def is_plain(self, plain: str) -> bool:
-        """Nothing to colour in this line: it can be drawn without a Rich Text."""
-        return (
-            self.search is None
-            and not (self.colours and PREFIX_END in plain)
-            and not plain.lstrip().startswith("──")
-        )
-
-    def highlight(self, text: Text) -> None:
-        plain = text.plain
-        if plain.lstrip().startswith("──"):
-            text.stylize("bold italic")
-        prefix_end = plain.find(PREFIX_END)
-        if prefix_end > 0:
-            colour = self.colours.get(plain[:prefix_end].rstrip())
-            if colour:
-                text.stylize(Style(color=colour, bold=True), 0, prefix_end + len(PREFIX_END))
-        if self.search is not None:
-            try:
-                for start, end in self.search.spans(plain):
-                    text.stylize(self.match_style, start, end)
-            except BadPattern:
-                return
-
-
-class LogLines(Log):
-    """Textual's Log, made for floods: `append` only stores a batch's text, `flush` (at
-    most FRAME_RATE times a second, from LogView) sizes, scrolls and repaints once, and a
-    line is rendered only when it is in view, cached by its number since the start rather
-    than by its position, so pruning the oldest lines invalidates nothing.
-    """
-
-    def __init__(self, *, max_lines: int, id: str | None = None) -> None:
-        super().__init__(highlight=True, max_lines=max_lines, auto_scroll=True, id=id)
-        self._first = 0  # the number, since the last clear, of the line at self._lines[0]
-        self._strips: LRUCache[int, Strip] = LRUCache(512)
-        self._appended = 0  # lines appended since the last flush
-        self._pruned = 0  # lines pruned since the last flush
-        # While a frame is rendered: rich_style, scroll x and y, width.
-        self._frame: tuple[Style, int, int, int] | None = None
-
-    @property
-    def line_count(self) -> int:
-        return len(self._lines)
-
-    def append(self, texts: Sequence[str]) -> None:
-        """Add lines (no newlines in them); drawn at the next flush."""
-        if not texts:
-            return
-        lines = self._lines
-        lines.extend(texts)
-        excess = len(lines) - (self.max_lines or len(lines))
-        if excess > 0:
-            del lines[:excess]
-            self._first += excess
-            self._pruned += excess
-            self._render_line_cache.clear()  # Log's own, by position (used while selecting)
-        self._appended += len(texts)
-        self._width = max(self._width, self._widest(texts))
-
-    def _widest(self, texts: Sequence[str]) -> int:
-        joined = "".join(texts)
-        if joined.isascii() and "\t" not in joined:
-            return max(map(len, texts))
-        return max(cell_len(self._process_line(text)) for text in texts)
-
-    def flush(self, *, follow: bool) -> None:
-        """Show what was appended: the newest lines if `follow` and at the end, else the
-        same lines as before (the view moves up with them when the oldest are pruned)."""
-        appended, pruned = self._appended, self._pruned
-        self._appended = self._pruned = 0
-        stick = follow and self.is_vertical_scroll_end
-        self._set_virtual_size(Size(self._width, len(self._lines)))
-        if stick:
-            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
-        elif pruned:
-            self.scroll_to(y=max(0, self.scroll_y - pruned), animate=False, immediate=True)
-        # New lines inside the viewport (a pane not yet full) show without any scrolling.
-        if stick or (appended and len(self._lines) - appended < self.scroll_y + self.size.height):
-            self.refresh()
-
-    def clear(self) -> LogLines:
-        self._lines.clear()
-        self._first = 0
-        self._strips.clear()
-        self._width = 0
-        self._appended = self._pruned = 0
-        self._updates += 1
-        self._clear_y = 0
-        self._set_virtual_size(Size(0, 0))
-        return self
-
-    def _set_virtual_size(self, size: Size) -> None:
-        if size != self.virtual_size:
-            # Not `self.virtual_size = size`: that asks for a layout of the whole screen.
-            self.set_reactive(Widget.virtual_size, size)
-            self._scroll_update(size)
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._strips.clear()
-
-    def forget_rendering(self) -> None:
-        """The highlighter changed: render again what is shown."""
-        self._strips.clear()
-        self.refresh()
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        # Log asks for rich_style (a walk up the DOM), scroll_offset and size for every
-        # line it renders: half of a frame. Once per frame is enough.
-        scroll_x, scroll_y = self.scroll_offset
-        self._frame = (self.rich_style, scroll_x, scroll_y, self.size.width)
-        try:
-            return super().render_lines(crop)
-        finally:
-            self._frame = None
-
-    def render_line(self, y: int) -> Strip:
-        if self._frame is None:
-            return super().render_line(y)
-        rich_style, scroll_x, scroll_y, width = self._frame
-        y += scroll_y
-        if y >= len(self._lines):
-            return Strip.blank(width, rich_style)
-        line = self._render_line_strip(y, rich_style)
-        return line.crop_extend(scroll_x, scroll_x + width, rich_style).apply_offsets(scroll_x, y)
-
-    def _render_line_strip(self, y: int, rich_style: Style) -> Strip:
-        if self.text_selection is not None:
-            return super()._render_line_strip(y, rich_style)
-        number = self._first + y
-        strip = self._strips.get(number)
-        if strip is None:
-            strip = self._strips[number] = self._strip(self._lines[y], rich_style)
-        return strip
-
-    def _strip(self, line: str, rich_style: Style) -> Strip:
-        plain = self._process_line(line)
-        highlighter = self.highlighter
-        if isinstance(highlighter, ServiceHighlighter) and highlighter.is_plain(plain):
-            return Strip([Segment(plain, rich_style)], cell_len(plain))
-        text = Text(plain, no_wrap=True)
-        text.stylize(rich_style)
-        return Strip(highlighter(text).render(self.app.console), cell_len(plain))
 
 
 class LogView(Vertical):
@@ -250,9 +88,9 @@ class LogView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="log-status", markup=False)
-        log = LogLines(id="log-lines", max_lines=self.lines_per_service)
-        log.highlighter = self.highlighter
-        yield log
+        yield LogLines(
+            id="log-lines", max_lines=self.lines_per_service, highlighter=self.highlighter
+        )
         search = Input(placeholder="text, /regex/, ! to hide the rest — enter", id="log-search")
         search.display = False
         yield search
