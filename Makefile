@@ -49,5 +49,11 @@ test: lint engine
 bench: engine
 	$(VENV)/bin/python -m bench.dashboard
 
+# A second Docker engine (tests/remote) for trying remote engines by hand; as root.
+# `scripts/remote-engine.sh env ssh|tls|tcp` says how to use it, `... down` stops it.
+.PHONY: remote-engine
+remote-engine: engine
+	@bash scripts/remote-engine.sh up
+
 clean:
 	rm -rf $(VENV) $(TOOLS)
