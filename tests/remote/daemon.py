@@ -16,6 +16,7 @@ from tests.remote import layout
 from tests.remote.processes import (
     HarnessError,
     in_remote,
+    kill,
     pid_from,
     say,
     start_daemon,
@@ -85,9 +86,9 @@ def stop_daemons() -> None:
             stop(pid, what)
     strays = stray_pids()
     if strays:
-        say(f"stopping {len(strays)} leftover process(es) of the second engine: {strays}")
+        say(f"killing {len(strays)} leftover process(es) of the second engine: {strays}")
         for pid in strays:
-            stop(pid, "a leftover process", timeout=5)
+            kill(pid, "a leftover process of the second engine")
 
 
 def client(base_url: str = layout.UNIX_URL, *, timeout: int = 60) -> docker.DockerClient:

@@ -141,19 +141,26 @@ def pid_from(pidfile: Path) -> int | None:
 
 def stop(pid: int, what: str, *, timeout: float = STOP_SECONDS) -> None:
     """SIGTERM, then SIGKILL if it has not exited within `timeout`."""
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-        deadline = time.monotonic() + wait
-        while alive(pid) and time.monotonic() < deadline:
-            time.sleep(POLL_SECONDS)
-        if not alive(pid):
-            break
-        if sig == signal.SIGTERM:
-            say(f"{what} (pid {pid}) ignored SIGTERM for {timeout:g} s: killing it")
+    if not _signal_and_wait(pid, signal.SIGTERM, timeout):
+        say(f"{what} (pid {pid}) ignored SIGTERM for {timeout:g} s: killing it")
+        kill(pid, what)
     _started.pop(pid, None)
-    if alive(pid):
+
+
+def kill(pid: int, what: str) -> None:
+    """SIGKILL, for what has nothing to save (a container left without its engine)."""
+    if not _signal_and_wait(pid, signal.SIGKILL, 5.0):
         raise HarnessError(f"{what} (pid {pid}) does not exit, even after SIGKILL")
+    _started.pop(pid, None)
+
+
+def _signal_and_wait(pid: int, sig: signal.Signals, timeout: float) -> bool:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+    deadline = time.monotonic() + timeout
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+    return not alive(pid)
 
 
 def stray_pids() -> list[int]:
