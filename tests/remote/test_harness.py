@@ -45,6 +45,20 @@ def test_the_cli_reaches_it_by_each_route(second_engine: SecondEngine, route: Ro
     assert answer.strip() == second_engine.engine_id
 
 
+@pytest.mark.parametrize("route", ["tls", "ssh"])
+def test_a_named_context_reaches_it(
+    second_engine: SecondEngine, route: Route, tmp_path: Path
+) -> None:
+    """`docker context create NAME --docker ...` as a user would (in a config of its own)."""
+    environment = second_engine.environ(route) | {"DOCKER_CONFIG": str(tmp_path)}
+    for name in ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
+        environment.pop(name, None)
+    endpoint = second_engine.context_endpoint(route)
+    run(["docker", "context", "create", "harness", "--docker", endpoint], env=environment)
+    answer = run(["docker", "--context", "harness", "info", "--format", "{{.ID}}"], env=environment)
+    assert answer.stdout.strip() == second_engine.engine_id
+
+
 def test_compose_v2_runs_a_project_on_it_over_ssh(
     second_engine: SecondEngine, tmp_path: Path
 ) -> None:
