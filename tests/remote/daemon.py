@@ -40,7 +40,7 @@ def start_dockerd() -> None:
         folder.mkdir(parents=True, exist_ok=True)
     layout.DAEMON_CONFIG.write_text(json.dumps({"deprecated-key-path": str(layout.ENGINE_KEY)}))
     certs = layout.SERVER_CERT_DIR
-    start_daemon(
+    dockerd = start_daemon(
         in_remote(
             [
                 *(DOCKERD, "--config-file", layout.DAEMON_CONFIG),
@@ -54,14 +54,17 @@ def start_dockerd() -> None:
         ),
         log=DOCKERD_LOG,
     )
-    wait_until(unix_answers, timeout=60, what="the second dockerd", log=DOCKERD_LOG)
-    wait_until(tls_answers, timeout=10, what="the second dockerd's TLS port", log=DOCKERD_LOG)
+    for answers, timeout, what in (
+        (unix_answers, 60, "the second dockerd"),
+        (tls_answers, 10, "the second dockerd's TLS port"),
+    ):
+        wait_until(answers, timeout=timeout, what=what, log=DOCKERD_LOG, process=dockerd)
 
 
 def start_relay() -> None:
     """The plain TCP endpoint, in the engine's network namespace (and this machine's
     files: it runs from this checkout, which the remote may not see)."""
-    start_daemon(
+    relay = start_daemon(
         [
             *("nsenter", f"--net={layout.NETNS_PATH}", "--", sys.executable),
             *("-m", "tests.remote.tcp_relay", layout.ADDRESS, str(layout.TCP_PORT)),
@@ -70,7 +73,9 @@ def start_relay() -> None:
         log=RELAY_LOG,
         cwd=layout.REPO,
     )
-    wait_until(tcp_answers, timeout=10, what="the second engine's TCP relay", log=RELAY_LOG)
+    wait_until(
+        tcp_answers, timeout=10, what="the second engine's TCP relay", log=RELAY_LOG, process=relay
+    )
 
 
 def stop_daemons() -> None:

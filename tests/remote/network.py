@@ -17,8 +17,6 @@ from pathlib import Path
 from tests.remote import layout
 from tests.remote.processes import (
     HarnessError,
-    alive,
-    log_tail,
     pid_from,
     run,
     start_daemon,
@@ -118,14 +116,14 @@ def slow(delay_ms: int, loss_percent: float = 0.0) -> None:
         log=log,
         cwd=layout.REPO,
     )
-    wait_until(lambda: _slow_link_ready(pid), timeout=10, what="the slow link", log=log)
-
-
-def _slow_link_ready(pid: int) -> bool:
-    """It writes its pid file once both routes go through it."""
-    if not alive(pid):
-        raise HarnessError(f"the slow link exited{log_tail(layout.LOG_DIR / 'slow-link.log')}")
-    return pid_from(layout.SLOW_LINK_PIDFILE) == pid
+    # It writes its pid file once both routes go through it.
+    wait_until(
+        lambda: pid_from(layout.SLOW_LINK_PIDFILE) == pid,
+        timeout=10,
+        what="the slow link",
+        log=log,
+        process=pid,
+    )
 
 
 def stop_slow_link() -> None:

@@ -72,11 +72,19 @@ def in_remote(args: Sequence[str | os.PathLike[str]]) -> list[str]:
 
 
 def wait_until(
-    condition: Callable[[], bool], *, timeout: float, what: str, log: Path | None = None
+    condition: Callable[[], bool],
+    *,
+    timeout: float,
+    what: str,
+    log: Path | None = None,
+    process: int | None = None,
 ) -> None:
-    """Poll `condition` until it holds; past `timeout`, fail saying `what` did not happen."""
+    """Poll `condition` until it holds; past `timeout`, or as soon as `process` (the
+    daemon that should make it hold) has exited, fail saying `what` did not happen."""
     deadline = time.monotonic() + timeout
     while not condition():
+        if process is not None and not alive(process):
+            raise HarnessError(f"{what}: exited{log_tail(log)}")
         if time.monotonic() > deadline:
             raise HarnessError(f"{what}: not within {timeout:g} s{log_tail(log)}")
         time.sleep(POLL_SECONDS)

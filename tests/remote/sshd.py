@@ -109,8 +109,8 @@ def prepare() -> None:
 
 def start() -> None:
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation dir
-    start_daemon(in_remote([SSHD, "-D", "-e", "-f", SSHD_CONFIG]), log=LOG)
-    wait_until(answers, timeout=15, what="the remote's sshd", log=LOG)
+    sshd = start_daemon(in_remote([SSHD, "-D", "-e", "-f", SSHD_CONFIG]), log=LOG)
+    wait_until(answers, timeout=15, what="the remote's sshd", log=LOG, process=sshd)
 
 
 def answers() -> bool:
