@@ -13,18 +13,13 @@ from typing import TYPE_CHECKING
 
 from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeError
-from tui.core.engine import DockerGateway
-from tui.core.environment import (
-    Environment,
-    bring_up,
-    resolve_environment,
-    sample_settings,
-)
-from tui.core.monitor import DockerEnvironmentMonitor
-from tui.core.status import EXIT_UNKNOWN, EnvironmentStatus, with_resource_usage
 
 if TYPE_CHECKING:  # each command imports what only it needs: every start pays for the rest
+    from tui.core.engine import DockerGateway
+    from tui.core.environment import Environment
     from tui.core.plugin_session import Inspector
+    from tui.core.status import EnvironmentStatus
+    from tui.core.status_snapshot import StatusReader
 
 Handler = Callable[[EnvdeckSettings, argparse.Namespace], int]
 
@@ -34,10 +29,14 @@ def say(message: str) -> None:
 
 
 def gateway_for(settings: EnvdeckSettings) -> DockerGateway:
+    from tui.core.engine import DockerGateway
+
     return DockerGateway(timeout=settings.engine_timeout)
 
 
 def run_dashboard(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
+    from tui.core.monitor import DockerEnvironmentMonitor
+
     monitor = DockerEnvironmentMonitor(settings, gateway_for(settings))
     # While Textual imports (a second or more), the engine is reached, `compose config`
     # runs in its own process and the containers are listed: the first frame has them.
@@ -49,6 +48,9 @@ def run_dashboard(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
 
 
 def run_demo(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
+    from tui.core.environment import sample_settings
+    from tui.core.status import EXIT_UNKNOWN
+
     settings = sample_settings(settings)
     gateway = gateway_for(settings)
     if not gateway.info().connected:
@@ -74,6 +76,7 @@ def up_and_prepare(
     """`compose up --wait`; then seed what was created from nothing, and take the
     baseline the first time the environment is healthy. A baseline that cannot be
     taken is said once, as advice with the fix, not as a failure of `up`."""
+    from tui.core.environment import bring_up, resolve_environment
     from tui.presentation.reset_text import step_line
     from tui.reset.baseline_notice import BaselineNotices, baseline_advice
     from tui.reset.hard import BASELINE_STEP, prepare_new_environment
@@ -111,23 +114,27 @@ def run_down(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
 
 
 def run_status(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
-    gateway = gateway_for(settings)
+    from tui.core.status_snapshot import StatusReader
+
+    reader = StatusReader(settings, gateway_for(settings))
     deadline = time.monotonic() + args.timeout
-    monitor = DockerEnvironmentMonitor(settings, gateway)
-    status = monitor.snapshot()
+    status = reader.snapshot()
     while args.wait and status.exit_code != 0 and time.monotonic() < deadline:
         time.sleep(0.5)
-        status = monitor.snapshot()
+        status = reader.snapshot()
+    reader.close()
     if args.stats and status.services:
+        from tui.core.status import with_resource_usage
+
         # Only on request: Docker answers a stats request when its collector next runs.
-        services = with_resource_usage(gateway, status.services)
+        services = with_resource_usage(reader.gateway, status.services)
         status = dataclasses.replace(status, services=services)
     if status.problem is not None:
         say(status.problem)
         if args.json:
             print(json.dumps(status.to_json(), indent=2))
         return status.exit_code
-    reasons = _missing_reasons(settings, gateway, monitor, status)
+    reasons = _missing_reasons(reader, status)
     if args.json:
         document = status.to_json()
         for service in document["services"]:
@@ -144,12 +151,7 @@ def run_status(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
     return status.exit_code
 
 
-def _missing_reasons(
-    settings: EnvdeckSettings,
-    gateway: DockerGateway,
-    monitor: DockerEnvironmentMonitor,
-    status: EnvironmentStatus,
-) -> dict[str, str]:
+def _missing_reasons(reader: StatusReader, status: EnvironmentStatus) -> dict[str, str]:
     """Why each service with no container has none (its image, asked of the registry)."""
     from tui.core.engine import EngineUnavailable
     from tui.core.images import why_missing
@@ -157,10 +159,14 @@ def _missing_reasons(
     names = [service.name for service in status.services if service.state == "missing"]
     if not names or not status.engine.connected:
         return {}
-    environment = monitor.environment(engine_connected=True)
+    environment = reader.environment(engine_connected=True)
     try:
         return why_missing(
-            settings, environment.project, gateway, names, offline=environment.offline
+            reader.settings,
+            environment.project,
+            reader.gateway,
+            names,
+            offline=environment.offline,
         )
     except EngineUnavailable:
         return {}
@@ -178,6 +184,8 @@ def run_logs(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
 
     from tui.core.log_buffer import LogLine
     from tui.core.logs import FollowOptions
+    from tui.core.monitor import DockerEnvironmentMonitor
+    from tui.core.status import EXIT_UNKNOWN
     from tui.presentation.log_format import format_line, window_or_time
 
     gateway = gateway_for(settings)
@@ -226,6 +234,7 @@ def run_logs(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
 
 
 def run_inspect(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
+    from tui.core.monitor import DockerEnvironmentMonitor
     from tui.core.plugin_registry import PluginLoadError, PluginRegistry
     from tui.core.plugin_session import NoInspector, inspector_for, result_to_json
     from tui.plugins.api import InspectorError

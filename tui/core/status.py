@@ -8,13 +8,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any
-
-from docker.models.containers import Container
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from tui.core.compose_model import ComposeProject
 from tui.core.engine import ENGINE_GONE, SERVICE_LABEL, DockerGateway, EngineInfo, EngineUnavailable
 from tui.core.one_shot import is_one_shot, stop_requested
+
+if TYPE_CHECKING:
+    from docker.models.containers import Container
 
 # Exit codes of `envdeck status` (and of every command that reports state).
 EXIT_OK, EXIT_NOT_READY, EXIT_UNKNOWN = 0, 1, 2
@@ -154,13 +156,25 @@ def missing_service(name: str, image: str | None) -> ServiceStatus:
 
 
 def container_status(project: ComposeProject, container: Container) -> ServiceStatus:
-    """A container's status with what the project declares of its service and how its
-    last run ended: every status that readiness is asked of is made here."""
-    service = container.labels.get(SERVICE_LABEL, "?")
-    status = service_status_from_inspect(service, container.attrs)
-    one_shot = is_one_shot(project, service, container.attrs)
+    """A docker-py container's status (`document_status`), its kill history asked of the
+    container's own client."""
+    return document_status(project, container.attrs, partial(stop_requested, container.client))
+
+
+def document_status(
+    project: ComposeProject,
+    attrs: Mapping[str, Any],
+    was_stopped: Callable[[Mapping[str, Any]], bool],
+) -> ServiceStatus:
+    """A container's status, from its inspect document, with what the project declares of
+    its service and how its last run ended (`was_stopped`: `one_shot.stop_requested` with
+    a client): every status that readiness is asked of is made here."""
+    labels = (attrs.get("Config") or {}).get("Labels") or {}
+    service = labels.get(SERVICE_LABEL, "?")
+    status = service_status_from_inspect(service, attrs)
+    one_shot = is_one_shot(project, service, attrs)
     # Only an exit can have been asked for; one history lookup per exited container.
-    stopped = status.state == "exited" and stop_requested(container.client, container.attrs)
+    stopped = status.state == "exited" and was_stopped(attrs)
     return replace(status, one_shot=one_shot, stop_requested=stopped)
 
 

@@ -1,0 +1,155 @@
+"""`envdeck status`'s engine client (plain HTTP, tui.core.engine_http) against the real
+engine, with docker-py, which the rest of envdeck uses, as the oracle: same engine, same
+containers, same statuses; tcp and TLS through a local forwarder to the engine's socket."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SampleEnv
+from tui.core.engine import EngineUnavailable
+from tui.core.engine_choice import choose_engine
+from tui.core.engine_http import EngineHttp
+from tui.core.monitor import DockerEnvironmentMonitor
+from tui.core.status_snapshot import StatusReader
+
+ENGINE_SOCKET = "/var/run/docker.sock"
+
+
+def test_the_same_containers_and_statuses_as_docker_py(sample_env: SampleEnv) -> None:
+    engine = EngineHttp(choose_engine())
+    documents = engine.container_documents(sample_env.project)
+    containers = sample_env.gateway.project_containers(sample_env.project)
+    assert sorted(d["Id"] for d in documents) == sorted(str(c.id) for c in containers)
+    assert len(documents) == 4
+    assert engine.version()["Version"] == sample_env.gateway.client.version()["Version"]
+
+    by_http = StatusReader(sample_env.settings, sample_env.gateway).snapshot()
+    by_docker_py = DockerEnvironmentMonitor(sample_env.settings, sample_env.gateway).snapshot()
+    assert by_http.to_json() == by_docker_py.to_json()
+    assert by_http.exit_code == by_docker_py.exit_code == 0
+
+
+def test_images_here_missing_and_invalid(sample_env: SampleEnv) -> None:
+    engine = EngineHttp(choose_engine())
+    image = sample_env.environment.project.services["redis"].image
+    assert image is not None
+    assert engine.image_exists(image)
+    assert not engine.image_exists("envdeck-no-such-image:never")
+    assert not engine.image_exists("Not A Valid Reference!")
+
+
+def test_no_engine_is_said_as_docker_py_says_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    with pytest.raises(EngineUnavailable, match="the socket does not exist") as raised:
+        EngineHttp(choose_engine()).version()
+    assert "unix:///nonexistent/docker.sock (chosen by DOCKER_HOST)" in str(raised.value)
+
+
+def test_a_tcp_engine(monkeypatch: pytest.MonkeyPatch, sample_env: SampleEnv) -> None:
+    with forwarder() as port:
+        monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{port}")
+        engine = EngineHttp(choose_engine())
+        assert engine.version()["ApiVersion"]
+        assert len(engine.container_documents(sample_env.project)) == 4
+
+
+def test_a_tls_engine_with_the_client_certificate_and_verified(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    folder = certificates(tmp_path / "certs")
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=folder / "ca.pem")
+    server.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    server.verify_mode = ssl.CERT_REQUIRED  # no client certificate, no answer
+    with forwarder(server) as port:
+        monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{port}")
+        monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
+        monkeypatch.setenv("DOCKER_CERT_PATH", str(folder))
+        choice = choose_engine()
+        assert choice.tls is not None
+        assert EngineHttp(choice).version()["ApiVersion"]
+
+        other = certificates(tmp_path / "other")  # a CA that did not sign the engine's
+        monkeypatch.setenv("DOCKER_CERT_PATH", str(other))
+        with pytest.raises(EngineUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+            EngineHttp(choose_engine()).version()
+
+
+def certificates(folder: Path) -> Path:
+    """A self-signed certificate for 127.0.0.1 that is its own CA, as the Docker CLI
+    expects the files (ca.pem, cert.pem, key.pem); both ends use it."""
+    folder.mkdir()
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"),
+            *("-keyout", "key.pem", "-out", "cert.pem"),
+        ],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+    )
+    shutil.copy(folder / "cert.pem", folder / "ca.pem")
+    return folder
+
+
+@contextlib.contextmanager
+def forwarder(tls: ssl.SSLContext | None = None) -> Iterator[int]:
+    """A port on 127.0.0.1 whose connections go to the engine's socket (TLS ended here
+    when `tls` is given); yields the port."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve(client: socket.socket) -> None:
+        with contextlib.ExitStack() as closing:
+            closing.callback(client.close)
+            if tls is not None:
+                try:
+                    client = tls.wrap_socket(client, server_side=True)
+                except (ssl.SSLError, OSError):
+                    return  # refused: no or a wrong client certificate
+                closing.callback(client.close)
+            engine = socket.socket(socket.AF_UNIX)
+            closing.callback(engine.close)
+            engine.connect(ENGINE_SOCKET)
+            back = threading.Thread(target=pump, args=(engine, client), daemon=True)
+            back.start()
+            pump(client, engine)
+            back.join(timeout=5)
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(client,), daemon=True).start()
+
+    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        acceptor.join(timeout=5)
+        listener.close()
+
+
+def pump(source: socket.socket, target: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            target.sendall(data)
+    with contextlib.suppress(OSError):
+        target.shutdown(socket.SHUT_WR)

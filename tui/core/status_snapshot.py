@@ -1,0 +1,94 @@
+"""`envdeck status`'s snapshot of the environment, asked of the engine over plain HTTP.
+
+The dashboard's monitor (`tui.core.monitor`) takes the same snapshot through docker-py,
+which it needs anyway (logs, events, actions). A command that answers once pays for
+docker-py's import more than for its questions, so `status` asks them with
+`tui.core.engine_http`: the engine's version, then the project's containers, listed and
+inspected. Both build the answer from the same pieces: `resolve_environment`,
+`document_status`, `merge_statuses`, `ownership_problem`; only the transport differs.
+
+Two questions still go through a docker-py gateway, connected only if they are asked:
+whether the project's images are here (a project with offline files and no
+`offline` setting, `resolve_environment`), and the kill history of an exited container
+(`one_shot.stop_requested`): both functions take a docker-py client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from docker.models.containers import Container
+
+from tui.config.settings import EnvdeckSettings
+from tui.core.compose_cli import ComposeError
+from tui.core.engine import DockerGateway, EngineInfo, EngineUnavailable
+from tui.core.engine_choice import EngineChoice, EngineChoiceError, current_engine
+from tui.core.engine_http import EngineHttp, EngineRefused
+from tui.core.environment import Environment, resolve_environment
+from tui.core.one_shot import stop_requested
+from tui.core.ownership import ownership_problem
+from tui.core.status import EnvironmentStatus, document_status, merge_statuses
+
+
+class StatusReader:
+    """Snapshots of one compose project for `envdeck status` (`--wait` takes several)."""
+
+    def __init__(self, settings: EnvdeckSettings, gateway: DockerGateway) -> None:
+        self.settings = settings
+        self.gateway = gateway  # docker-py, for the two questions above (and --stats)
+        self._engine: EngineHttp | None = None
+        self._environment: Environment | None = None
+
+    def snapshot(self) -> EnvironmentStatus:
+        info = self.info()
+        try:
+            environment = self.environment(engine_connected=info.connected)
+        except ComposeError as error:
+            return EnvironmentStatus("?", info, (), problem=str(error))
+        name = environment.project.name
+        if not info.connected or self._engine is None:
+            return EnvironmentStatus(name, info, ())
+        try:
+            documents = self._engine.container_documents(name)
+        except (EngineUnavailable, EngineRefused):
+            return EnvironmentStatus(name, self.info(), ())
+        project = environment.project
+        statuses = merge_statuses(
+            project, [document_status(project, attrs, self._was_stopped) for attrs in documents]
+        )
+        containers = [Container(attrs=attrs) for attrs in documents]  # labels and name
+        foreign = ownership_problem(containers, self.settings, environment.compose, name)
+        return EnvironmentStatus(name, info, statuses, foreign=foreign)
+
+    def info(self) -> EngineInfo:
+        """The engine's version, or why it cannot be reached (as `DockerGateway.info`)."""
+        try:
+            engine = self._engine or EngineHttp(current_engine(), self.settings.engine_timeout)
+        except EngineChoiceError as error:
+            return EngineInfo(False, None, None, str(error), None)
+        self._engine = engine
+        choice: EngineChoice = engine.choice
+        try:
+            version = engine.version()
+        except (EngineUnavailable, EngineRefused) as error:
+            return EngineInfo(False, None, None, str(error), choice)
+        return EngineInfo(True, version.get("Version"), version.get("ApiVersion"), None, choice)
+
+    def environment(self, engine_connected: bool) -> Environment:
+        """The project as it runs here, resolved once (ComposeError for broken files)."""
+        if self._environment is None:
+            gateway = self.gateway if engine_connected else None
+            self._environment = resolve_environment(self.settings, gateway)
+        return self._environment
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+
+    def _was_stopped(self, attrs: Mapping[str, Any]) -> bool:
+        try:
+            client = self.gateway.client
+        except EngineUnavailable:
+            return False  # cannot be told, as when the history does not answer
+        return stop_requested(client, attrs)
