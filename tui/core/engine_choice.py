@@ -21,16 +21,15 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import docker
-import docker.errors
-from docker.context import ContextAPI
-from docker.context.config import get_current_context_name
-from docker.tls import TLSConfig
-from docker.utils import kwargs_from_env
-from docker.utils.config import find_config_file
+if TYPE_CHECKING:
+    from docker.tls import TLSConfig
+
+# docker-py (its context store, its reading of the environment) is imported in the
+# branches that read them: importing it costs a command ~0.1 s (issue 17).
+# ruff: noqa: PLC0415
 
 LOCAL_SOCKET = "unix:///var/run/docker.sock"
 ENGINE_VARIABLES = ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONTEXT")
@@ -124,6 +123,9 @@ def choose_engine(
     if context:
         return _from_context(context, ChosenBy.FLAG)
     if env.get("DOCKER_HOST"):
+        import docker.errors
+        from docker.utils import kwargs_from_env
+
         try:
             arguments = kwargs_from_env(environment=dict(env))
         except docker.errors.DockerException as error:
@@ -139,12 +141,18 @@ def choose_engine(
 
 
 def _current_context() -> str:
+    from docker.context.config import get_current_context_name
+
     return str(get_current_context_name() or "default")
 
 
 def _from_context(name: str, chosen_by: ChosenBy) -> EngineChoice:
     if name == "default":
         return EngineChoice(LOCAL_SOCKET, "default", chosen_by)
+    import docker.errors
+    from docker.context import ContextAPI
+    from docker.utils.config import find_config_file
+
     found: tuple[str | None, TLSConfig | None] | None
     try:
         if find_config_file() is not None:
@@ -175,6 +183,8 @@ def _context_without_config_file(name: str) -> tuple[str, TLSConfig | None] | No
     tls_dir = folder / "tls" / key / "docker"
     tls = None
     if all((tls_dir / f"{part}.pem").is_file() for part in ("ca", "cert", "key")):
+        from docker.tls import TLSConfig
+
         tls = TLSConfig(
             client_cert=(str(tls_dir / "cert.pem"), str(tls_dir / "key.pem")),
             ca_cert=str(tls_dir / "ca.pem"),
