@@ -14,7 +14,7 @@ import argparse
 import shlex
 import sys
 
-from tests.remote import engine, network
+from tests.remote import engine, network, sharing
 from tests.remote.processes import HarnessError
 
 
@@ -49,11 +49,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(options: argparse.Namespace) -> int:
     if options.command == "up":
-        engine.start()
+        with sharing.setup_lock():
+            engine.start(owner="hand")
         print('use it: eval "$(scripts/remote-engine.sh env ssh)"  (or tls, tcp, unix)')
         return 0
     if options.command == "down":
-        engine.stop(purge=options.purge)
+        with sharing.setup_lock():
+            engine.stop(purge=options.purge)
         return 0
     running = engine.current()
     if running is None:
@@ -64,7 +66,8 @@ def run(options: argparse.Namespace) -> int:
             print(f"export {name}={shlex.quote(value)}")
     elif options.command == "status":
         print(
-            f"engine {running.engine_id} at {running.address}, files shared: {running.files_shared}"
+            f"engine {running.engine_id} at {running.address}, started by "
+            f"{engine.started_by()}, files shared: {running.files_shared}"
         )
         for route in engine.ROUTES:
             print(f"  {route:5} {running.url(route)}")

@@ -8,8 +8,9 @@ checkout nor the temp folder in its view (files.py). The sample stack's images a
 into it from the first engine when it lacks them. `stop()` removes what ran on it and
 undoes everything but the image cache in /var/lib/envdeck-remote.
 
-An engine already running (`python -m tests.remote up`, or a session that was killed) is
-used as it is, and left running at the end: only the session that started it stops it.
+One engine per machine: a session joins the one already running (started by hand with
+`python -m tests.remote up`, by another session, or by a session that was killed), and
+the last session using it stops it, unless it was started by hand (sharing.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Literal
 
 import pytest
 
-from tests.remote import files, images, layout, network, sshd, tls
+from tests.remote import files, images, layout, network, sharing, sshd, tls
 from tests.remote.daemon import (
     clear_engine,
     engine_id,
@@ -124,18 +125,27 @@ class SecondEngine:
         files.hide()
 
 
-def start() -> tuple[SecondEngine, bool]:
-    """The engine, ready with the sample images, link plain, files hidden; True when this
-    call started it (and so its caller is the one to stop it)."""
+Owner = Literal["session", "hand"]  # who started it: a test session, or someone's `up`
+
+
+def start(owner: Owner) -> SecondEngine:
+    """The engine, ready with the sample images; call with `sharing.setup_lock()` held.
+    One already running is joined; when nobody else uses it, its link is made plain and
+    its files hidden first. Started by `hand`, no session stops it."""
     _require_root()
     network.require_tools()
     running = current()
     if running is not None:
-        running.restore()  # a cut link would make a healthy engine look dead
+        alone = sharing.nobody_uses_it()
+        if alone:
+            running.restore()  # a cut link would make a healthy engine look dead
         if tcp_answers() and tls_answers() and sshd.answers():
-            running.hide_files()
+            if alone:
+                running.hide_files()
             images.ensure_sample_images()
-            return running, False
+            if owner == "hand":
+                _write_state(running.engine_id, owner)
+            return running
     if running is not None or layout.RUN_DIR.exists() or network.exists():
         stop()  # what a killed run left, or an engine that no longer answers: start clean
     began = time.monotonic()
@@ -146,8 +156,21 @@ def start() -> tuple[SecondEngine, bool]:
     except BaseException:
         stop()
         raise
+    _write_state(engine.engine_id, owner)
     say(f"second engine ready in {time.monotonic() - began:.1f} s (logs: {layout.LOG_DIR})")
-    return engine, True
+    return engine
+
+
+def _write_state(engine_id: str, owner: Owner) -> None:
+    layout.STATE_FILE.write_text(json.dumps({"engine_id": engine_id, "owner": owner}))
+
+
+def started_by() -> Owner | None:
+    try:
+        owner = json.loads(layout.STATE_FILE.read_text())["owner"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return "hand" if owner == "hand" else "session"
 
 
 def _start() -> SecondEngine:
@@ -167,7 +190,6 @@ def _start() -> SecondEngine:
         raise HarnessError(f"over ssh, `docker info` names engine {over_ssh!r}, not {identity!r}")
     clear_engine()  # a cached data root may hold a killed session's containers
     images.ensure_sample_images()
-    layout.STATE_FILE.write_text(json.dumps({"engine_id": identity}))
     return SecondEngine(engine_id=identity)
 
 
@@ -212,9 +234,13 @@ def _require_root() -> None:
 
 @pytest.fixture(scope="session")
 def second_engine() -> Iterator[SecondEngine]:
-    """The second engine for this session; fails (never skips) when it cannot start."""
+    """The second engine for this session; fails (never skips) when it cannot start.
+    At the end it is stopped if a session started it and no other session still uses it."""
+    use = sharing.Use()
     try:
-        engine, started = start()
+        with sharing.setup_lock():
+            engine = start(owner="session")
+            use.begin()
     except HarnessError as error:
         pytest.fail(
             f"the second Docker engine (tests/remote) did not start: {error}", pytrace=False
@@ -222,11 +248,14 @@ def second_engine() -> Iterator[SecondEngine]:
     try:
         yield engine
     finally:
-        if started:
-            stop()
-        else:
-            engine.restore()
-            engine.hide_files()
+        with sharing.setup_lock():
+            use.end()
+            if sharing.nobody_uses_it() and current() is not None:
+                if started_by() == "session":
+                    stop()
+                else:
+                    engine.restore()
+                    engine.hide_files()
 
 
-__all__ = ["ROUTES", "HarnessError", "Route", "SecondEngine", "second_engine", "start", "stop"]
+__all__ = ["ROUTES", "HarnessError", "Route", "SecondEngine", "second_engine"]

@@ -249,4 +249,4 @@ def test_it_fails_plainly_without_root(monkeypatch: pytest.MonkeyPatch) -> None:
     """Not root: a message that says so (the fixture fails with it, never skips)."""
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(HarnessError, match="needs root"):
-        start()
+        start(owner="session")
