@@ -15,6 +15,7 @@ the last session using it stops it, unless it was started by hand (sharing.py).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import pytest
 
@@ -233,12 +234,13 @@ def _require_root() -> None:
 
 
 @pytest.fixture(scope="session")
-def second_engine() -> Iterator[SecondEngine]:
+def second_engine(request: pytest.FixtureRequest) -> Iterator[SecondEngine]:
     """The second engine for this session; fails (never skips) when it cannot start.
     At the end it is stopped if a session started it and no other session still uses it."""
     use = sharing.Use()
     try:
-        with sharing.setup_lock():
+        # What it installs and starts belongs in CI's log even when every test passes.
+        with _uncaptured(request), sharing.setup_lock():
             engine = start(owner="session")
             use.begin()
     except HarnessError as error:
@@ -256,6 +258,13 @@ def second_engine() -> Iterator[SecondEngine]:
                 else:
                     engine.restore()
                     engine.hide_files()
+
+
+def _uncaptured(request: pytest.FixtureRequest) -> contextlib.AbstractContextManager[None]:
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    if capture is None:
+        return contextlib.nullcontext()
+    return cast("contextlib.AbstractContextManager[None]", capture.global_and_fixture_disabled())
 
 
 __all__ = ["ROUTES", "HarnessError", "Route", "SecondEngine", "second_engine"]

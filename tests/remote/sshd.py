@@ -32,22 +32,25 @@ KNOWN_HOSTS = layout.SSH_DIR / "known_hosts"
 LOG = layout.LOG_DIR / "sshd.log"
 REMOTE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 POLICY_RC = Path("/usr/sbin/policy-rc.d")
+PACKAGES = {SSHD: "openssh-server", SSH: "openssh-client", Path("/usr/bin/openssl"): "openssl"}
 
 
 def ensure_installed() -> None:
-    """openssh-server from Debian when sshd is missing, without starting the machine's own
-    sshd (a policy-rc.d that says no, for the install only, when there is none)."""
-    if SSHD.exists() and SSH.exists():
+    """openssh-server, openssh-client and openssl from Debian when missing, without
+    starting the machine's own sshd (a policy-rc.d that says no, for the install only,
+    when there is none)."""
+    packages = [package for program, package in PACKAGES.items() if not program.exists()]
+    if not packages:
         return
     if shutil.which("apt-get") is None:
-        raise HarnessError(f"{SSHD} or {SSH} is missing and there is no apt-get to install them")
-    say("installing openssh-server (Debian) for the remote engine's sshd")
+        raise HarnessError(f"the second engine needs {', '.join(packages)}; install them")
+    say(f"installing {', '.join(packages)} (Debian) for the second engine")
     added_policy = not POLICY_RC.exists()
     if added_policy:
         POLICY_RC.write_text("#!/bin/sh\n# envdeck tests/remote: no service starts\nexit 101\n")
         POLICY_RC.chmod(0o755)
     try:
-        install = ["apt-get", "install", "-y", "-qq", "openssh-server", "openssh-client"]
+        install = ["apt-get", "install", "-y", "-qq", *packages]
         quiet = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         if run(install, timeout=300, check=False, env=quiet).returncode != 0:
             run(["apt-get", "update", "-qq"], timeout=300, env=quiet)
