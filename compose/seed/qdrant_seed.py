@@ -1,7 +1,8 @@
 """Seed hook of the sample environment: a small Qdrant collection the demo starts with.
 
 Run by envdeck on this machine after a hard reset (and after the first `up`), with
-ENVDECK_QDRANT_PORT_6333 set to the published port. Standard library only.
+ENVDECK_QDRANT_HOST and ENVDECK_QDRANT_PORT_6333 set to where the published port is
+reached (a tunnel's, for a remote engine). Standard library only.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import json
 import os
 import urllib.request
 
-BASE = f"http://127.0.0.1:{os.environ.get('ENVDECK_QDRANT_PORT_6333', '6333')}"
+HOST = os.environ.get("ENVDECK_QDRANT_HOST", "127.0.0.1")
+BASE = f"http://{HOST}:{os.environ.get('ENVDECK_QDRANT_PORT_6333', '6333')}"
 COLLECTION = "seed_articles"
 POINTS = [
     {"id": 1, "vector": [0.9, 0.1, 0.0, 0.0], "payload": {"title": "Example Domain"}},
