@@ -153,12 +153,12 @@ def run_status(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
 
 def _missing_reasons(reader: StatusReader, status: EnvironmentStatus) -> dict[str, str]:
     """Why each service with no container has none (its image, asked of the registry)."""
-    from tui.core.engine import EngineUnavailable
-    from tui.core.images import why_missing
-
     names = [service.name for service in status.services if service.state == "missing"]
     if not names or not status.engine.connected:
         return {}
+    from tui.core.engine import EngineUnavailable
+    from tui.core.images import why_missing
+
     environment = reader.environment(engine_connected=True)
     try:
         return why_missing(
