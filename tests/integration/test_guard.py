@@ -44,12 +44,13 @@ services:
     volumes: ["cache-data:/data"]
     healthcheck:
       test: ["CMD", "redis-cli", "ping"]
-      interval: 1s
+      interval: 200ms  # `up --wait` returns a fifth of a second after redis answers
       timeout: 3s
-      retries: 30
+      retries: 150
   store:
     image: {image}
     command: ["sleep", "infinity"]
+    init: true  # sleep as pid 1 ignores SIGTERM: every stop would wait 10 s for SIGKILL
     volumes: ["store-data:/data"]
 volumes:
   cache-data:
@@ -249,7 +250,7 @@ def test_a_hard_reset_whose_recreation_fails_says_how_to_bring_it_back(
     tag = f"envdeck-test-built-{uuid.uuid4().hex[:6]}:1"
     (folder / "compose.yaml").write_text(
         f"name: {name}\nservices:\n  app:\n    image: {tag}\n    build: ./broken\n"
-        '    command: ["sleep", "infinity"]\n'
+        '    command: ["sleep", "infinity"]\n    init: true\n'
     )
     (folder / "pyproject.toml").write_text("[tool.envdeck]\ncompose_files = ['compose.yaml']\n")
     gateway.client.images.get(image).tag(tag)
