@@ -38,9 +38,9 @@ services:
     ports: ["127.0.0.1:{redis_port}:6379"]
     healthcheck:
       test: ["CMD", "redis-cli", "ping"]
-      interval: 1s
+      interval: 200ms  # `app` starts a fifth of a second after redis answers
       timeout: 3s
-      retries: 30
+      retries: 150
   worker:
     image: {IMAGE}
     command: ["redis-server", "--port", "7000", "--save", "", "--appendonly", "no"]
@@ -143,7 +143,7 @@ def test_a_stopped_server_is_not_ready_while_a_finished_migration_is(
     assert _row(table.stdout, "migrate")[1] == "done"
     assert "2/4 ready" in table.stdout
 
-    waited = own_project.envdeck("status", "--wait", "--timeout", "3")
+    waited = own_project.envdeck("status", "--wait", "--timeout", "1")  # nothing will change
     assert waited.returncode == 1, waited.stdout + waited.stderr
 
 
