@@ -13,6 +13,8 @@ from tui.presentation.status_text import health_word
 from tui.ui.widgets.inspector_pane import InspectorPane
 from tui.ui.widgets.log_view import LogView
 
+ENV_TAB, HEALTH_TAB = "tab-env", "tab-health"
+
 
 class ServiceDetailsPanel(Vertical):
     """Attributes down: the screen sets `details`; the panel only renders."""
@@ -23,14 +25,18 @@ class ServiceDetailsPanel(Vertical):
     def __init__(self, *, id: str | None = None, log_lines: int = 10_000) -> None:
         super().__init__(id=id)
         self.log_lines = log_lines
+        # Tabs whose content is behind `details`: drawn when shown, not at every selection
+        # (a hidden tab's new content still costs a layout of the whole screen, 10-30 ms,
+        # which the selected service's first log lines would wait behind; issue 17).
+        self._stale: set[str] = set()
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="details-tabs"):
             with TabPane("Logs", id="tab-logs"):
                 yield LogView(id="log-view", lines_per_service=self.log_lines)
-            with TabPane("Env", id="tab-env"):
+            with TabPane("Env", id=ENV_TAB):
                 yield DataTable[Text](id="env-table", cursor_type="row", zebra_stripes=True)
-            with TabPane("Health", id="tab-health"):
+            with TabPane("Health", id=HEALTH_TAB):
                 yield Static("", id="health-view", markup=False)
             # Its InspectorPane is mounted when the tab is first shown (mount_inspector): a
             # good part of the start-up's widgets, for a tab that is not shown then.
@@ -51,7 +57,11 @@ class ServiceDetailsPanel(Vertical):
 
     @active.setter
     def active(self, tab_id: str) -> None:
+        self._render_tab(tab_id)  # before it shows: never a frame of another service's
         self.query_one(TabbedContent).active = tab_id
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._render_tab(self.active)  # shown by a click on its label
 
     def on_mount(self) -> None:
         table = self.query_one("#env-table", DataTable)
@@ -63,12 +73,25 @@ class ServiceDetailsPanel(Vertical):
         self.notify("Secrets shown" if self.reveal_secrets else "Secrets masked")
 
     def watch_reveal_secrets(self) -> None:
-        self._render_env()
-        self._render_health()
+        self._details_changed()
 
     def watch_details(self) -> None:
-        self._render_env()
-        self._render_health()
+        self._details_changed()
+
+    def _details_changed(self) -> None:
+        if not self.is_mounted:
+            return
+        self._stale = {ENV_TAB, HEALTH_TAB}
+        self._render_tab(self.active)
+
+    def _render_tab(self, tab_id: str) -> None:
+        if tab_id not in self._stale:
+            return
+        self._stale.discard(tab_id)
+        if tab_id == ENV_TAB:
+            self._render_env()
+        else:
+            self._render_health()
 
     def _render_env(self) -> None:
         if not self.is_mounted:

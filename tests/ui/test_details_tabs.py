@@ -1,0 +1,96 @@
+"""The Env and Health tabs show the selected service's details whenever they are shown,
+though a hidden tab is drawn only when it is shown (not at every selection)."""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Static, Tab
+
+from tests.ui.fixed_monitor import DETAILS_ATTRS, FixedMonitor
+from tests.ui.test_dashboard_screens import wait_for_rows
+from tui.config.settings import load_settings
+from tui.core.details import ServiceDetails, details_from_inspect
+from tui.core.engine import DockerGateway
+from tui.core.status import ServiceStatus
+from tui.ui.app import EnvdeckApp, make_app
+from tui.ui.widgets.service_details import ServiceDetailsPanel
+from tui.ui.widgets.services_table import ServicesTable
+
+
+class NamedDetailsMonitor(FixedMonitor):
+    """Details that say whose they are: its name in the env and in the healthcheck."""
+
+    def details(self, status: ServiceStatus) -> ServiceDetails | None:
+        attrs = deepcopy(DETAILS_ATTRS) | {"Name": status.container}
+        attrs["Config"]["Env"] = [f"WHOSE={status.name}"]
+        attrs["Config"]["Healthcheck"] = {"Test": ["CMD", "check", status.name]}
+        return details_from_inspect(status.name, attrs)
+
+
+def app() -> EnvdeckApp:
+    settings = load_settings(Path(__file__).parent)
+    return make_app(settings, DockerGateway(base_url="unix:///nonexistent"), NamedDetailsMonitor())
+
+
+def env_text(panel: ServiceDetailsPanel) -> str:
+    table = panel.query_one("#env-table", DataTable)
+    return " ".join(str(cell) for row in range(table.row_count) for cell in table.get_row_at(row))
+
+
+def health_text(panel: ServiceDetailsPanel) -> str:
+    return str(panel.query_one("#health-view", Static).render())
+
+
+async def select(pilot: Pilot[Any], key: str) -> str:
+    """Move the cursor; the selected service once its details are in the panel."""
+    table = pilot.app.screen.query_one(ServicesTable)
+    panel = pilot.app.screen.query_one(ServiceDetailsPanel)
+    await pilot.press(key)
+    selected = table.selected
+    assert selected is not None
+    for _ in range(200):
+        if panel.details is not None and panel.details.service == selected.name:
+            break
+        await pilot.pause(0.01)
+    return selected.name
+
+
+async def test_a_tab_shown_after_selections_shows_the_selected_service() -> None:
+    async with app().run_test(size=(110, 24)) as pilot:
+        await wait_for_rows(pilot)
+        panel = pilot.app.screen.query_one(ServiceDetailsPanel)
+        await select(pilot, "j")
+        second = await select(pilot, "j")
+        await pilot.press("e")  # the Env tab, by its key
+        await pilot.pause()
+        assert f"WHOSE {second}" in env_text(panel)
+
+        third = await select(pilot, "j")  # selected while the tab is shown: drawn at once
+        await pilot.pause()
+        assert f"WHOSE {third}" in env_text(panel)
+        assert f"WHOSE {second}" not in env_text(panel)
+
+        await pilot.press("l")  # back to the Logs tab
+        assert panel.active == "tab-logs"
+        fourth = await select(pilot, "j")
+        panel.active = "tab-env"
+        # Current as it switches, before any message is handled: no frame of the
+        # previous service's env.
+        assert f"WHOSE {fourth}" in env_text(panel)
+
+
+async def test_the_health_tab_shown_by_a_click_is_current() -> None:
+    async with app().run_test(size=(110, 24)) as pilot:
+        await wait_for_rows(pilot)
+        panel = pilot.app.screen.query_one(ServiceDetailsPanel)
+        await select(pilot, "j")
+        chosen = await select(pilot, "j")
+        health_tab = next(tab for tab in panel.query(Tab) if tab.id and "tab-health" in tab.id)
+        await pilot.click(health_tab)
+        await pilot.pause()
+        assert panel.active == "tab-health"
+        assert f"check {chosen}" in health_text(panel)
