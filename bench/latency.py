@@ -4,7 +4,7 @@ Run from the repository root, with the sample environment up (`make demo`, or
 `envdeck up` here; its compose project is `envdeck-sample`). Read-only: it starts
 dashboards and commands against the running stack and never changes it.
 
-    .venv/bin/python -m bench.latency [--runs 7] [--selections 30] [--out FILE]
+    .venv/bin/python -m bench.latency [--runs 7] [--selections 30] [--only PHASE] [--out FILE]
     .venv/bin/python -m bench.latency --show bench/results/latency-<date>.json
 
 1. First frame naming a service, fresh process: from fork to the last of the sample's
@@ -45,12 +45,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from textual import events
+from textual.app import App
+
 from bench.terminal import SIZE, TerminalApp
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 PROJECT = "envdeck-sample"
 TARGETS = {"first_frame_ratio": 1.3, "selection_median_s": 0.05, "status_ratio": 1.5}
+PHASES = ("first-frame", "selection", "status")
 
 MINIMAL_APP = """
 import sys
@@ -185,8 +189,6 @@ async def selections(count: int, names: list[str]) -> dict[str, Any]:
     from tui.core.engine import DockerGateway
     from tui.ui.app import make_app
     from tui.ui.screens.dashboard import DashboardScreen
-    from tui.ui.widgets.log_view import LogView
-    from tui.ui.widgets.services_table import ServicesTable
 
     settings = load_settings(REPO)
     gateway = DockerGateway(timeout=settings.engine_timeout)
@@ -196,39 +198,25 @@ async def selections(count: int, names: list[str]) -> dict[str, Any]:
     in_pane: list[float] = []
     timeouts = 0
     try:
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=SIZE):
             screen = app.screen
             assert isinstance(screen, DashboardScreen)
-            table = screen.query_one(ServicesTable)
-            view = screen.query_one(LogView)
-
-            def showing(name: str) -> Callable[[], bool]:
-                return lambda: screen.logs_service == name and view.lines_widget.line_count > 0
-
-            if not await until(lambda: table.row_count >= len(names), 30):
+            dashboard = Dashboard(app, screen)
+            if not await until(lambda: dashboard.table.row_count >= len(names), 30):
                 raise RuntimeError("the services were not listed within 30 s")
-            first = table.selected
-            assert first is not None
-            await until(showing(first.name), 10)
+            await until(dashboard.showing(dashboard.selected_name()), 10)
             await asyncio.sleep(1.0)  # the first listing's follow-ups settle
             row, step = 0, 1
             for _ in range(count):
-                if not 0 <= row + step < table.row_count:
+                if not 0 <= row + step < dashboard.table.row_count:
                     step = -step
                 row += step
-                key = "j" if step > 0 else "k"
-                began = time.perf_counter()
-                await pilot.press(key)
-                selected = table.selected
-                assert selected is not None
-                if not await until(showing(selected.name), 5):
+                timed = await dashboard.select("j" if step > 0 else "k")
+                if timed is None:
                     timeouts += 1
                     continue
-                in_pane.append(time.perf_counter() - began)
-                refreshed = asyncio.Event()
-                view.call_after_refresh(refreshed.set)
-                await asyncio.wait_for(refreshed.wait(), 5)
-                shown.append(time.perf_counter() - began)
+                in_pane.append(timed[0])
+                shown.append(timed[1])
                 await asyncio.sleep(0.25 + random.random() * 0.1)  # noqa: S311 - jitter
     finally:
         gateway.reset()
@@ -236,9 +224,60 @@ async def selections(count: int, names: list[str]) -> dict[str, Any]:
         "log_shown": summary(shown),
         "lines_in_pane": summary(in_pane),
         "timeouts": timeouts,
+        "key": "sent as the terminal driver's input thread does (not Pilot.press)",
         "load_before": before,
         "load_after": load(),
     }
+
+
+class Dashboard:
+    """The dashboard screen of an app under `run_test`, as the selection figure reads it."""
+
+    def __init__(self, app: App[Any], screen: Any) -> None:
+        from tui.ui.widgets.log_view import LogView
+        from tui.ui.widgets.services_table import ServicesTable
+
+        self.app, self.screen = app, screen
+        self.table = screen.query_one(ServicesTable)
+        self.view = screen.query_one(LogView)
+
+    def selected_name(self) -> str | None:
+        return self.table.selected.name if self.table.selected is not None else None
+
+    def showing(self, name: str | None) -> Callable[[], bool]:
+        """The pane follows `name` and holds lines of it."""
+        return lambda: (
+            name is not None
+            and self.screen.logs_service == name
+            and self.view.lines_widget.line_count > 0
+        )
+
+    async def select(self, key: str) -> tuple[float, float] | None:
+        """Press `key` (a cursor move); seconds until the newly selected service's lines
+        are in the pane, and until the screen has refreshed after that. None on timeout."""
+        began = time.perf_counter()
+        previous = self.selected_name()
+        press(self.app, key)
+        if not await until(lambda: self.selected_name() not in (None, previous), 5):
+            return None
+        if not await until(self.showing(self.selected_name()), 5):
+            return None
+        in_pane = time.perf_counter() - began
+        refreshed = asyncio.Event()
+        self.view.call_after_refresh(refreshed.set)
+        await asyncio.wait_for(refreshed.wait(), 5)
+        return in_pane, time.perf_counter() - began
+
+
+def press(app: App[Any], key: str) -> None:
+    """The key as the terminal driver's input thread hands it over. Not `Pilot.press`:
+    it returns only once the whole process is idle (Textual's `wait_for_idle`), i.e. after
+    the new follower has read its 500 lines of history, which a user does not wait for."""
+    driver = app._driver
+    assert driver is not None
+    event = events.Key(key, key)
+    event.set_sender(app)
+    driver.send_message(event)
 
 
 async def until(condition: Callable[[], bool], timeout: float) -> bool:
@@ -348,6 +387,20 @@ def table(results: dict[str, Any]) -> str:
     )
 
 
+def compile_bytecode(code: Path) -> None:
+    """Bytecode for the measured code, as an installed envdeck has it: with
+    PYTHONDONTWRITEBYTECODE set (as in this project's shells), every fresh process would
+    otherwise compile each module edited since the last compile (0.02-0.1 s each start)."""
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    folders = [str(code / "tui"), str(REPO / "plugins")]
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", *folders],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def revision() -> str:
     def git(*args: str) -> str:
         found = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
@@ -363,6 +416,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--selections", type=int, default=30, help="cursor moves timed")
     parser.add_argument("--out", type=Path, help="results JSON (default bench/results/…)")
     parser.add_argument("--show", type=Path, metavar="JSON", help="print earlier results")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=PHASES,
+        help="measure only this figure (repeatable; default: all three)",
+    )
     parser.add_argument(
         "--code",
         type=Path,
@@ -380,15 +439,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         again = [sys.executable, "-P", "-m", "bench.latency", *sys.argv[1:]]
         os.execve(sys.executable, again, env)  # noqa: S606 - our own argv
     started = datetime.now(UTC)
+    compile_bytecode(args.code.resolve() if args.code is not None else REPO)
     names, compose_argv = sample_services()
     say(f"{PROJECT}: {', '.join(names)}; load {load()}")
+    phases = args.only or PHASES
     results: dict[str, Any] = {}
-    say(f"1. first frame: {args.runs} runs of each tool")
-    results["first_frame"] = first_frames(args.runs, names)
-    say(f"2. selection → log: {args.selections} moves")
-    results["selection"] = asyncio.run(selections(args.selections, names))
-    say(f"3. status vs compose ps: {args.runs} runs each")
-    results["status"] = status_commands(args.runs, compose_argv)
+    if "first-frame" in phases:
+        say(f"1. first frame: {args.runs} runs of each tool")
+        results["first_frame"] = first_frames(args.runs, names)
+    if "selection" in phases:
+        say(f"2. selection → log: {args.selections} moves")
+        results["selection"] = asyncio.run(selections(args.selections, names))
+    if "status" in phases:
+        say(f"3. status vs compose ps: {args.runs} runs each")
+        results["status"] = status_commands(args.runs, compose_argv)
     report = {
         "benchmark": "latency",
         "date": started.isoformat(timespec="seconds"),
@@ -397,6 +461,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "code": str(args.code.resolve()) if args.code else str(REPO),
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
+        "bytecode": "compiled before measuring (tui, plugins)",
         "results": results,
     }
     out = args.out or RESULTS / f"latency-{started.date().isoformat()}.json"
