@@ -1,22 +1,31 @@
 """A container's log stream over HTTP: the streamed response read as it arrives, its chunked
-transfer coding undone whatever pieces it comes in, closable from another thread.
+transfer coding undone whatever pieces it comes in, interruptible from another thread.
 
 The stream is read below docker-py's `logs(stream=True)`, from the same client: that
 generator drops which frame was stdout and which stderr, and reads TTY output a byte at a
 time. Here whatever has arrived is taken at once: a flood costs per chunk, not per line.
+
+One private member of a dependency is read here, on purpose (`_buffered_body`), and the
+version of urllib3 it is read from is pinned in pyproject.toml; nothing else below
+`requests.Response` is touched but through its public API.
 """
 
 from __future__ import annotations
 
 import contextlib
-import socket
 from typing import Any, Protocol
 
 import requests
 import urllib3.exceptions
 
 READ_BYTES = 256 * 1024  # at most, per read: a busy stream is read in big chunks
-_STREAM_BROKEN = (OSError, ValueError, AttributeError, urllib3.exceptions.HTTPError)
+# A read ends in one of these when the stream broke or was interrupted: the socket shut
+# down or reset (OSError), the reader closed (ValueError), urllib3's own wrapping of both.
+_STREAM_BROKEN = (OSError, ValueError, urllib3.exceptions.HTTPError)
+# urllib3's HTTPResponse.shutdown(): the socket shut down for reading, which wakes a read
+# blocked in another thread; it refuses once the stream has ended (connection released)
+# or been closed, when there is nothing left to wake.
+_NOTHING_TO_INTERRUPT = (RuntimeError, ValueError, OSError)
 
 
 class LogStream(Protocol):
@@ -32,32 +41,30 @@ class LogStream(Protocol):
 
 
 class HttpLogStream:
-    """A streamed HTTP response read as it arrives, closable from another thread.
+    """A streamed HTTP response read as it arrives, interruptible from another thread.
 
-    The body is read below http.client: Docker sends each log message as its own HTTP
-    chunk, and http.client hands chunks over one per call. Here whatever has arrived is
-    taken from the socket's buffer at once and its chunk framing removed in one loop.
+    Only the thread that reads closes the stream; another thread may only `interrupt` it.
+    (Closing under a read made http.client drop its reader while it was used: the
+    AttributeError the stream once had to take for "broken".)
     """
 
     def __init__(self, response: requests.Response) -> None:
         self.response = response
-        self._dechunker = ChunkedBody() if _chunked_reader(response) is not None else None
-        self._reader = _chunked_reader(response)
+        self._body = _buffered_body(response)
+        self._dechunker = ChunkedBody() if self._body is not None else None
 
     def read(self) -> bytes:
-        if self._reader is None or self._dechunker is None:
+        if self._body is None or self._dechunker is None:
             return self._read_plain()
         try:
             while not self._dechunker.ended:
-                data = self._reader.read1(READ_BYTES)
+                data = self._body.read1(READ_BYTES)
                 if not data:
                     return b""
                 body = self._dechunker.feed(data)
                 if body:
                     return body
-        except _STREAM_BROKEN:
-            return b""
-        except ValueError:  # not chunked after all: garbled
+        except _STREAM_BROKEN:  # also ChunkedBody's ValueError: not chunked after all
             return b""
         return b""
 
@@ -71,10 +78,8 @@ class HttpLogStream:
 
     def interrupt(self) -> None:
         # Closing the response does not wake a blocked recv(); shutting the socket down does.
-        sock = _socket_of(self.response)
-        if sock is not None:
-            with contextlib.suppress(OSError):  # already closed
-                sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(*_NOTHING_TO_INTERRUPT):
+            self.response.raw.shutdown()
 
     def close(self) -> None:
         self.interrupt()
@@ -128,17 +133,22 @@ class ChunkedBody:
         return b"".join(body)
 
 
-def _chunked_reader(response: requests.Response) -> Any:
-    """The buffered socket reader under a chunked response nobody has read from yet."""
-    fp = getattr(response.raw, "_fp", None)  # http.client.HTTPResponse
-    if not getattr(fp, "chunked", False) or getattr(fp, "chunk_left", None) is not None:
+def _buffered_body(response: requests.Response) -> Any:
+    """The buffered socket reader under a chunked response nobody has read from yet, or
+    None (then `read` goes through urllib3's public `read1`, a chunk at a time).
+
+    urllib3 keeps the http.client response it wraps in `_fp`, a private member: the one
+    envdeck reads of a dependency. No public API hands over what has arrived of a chunked
+    body at once: urllib3 and http.client both give one chunk per call, and Docker sends
+    each log message as a chunk of its own. Measured on a flood (bench/README.md, the log
+    transport), reading through them costs the follower 45% more CPU and needs a thread of
+    its own to gather the chunks. So urllib3 is pinned to the minor release this is tested
+    on (pyproject.toml), and tests/integration/test_log_transport.py fails when it stops
+    holding; tests/unit/test_no_private_dependency_members.py allows this member only.
+    `fp`, `chunked` and `chunk_left` are plain attributes of http.client's response.
+    """
+    wrapped = getattr(response.raw, "_fp", None)  # http.client.HTTPResponse
+    if not getattr(wrapped, "chunked", False) or getattr(wrapped, "chunk_left", None) is not None:
         return None
-    reader = getattr(fp, "fp", None)
+    reader = getattr(wrapped, "fp", None)
     return reader if hasattr(reader, "read1") else None
-
-
-def _socket_of(response: requests.Response) -> socket.socket | None:
-    # urllib3 response -> http.client response -> buffered reader -> SocketIO -> socket
-    reader = getattr(getattr(response.raw, "_fp", None), "fp", None)
-    sock = getattr(getattr(reader, "raw", None), "_sock", None)
-    return sock if isinstance(sock, socket.socket) else None
