@@ -11,6 +11,7 @@ from typing import Any, cast
 import pytest
 import requests.exceptions
 
+from tui.core import events
 from tui.core.backoff import backoff_delays
 from tui.core.engine import DockerGateway
 from tui.core.events import (
@@ -225,6 +226,10 @@ class FakeEngine:
     def reset(self) -> None:
         self.resets += 1
 
+    def clone(self) -> SimpleNamespace:
+        """The heartbeat's own client: the same fake engine, its resets not counted."""
+        return SimpleNamespace(client=self, reset=lambda: None)
+
 
 def next_callback(calls: queue.SimpleQueue[object]) -> object:
     return calls.get(timeout=3)
@@ -274,3 +279,28 @@ def test_a_vanished_engine_is_reported_and_resynced_when_it_returns(
     engine.up = True
     assert next_callback(calls) == EngineState(True)
     assert next_callback(calls) == {}
+
+
+def test_a_silent_link_is_found_out_by_the_heartbeat(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cut link drops packets: the stream neither ends nor errs. The heartbeat's ping
+    fails, closes the stream, and the engine is reported gone, then back."""
+    monkeypatch.setattr(events, "HEARTBEAT_SECONDS", 0.05)
+    engine, calls = FakeEngine(), queue.SimpleQueue[object]()
+    watcher = ProjectWatcher(
+        cast(DockerGateway, engine), PROJECT, calls.put, on_resync=calls.put, on_engine=calls.put
+    )
+    watcher.start()
+    try:
+        assert next_callback(calls) == EngineState(True)
+        assert next_callback(calls) == {}
+        engine.up = False  # the stream is left open and quiet, as over a cut link
+        gone = next_callback(calls)
+        assert isinstance(gone, EngineState)
+        assert not gone.connected
+        assert engine.streams[0].closed
+        engine.up = True
+        assert next_callback(calls) == EngineState(True)
+    finally:
+        watcher.stop()

@@ -44,7 +44,7 @@ class ChosenBy(Enum):
     DOCKER_HOST = "DOCKER_HOST"
     DOCKER_CONTEXT = "DOCKER_CONTEXT"
     CURRENT_CONTEXT = "docker context use"
-    DEFAULT = "the local socket (nothing set)"
+    DEFAULT = "default"  # nothing set: the local socket
 
 
 @dataclass(frozen=True)

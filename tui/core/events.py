@@ -66,6 +66,7 @@ _KINDS: dict[str, ChangeKind] = {
 HEALTH_LOG_ENTRIES = 3
 HEALTH_OUTPUT_LIMIT = 1000  # characters per entry; Docker itself keeps up to 4 KiB
 STABLE_STREAM_SECONDS = 1.0  # a stream that lived this long ended for a reason, not a fault
+HEARTBEAT_SECONDS = 5.0  # how often an open stream's engine is asked whether it is there
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,7 @@ class ProjectWatcher:
         self._threads = (
             threading.Thread(target=self._read_events, name="envdeck-events-reader", daemon=True),
             threading.Thread(target=self._deliver, name="envdeck-events-delivery", daemon=True),
+            threading.Thread(target=self._heartbeat, name="envdeck-events-alive", daemon=True),
         )
 
     def start(self) -> None:
@@ -283,6 +285,24 @@ class ProjectWatcher:
         except ENGINE_GONE as error:
             return describe_engine_error(error)
         return None
+
+    def _heartbeat(self) -> None:
+        """Ping the engine while the stream is open: over a link that silently drops
+        packets (a remote engine, a cut network) the quiet stream would wait forever. A
+        failed ping closes the stream; the reader then finds the engine gone, says so,
+        and reconnects when it answers again. Its own client: the ping must not wait
+        behind the stream's connection."""
+        gateway = self._gateway.clone()
+        while not self._stopping.wait(HEARTBEAT_SECONDS):
+            if self._stream is None:
+                continue
+            try:
+                gateway.client.ping()
+            except (EngineUnavailable, *ENGINE_GONE):
+                gateway.reset()
+                log.debug("the engine stopped answering: closing the events stream")
+                self._close_stream()
+        gateway.reset()
 
     def _engine_is(self, state: EngineState) -> bool:
         if state.connected != self._engine_connected:

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 _log = logging.getLogger(__name__)
 _CHUNK = 65536
+SPARES = 2  # connections dialled ahead (docker-py opens several at once for stats, logs)
 
 # A dead or unreachable link is noticed by ssh within ~10 s, not TCP's minutes.
 SSH_OPTIONS = (
@@ -65,6 +66,7 @@ class SshBridge:
         self._listener.listen(16)
         self._closed = threading.Event()
         self._processes: set[subprocess.Popen[bytes]] = set()
+        self._spares: list[subprocess.Popen[bytes]] = []  # dialled ahead, not yet used
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, name="envdeck-ssh-bridge", daemon=True).start()
 
@@ -87,21 +89,54 @@ class SshBridge:
                 target=self._serve, args=(connection,), name="envdeck-ssh-conn", daemon=True
             ).start()
 
+    def _dial(self) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [*self._command, "docker", "system", "dial-stdio"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # ctrl+c in the terminal is ours to handle, not ssh's
+        )
+        with self._lock:
+            self._processes.add(process)
+        return process
+
+    def _take_dialled(self) -> subprocess.Popen[bytes]:
+        """A connected `dial-stdio`: a spare started ahead when one is alive (each costs
+        the engine's machine a login shell and a docker CLI start, 0.3-0.8 s, and
+        docker-py opens a connection per distinct URL), and another spare started."""
+        with self._lock:
+            spares, self._spares = self._spares, []
+        process = None
+        for spare in spares:
+            if process is None and spare.poll() is None:
+                process = spare
+            else:
+                _end(spare)
+        if process is None:
+            process = self._dial()
+        if not self._closed.is_set():
+            threading.Thread(target=self._add_spare, name="envdeck-ssh-spare", daemon=True).start()
+        return process
+
+    def _add_spare(self) -> None:
+        try:
+            spare = self._dial()
+        except OSError:
+            return
+        with self._lock:
+            if not self._closed.is_set() and len(self._spares) < SPARES:
+                self._spares.append(spare)
+                return
+        _end(spare)
+
     def _serve(self, connection: socket.socket) -> None:
         try:
-            process = subprocess.Popen(
-                [*self._command, "docker", "system", "dial-stdio"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,  # ctrl+c in the terminal is ours to handle, not ssh's
-            )
+            process = self._take_dialled()
         except OSError as error:
             _log.warning("cannot start ssh for %s: %s", self.url, error)
             connection.close()
             return
-        with self._lock:
-            self._processes.add(process)
         assert process.stdin is not None  # PIPE
         assert process.stdout is not None
         upstream = threading.Thread(

@@ -115,7 +115,19 @@ class ServiceReader:
         if self._last_seen is not None:
             since, tail = self._last_seen, None
             self._overlap = (self._last_seen, self._seen_at_last)
-        return self._read(run, since, tail, follow=False)
+        return self._read(run, since, tail, follow=False, until=self._end_of(run))
+
+    def _end_of(self, run: ContainerRun) -> str | None:
+        """When the run that was followed ended, if the container has started again since:
+        the drain must not read the next run's lines before its restart marker (over a
+        slow link, e.g. an ssh engine, the next run has begun by the time it reads)."""
+        try:
+            latest = self._source.current_container(self._project, self.service)
+        except (EngineUnavailable, LogsUnavailable):
+            return None
+        if latest is None or latest.id != run.id or latest.started_at == run.started_at:
+            return None
+        return latest.started_at
 
     def _until_passed(self) -> bool:
         until = self._options.until_timestamp()
@@ -124,14 +136,23 @@ class ServiceReader:
     # ---------------------------------------------------------------- reading one run
 
     def _read(
-        self, run: ContainerRun, since: str | None, tail: int | None, follow: bool | None = None
+        self,
+        run: ContainerRun,
+        since: str | None,
+        tail: int | None,
+        follow: bool | None = None,
+        until: str | None = None,
     ) -> bool:
-        """Read until the stream ends; True if it brought any line."""
+        """Read until the stream ends; True if it brought any line. `until`: the run's end,
+        when it is over (the earlier of it and the options' `until` applies)."""
+        wanted = self._options.until_timestamp()
+        if until is not None and (wanted is None or until < wanted):
+            wanted = until
         try:
             stream = self._source.open_logs(
                 run,
                 since=since,
-                until=self._options.until_timestamp(),
+                until=wanted,
                 tail=tail,
                 follow=self._options.follow if follow is None else follow,
             )
