@@ -53,7 +53,9 @@ if [[ -f /var/run/docker.pid ]] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev
     rm -f /var/run/docker.pid
 fi
 
-if ! pgrep -x dockerd >/dev/null 2>&1; then
+# The default engine's own pid file, not `pgrep dockerd`: the tests' second engine
+# (tests/remote) is a dockerd too, and is not this one.
+if ! { [[ -f /var/run/docker.pid ]] && kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; }; then
     say "starting dockerd --ip 127.0.0.1 (log: /var/log/dockerd.log)"
     # setsid: the daemon must outlive this script and the make/pytest process group.
     setsid nohup dockerd --ip 127.0.0.1 >/var/log/dockerd.log 2>&1 </dev/null &
