@@ -245,6 +245,37 @@ def wait_healthy(engine: SecondEngine, service: str, timeout: float = 60) -> Non
     raise AssertionError(f"{service} on the second engine never became healthy")
 
 
+@pytest.mark.parametrize("route", ["ssh", "tls", "context"])
+async def test_the_dashboard_runs_on_the_remote_stack(
+    remote_stack: SecondEngine,
+    route: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """ssh://, tcp:// with TLS, and a named context (made current by `docker context use`)."""
+    for name in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    if route == "context":
+        monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+        endpoint = remote_stack.context_endpoint("tls")
+        subprocess.run(["docker", "context", "create", "box", "--docker", endpoint], check=True)
+        subprocess.run(["docker", "context", "use", "box"], check=True, capture_output=True)
+        where = f"at {remote_stack.tls_url} · context box (docker context use)"
+    else:
+        for name, value in remote_stack.environ(route).items():  # type: ignore[arg-type]
+            monkeypatch.setenv(name, value)
+        where = f"at {remote_stack.url(route)} (DOCKER_HOST)"  # type: ignore[arg-type]
+    settings = load_settings(REPO, project_name=PROJECT)
+    app = make_app(settings, DockerGateway(timeout=settings.engine_timeout))
+    async with app.run_test(size=(160, 40)) as pilot:
+        header = app.screen.query_one("#summary")
+        await until(pilot, lambda: "4/4 ready" in str(header.render()), "the remote stack")
+        assert where in str(header.render())
+        table = app.screen.query_one(ServicesTable)
+        assert sorted(status.name for status in table.statuses.values()) == sorted(SERVICES)
+        await pilot.press("q")
+
+
 async def test_the_dashboard_says_the_link_is_cut_and_comes_back_by_itself(
     remote_stack: SecondEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
