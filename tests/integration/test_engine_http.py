@@ -10,7 +10,7 @@ import socket
 import ssl
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -84,6 +84,69 @@ def test_a_tls_engine_with_the_client_certificate_and_verified(
             EngineHttp(choose_engine()).version()
 
 
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_a_tcp_engine_through_the_environments_proxy(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tls: bool
+) -> None:
+    server = None
+    if tls:
+        folder = certificates(tmp_path / "certs")
+        server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=folder / "ca.pem")
+        server.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+        monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
+        monkeypatch.setenv("DOCKER_CERT_PATH", str(folder))
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    with forwarder(server) as engine_port, proxy() as (proxy_port, asked):
+        monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{engine_port}")
+        monkeypatch.setenv("https_proxy" if tls else "HTTP_PROXY", f"127.0.0.1:{proxy_port}")
+        assert EngineHttp(choose_engine()).version()["ApiVersion"]
+        expected = f"CONNECT 127.0.0.1:{engine_port}" if tls else "GET http://127.0.0.1:"
+        assert asked, "the proxy was not asked"
+        assert asked[0].startswith(expected), asked
+
+        asked.clear()
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # exempt: straight to the engine
+        assert EngineHttp(choose_engine()).version()["ApiVersion"]
+        assert asked == []
+
+
+@contextlib.contextmanager
+def proxy() -> Iterator[tuple[int, list[str]]]:
+    """An HTTP proxy on 127.0.0.1: CONNECT tunnels, and plain requests passed on as they
+    are (the engine takes a request's absolute URL); yields its port and the first line
+    of every connection it was asked for."""
+    asked: list[str] = []
+
+    def serve(client: socket.socket) -> None:
+        with contextlib.ExitStack() as closing:
+            closing.callback(client.close)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                data = client.recv(65536)
+                if not data:
+                    return
+                head += data
+            line = head.split(b"\r\n", 1)[0].decode()
+            asked.append(line)
+            method, target, _ = line.split(" ", 2)
+            authority = target if method == "CONNECT" else target.split("/")[2]
+            host, _, port = authority.rpartition(":")
+            upstream = socket.create_connection((host, int(port)))
+            closing.callback(upstream.close)
+            if method == "CONNECT":
+                client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            else:
+                upstream.sendall(head)
+            back = threading.Thread(target=pump, args=(upstream, client), daemon=True)
+            back.start()
+            pump(client, upstream)
+            back.join(timeout=5)
+
+    with listening(serve) as port:
+        yield port, asked
+
+
 def certificates(folder: Path) -> Path:
     """A self-signed certificate for 127.0.0.1 that is its own CA, as the Docker CLI
     expects the files (ca.pem, cert.pem, key.pem); both ends use it."""
@@ -106,8 +169,6 @@ def certificates(folder: Path) -> Path:
 def forwarder(tls: ssl.SSLContext | None = None) -> Iterator[int]:
     """A port on 127.0.0.1 whose connections go to the engine's socket (TLS ended here
     when `tls` is given); yields the port."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
 
     def serve(client: socket.socket) -> None:
         with contextlib.ExitStack() as closing:
@@ -125,6 +186,16 @@ def forwarder(tls: ssl.SSLContext | None = None) -> Iterator[int]:
             back.start()
             pump(client, engine)
             back.join(timeout=5)
+
+    with listening(serve) as port:
+        yield port
+
+
+@contextlib.contextmanager
+def listening(serve: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A port on 127.0.0.1; each connection to it served by `serve` in its own thread."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
 
     def accept() -> None:
         listener.settimeout(0.1)

@@ -52,6 +52,13 @@ class EngineAddress:
     port: int = 0
     tls: bool = False
     prefix: str = ""  # a base path in the engine's URL (tcp://host:2375/prefix)
+    proxy: tuple[str, int] | None = None  # HTTP(S)_PROXY's host and port, when one applies
+
+    @property
+    def request_prefix(self) -> str:
+        """What a request's path starts with: through a plain HTTP proxy, the whole URL."""
+        origin = f"http://{self.host}:{self.port}" if self.proxy and not self.tls else ""
+        return origin + self.prefix
 
 
 def engine_address(choice: EngineChoice) -> EngineAddress:
@@ -68,13 +75,30 @@ def engine_address(choice: EngineChoice) -> EngineAddress:
     if choice.kind == "tcp":
         if not parts.port:
             raise EngineUnavailable(f"{choice.host}: the engine's port is missing")
+        host = parts.hostname or "127.0.0.1"
         return EngineAddress(
-            host=parts.hostname or "127.0.0.1",
+            host=host,
             port=parts.port,
             tls=choice.secure,
             prefix=parts.path.rstrip("/"),
+            proxy=environment_proxy(host, tls=choice.secure),
         )
     raise EngineUnavailable(f"{choice.describe()}: envdeck cannot reach {choice.kind} engines")
+
+
+def environment_proxy(host: str, *, tls: bool) -> tuple[str, int] | None:
+    """The proxy HTTPS_PROXY or HTTP_PROXY names for a tcp engine at `host`, unless
+    NO_PROXY exempts it: as docker-py's gateway applies them (requests'
+    get_environ_proxies) and the Docker CLI does."""
+    from urllib.request import getproxies, proxy_bypass  # noqa: PLC0415 - tcp engines only
+
+    proxy = getproxies().get("https" if tls else "http")
+    if not proxy or proxy_bypass(host):
+        return None
+    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    if not parts.hostname:
+        return None
+    return parts.hostname, parts.port or 80
 
 
 def tls_context(choice: EngineChoice) -> ssl.SSLContext:
@@ -160,7 +184,8 @@ class EngineHttp:
     def get_json(self, path: str, query: Mapping[str, str] | None = None) -> Any:
         """The decoded answer to `GET path?query`; EngineRefused for an error status,
         EngineUnavailable when the engine cannot be reached or answers garbage."""
-        target = self._address().prefix + path + (f"?{urlencode(query)}" if query else "")
+        target = self._address().request_prefix + path
+        target += f"?{urlencode(query)}" if query else ""
         try:
             status, body = self._get(target)
         except (OSError, http.client.HTTPException) as error:
@@ -199,21 +224,23 @@ class EngineHttp:
 
     def _connect(self) -> http.client.HTTPConnection:
         if self._connection is None:
-            address = self._address()
-            if address.socket_path is not None:
-                self._connection = _UnixConnection(address.socket_path, self._timeout)
-            elif address.tls:
-                self._connection = http.client.HTTPSConnection(
-                    address.host,
-                    address.port,
-                    timeout=self._timeout,
-                    context=tls_context(self.choice),
-                )
-            else:
-                self._connection = http.client.HTTPConnection(
-                    address.host, address.port, timeout=self._timeout
-                )
+            self._connection = self._new_connection()
         return self._connection
+
+    def _new_connection(self) -> http.client.HTTPConnection:
+        address = self._address()
+        if address.socket_path is not None:
+            return _UnixConnection(address.socket_path, self._timeout)
+        host, port = address.proxy or (address.host, address.port)
+        if not address.tls:
+            return http.client.HTTPConnection(host, port, timeout=self._timeout)
+        connection = http.client.HTTPSConnection(
+            host, port, timeout=self._timeout, context=tls_context(self.choice)
+        )
+        if address.proxy is not None:
+            # CONNECT through the proxy; the engine's certificate is checked for its name.
+            connection.set_tunnel(address.host, address.port)
+        return connection
 
     def _address(self) -> EngineAddress:
         if self._where is None:
