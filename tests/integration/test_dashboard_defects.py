@@ -93,7 +93,7 @@ FOUR_SERVICES = "services:\n" + "".join(
     image: {POSTGRES_IMAGE}
     init: true
     command: ["sleep", "infinity"]
-    healthcheck: {{test: ["CMD", "true"], interval: 1s, retries: 30}}
+    healthcheck: {{test: ["CMD", "true"], interval: 200ms, retries: 150}}
 """
     for name in ("alpha", "bravo", "charlie", "delta")
 )

@@ -52,8 +52,8 @@ services:
     ports: ["127.0.0.1:{redis}:6379"]
     healthcheck:
       test: ["CMD", "redis-cli", "ping"]
-      interval: 1s
-      retries: 60
+      interval: 200ms
+      retries: 300
   db:
     image: {base}
     entrypoint: ["bash", "/envdeck/postgres-entrypoint.sh"]
@@ -65,8 +65,8 @@ services:
     ports: ["127.0.0.1:{postgres}:5432"]
     healthcheck:
       test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U app -d app"]
-      interval: 1s
-      retries: 60
+      interval: 200ms
+      retries: 300
   vectors:
     image: {qdrant}
     command: ["python3", "-u", "/app/server.py", "--host", "0.0.0.0", "--port", "6333",
@@ -75,8 +75,8 @@ services:
     ports: ["127.0.0.1:{vectors}:6333"]
     healthcheck:
       test: ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:6333/healthz"]
-      interval: 1s
-      retries: 60
+      interval: 200ms
+      retries: 300
 """
 
 CONFIG = """\
