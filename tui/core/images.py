@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 
@@ -127,7 +127,26 @@ def image_availability(
             pullable, detail, fix = registry[image]
             source = ImageSource.PULL if pullable else ImageSource.MISSING
             found.append(ImageAvailability(name, image, source, detail, fix))
+    choice = gateway.choice
+    if choice is not None and choice.remote:
+        return [_on_the_engine(item, choice.host) for item in found]
     return found
+
+
+def _on_the_engine(item: ImageAvailability, host: str) -> ImageAvailability:
+    """ "Here" is the engine's machine, not this one: say which (a `docker load` or build
+    must go to that engine)."""
+
+    def there(text: str) -> str:
+        return _HERE.sub("on that engine", _NOT_HERE.sub(f"not on the engine at {host}", text))
+
+    return replace(
+        item, detail=there(item.detail), fix=None if item.fix is None else there(item.fix)
+    )
+
+
+_NOT_HERE = re.compile(r"\bnot here\b")
+_HERE = re.compile(r"\bhere\b")
 
 
 def missing(availability: Sequence[ImageAvailability]) -> list[ImageAvailability]:
