@@ -63,7 +63,14 @@ def test_status_is_2_when_no_engine_answers() -> None:
         env={**__import__("os").environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"},
     )
     assert result.returncode == 2, result.stderr
-    assert json.loads(result.stdout)["engine"] == {"connected": False, "version": None}
+    assert json.loads(result.stdout)["engine"] == {
+        "connected": False,
+        "version": None,
+        "host": "unix:///nonexistent/docker.sock",  # where it looked, and why there
+        "context": "default",
+        "chosen_by": "DOCKER_HOST",
+        "kind": "unix",
+    }
 
 
 def test_status_is_2_for_a_broken_compose_file(tmp_path: Path) -> None:
