@@ -13,7 +13,6 @@ a control socket of ours lets the connections after the first reuse its login (o
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import logging
 import os
@@ -24,6 +23,8 @@ import tempfile
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from tui.core.ssh_processes import PerUrl, end_process
 
 _log = logging.getLogger(__name__)
 _CHUNK = 65536
@@ -112,7 +113,7 @@ class SshBridge:
             if process is None and spare.poll() is None:
                 process = spare
             else:
-                _end(spare)
+                end_process(spare)
         if process is None:
             process = self._dial()
         if not self._closed.is_set():
@@ -128,7 +129,7 @@ class SshBridge:
             if not self._closed.is_set() and len(self._spares) < SPARES:
                 self._spares.append(spare)
                 return
-        _end(spare)
+        end_process(spare)
 
     def _serve(self, connection: socket.socket) -> None:
         try:
@@ -152,7 +153,7 @@ class SshBridge:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
             connection.close()
-            _end(process)
+            end_process(process)
             with self._lock:
                 self._processes.discard(process)
 
@@ -164,7 +165,7 @@ class SshBridge:
         with self._lock:
             processes = list(self._processes)
         for process in processes:
-            _end(process)
+            end_process(process)
         if self.control_path.exists():
             subprocess.run(
                 [*self._command[:-2], "-O", "exit", "--", self._command[-1]],
@@ -189,35 +190,13 @@ def _copy_to_process(connection: socket.socket, process: subprocess.Popen[bytes]
             stdin.close()  # EOF: dial-stdio closes its write half to the engine
 
 
-def _end(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        with contextlib.suppress(OSError):
-            process.terminate()
-        try:
-            process.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=2)
-
-
-_bridges: dict[str, SshBridge] = {}
-_bridges_lock = threading.Lock()
+_per_url: PerUrl[SshBridge] = PerUrl(SshBridge)
 
 
 def bridge_for(url: str) -> SshBridge:
-    """The process's one bridge to `url`, started on first use."""
-    with _bridges_lock:
-        bridge = _bridges.get(url)
-        if bridge is None:
-            bridge = _bridges[url] = SshBridge(url)
-            if len(_bridges) == 1:
-                atexit.register(close_bridges)
-        return bridge
+    """The process's one SshBridge for `url`, made on first use and closed at exit."""
+    return _per_url.get(url)
 
 
 def close_bridges() -> None:
-    with _bridges_lock:
-        bridges = list(_bridges.values())
-        _bridges.clear()
-    for bridge in bridges:
-        bridge.close()
+    _per_url.close_all()

@@ -9,8 +9,6 @@ started again when it has died (a cut link), ended with envdeck.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import socket
 import subprocess
 import threading
@@ -19,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui.core.ssh_bridge import ssh_command
+from tui.core.ssh_processes import PerUrl, end_process
 
 READY_TIMEOUT = 15.0  # an ssh login over a slow link
 
@@ -77,7 +76,7 @@ class SshTunnels:
         deadline = time.monotonic() + READY_TIMEOUT
         while not _accepts(local_port):
             if process.poll() is not None or time.monotonic() > deadline:
-                _end(process)
+                end_process(process)
                 said = process.stderr.read().decode(errors="replace") if process.stderr else ""
                 raise TunnelFailed(
                     f"ssh could not forward {remote_host}:{remote_port} of {self.url}: "
@@ -91,7 +90,7 @@ class SshTunnels:
             tunnels = list(self._tunnels.values())
             self._tunnels.clear()
         for tunnel in tunnels:
-            _end(tunnel.process)
+            end_process(tunnel.process)
 
 
 def _free_port() -> int:
@@ -118,35 +117,13 @@ def _accepts(port: int) -> bool:
     )
 
 
-def _end(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        with contextlib.suppress(OSError):
-            process.terminate()
-        try:
-            process.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=2)
-
-
-_by_url: dict[str, SshTunnels] = {}
-_by_url_lock = threading.Lock()
+_per_url: PerUrl[SshTunnels] = PerUrl(SshTunnels)
 
 
 def tunnels_for(url: str) -> SshTunnels:
-    """The process's tunnels to the machine of the ssh engine at `url`."""
-    with _by_url_lock:
-        tunnels = _by_url.get(url)
-        if tunnels is None:
-            tunnels = _by_url[url] = SshTunnels(url)
-            if len(_by_url) == 1:
-                atexit.register(close_tunnels)
-        return tunnels
+    """The process's one SshTunnels for `url`, made on first use and closed at exit."""
+    return _per_url.get(url)
 
 
 def close_tunnels() -> None:
-    with _by_url_lock:
-        all_tunnels = list(_by_url.values())
-        _by_url.clear()
-    for tunnels in all_tunnels:
-        tunnels.close()
+    _per_url.close_all()
