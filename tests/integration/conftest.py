@@ -5,6 +5,7 @@ tests that stop a server, or replace its databases)."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -226,3 +227,21 @@ def remove_project(gateway: DockerGateway, project: str) -> None:
         volume.remove(force=True)
     for network in gateway.client.networks.list(filters=label):
         network.remove()
+
+
+def self_signed_certificates(folder: Path) -> Path:
+    """A self-signed certificate for 127.0.0.1 that is its own CA, as the Docker CLI
+    expects the files (ca.pem, cert.pem, key.pem); both ends use it."""
+    folder.mkdir()
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"),
+            *("-keyout", "key.pem", "-out", "cert.pem"),
+        ],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+    )
+    shutil.copy(folder / "cert.pem", folder / "ca.pem")
+    return folder

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.conftest import self_signed_certificates
 from tui.core.engine_choice import (
     ChosenBy,
     EngineChoiceError,
@@ -35,19 +36,7 @@ def docker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def certificates(tmp_path: Path) -> Path:
-    folder = tmp_path / "certs"
-    folder.mkdir()
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-subj", "/CN=envdeck-test", "-keyout", "key.pem", "-out", "cert.pem"),
-        ],
-        cwd=folder,
-        check=True,
-        capture_output=True,
-    )
-    shutil.copy(folder / "cert.pem", folder / "ca.pem")
-    return folder
+    return self_signed_certificates(tmp_path / "certs")
 
 
 def docker(*args: str) -> str:

@@ -5,10 +5,8 @@ containers, same statuses; tcp and TLS through a local forwarder to the engine's
 from __future__ import annotations
 
 import contextlib
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SampleEnv
+from tests.integration.conftest import self_signed_certificates
 from tui.core.engine import EngineUnavailable
 from tui.core.engine_choice import choose_engine
 from tui.core.engine_http import EngineHttp
@@ -66,7 +65,7 @@ def test_a_tcp_engine(monkeypatch: pytest.MonkeyPatch, sample_env: SampleEnv) ->
 def test_a_tls_engine_with_the_client_certificate_and_verified(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    folder = certificates(tmp_path / "certs")
+    folder = self_signed_certificates(tmp_path / "certs")
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=folder / "ca.pem")
     server.load_cert_chain(folder / "cert.pem", folder / "key.pem")
     server.verify_mode = ssl.CERT_REQUIRED  # no client certificate, no answer
@@ -78,7 +77,7 @@ def test_a_tls_engine_with_the_client_certificate_and_verified(
         assert choice.tls is not None
         assert EngineHttp(choice).version()["ApiVersion"]
 
-        other = certificates(tmp_path / "other")  # a CA that did not sign the engine's
+        other = self_signed_certificates(tmp_path / "other")  # a CA that did not sign the engine's
         monkeypatch.setenv("DOCKER_CERT_PATH", str(other))
         with pytest.raises(EngineUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
             EngineHttp(choose_engine()).version()
@@ -90,7 +89,7 @@ def test_a_tcp_engine_through_the_environments_proxy(
 ) -> None:
     server = None
     if tls:
-        folder = certificates(tmp_path / "certs")
+        folder = self_signed_certificates(tmp_path / "certs")
         server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=folder / "ca.pem")
         server.load_cert_chain(folder / "cert.pem", folder / "key.pem")
         monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
@@ -145,24 +144,6 @@ def proxy() -> Iterator[tuple[int, list[str]]]:
 
     with listening(serve) as port:
         yield port, asked
-
-
-def certificates(folder: Path) -> Path:
-    """A self-signed certificate for 127.0.0.1 that is its own CA, as the Docker CLI
-    expects the files (ca.pem, cert.pem, key.pem); both ends use it."""
-    folder.mkdir()
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"),
-            *("-keyout", "key.pem", "-out", "cert.pem"),
-        ],
-        cwd=folder,
-        check=True,
-        capture_output=True,
-    )
-    shutil.copy(folder / "cert.pem", folder / "ca.pem")
-    return folder
 
 
 @contextlib.contextmanager
