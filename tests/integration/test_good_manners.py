@@ -47,6 +47,7 @@ services:
     volumes:
       - {entrypoint_folder}:/envdeck:ro
       - ./db-password:/run/db-password:ro
+    tmpfs: [/var/lib/postgresql/data]  # nothing to sync: initdb takes half the time
     ports: ["127.0.0.1:{port}:5432"]
     healthcheck:
       test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U app -d app"]

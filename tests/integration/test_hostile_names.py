@@ -46,6 +46,7 @@ services:
     volumes:
       - {repo}/compose/postgres:/envdeck:ro
       - ./init.sql:/docker-entrypoint-initdb.d/01-init.sql:ro
+    tmpfs: [/var/lib/postgresql/data]  # nothing to sync: initdb takes half the time
     healthcheck:
       test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U hostile -d hostile"]
       interval: 200ms
