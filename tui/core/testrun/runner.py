@@ -6,7 +6,9 @@ to a pipe of its own, so events never mix with what the tests print. The console
 new session; `cancel()` interrupts it like Ctrl-C, then kills every process of the run
 (`tui.core.testrun.processes`), and a run leaves nothing behind even when it ends by
 itself: whatever its tests left running is killed when pytest exits. A run that pytest
-refused or cut short (exit 2-5) ends with pytest's own words (`pytest_words.py`).
+refused or cut short (exit 2-5) ends with pytest's own words (`pytest_words.py`). Reading
+the pipes is `run_streams.py`'s; the process's life (start, supervise, cancel) stays one
+module because each step works on the same process and run state.
 
 With `warm=WarmStarts()` a run takes the spare process prepared for it, when there is one
 that fits, instead of starting pytest (`tui.core.testrun.warm`): the same pipes, session
@@ -22,9 +24,7 @@ whatever happened. Warm starts do not apply there: such a run always starts cold
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -36,16 +36,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
-from tui.core.testrun.buffers import EventChannel, LineSplitter, OutputRing
+from tui.core.testrun.buffers import EventChannel, OutputRing
 from tui.core.testrun.command import RUN_ID_ENV, pytest_command, pytest_environment
-from tui.core.testrun.events import EventFormatError, SessionFinishedEvent, TestEvent, parse_event
-from tui.core.testrun.frames import FrameSplitter
+from tui.core.testrun.events import SessionFinishedEvent, TestEvent
 from tui.core.testrun.model import Outcome
 from tui.core.testrun.pipes import READ_BYTES, read_pipe
 from tui.core.testrun.place import ComposeService, LocalInterpreter, RunPlace
 from tui.core.testrun.processes import RunProcesses
 from tui.core.testrun.progress import RunProgress
 from tui.core.testrun.pytest_words import EXIT_MEANINGS, pytest_message
+from tui.core.testrun.run_streams import RunStreams
 from tui.core.testrun.warm_output import PreludeFilter
 
 if TYPE_CHECKING:
@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 
 OUTPUT_RING_BYTES = 2 * 1024 * 1024
 PENDING_OUTPUT_CHARS = 1024 * 1024
-MAX_EVENT_LINE_BYTES = 64 * 1024 * 1024  # the plugin clips far below this
 GRACE_SECONDS = 1.5  # between SIGINT and SIGKILL
 TRACK_INTERVAL = 0.5  # how often the run's processes are noted while it runs
 DRAIN_SECONDS = 2.0  # for the pipes to end once pytest has exited
@@ -137,7 +136,6 @@ class TestRun:
         self.warm_start = False  # set by start(): this run took a spare (warm.py)
         self.prepared_start = False  # ... a prepared one (it may still have gone cold)
         self._prelude: PreludeFilter | None = None  # a prepared spare's output: warm_output.py
-        self._heard = False  # an event came from the service (else compose's words say why)
 
     # ---------------------------------------------------------------- what callers see
 
@@ -318,18 +316,19 @@ class TestRun:
     ) -> SessionFinishedEvent:
         assert process.stdout is not None  # stdout=PIPE
         progress = self._progress
+        streams = RunStreams(self.output, self._channel, progress, self._prelude)
         if events is None:  # in a service: events framed on stdout, stderr is output too
             assert self._in_service is not None
             assert process.stderr is not None  # stderr=PIPE
             prefix = self._in_service.frame_prefix
             pumps = [
-                asyncio.create_task(self._pump_framed(process.stdout, prefix)),
-                asyncio.create_task(self._pump_output(process.stderr)),
+                asyncio.create_task(streams.pump_framed(process.stdout, prefix)),
+                asyncio.create_task(streams.pump_output(process.stderr)),
             ]
         else:
             pumps = [
-                asyncio.create_task(self._pump_output(process.stdout)),
-                asyncio.create_task(self._pump_events(events)),
+                asyncio.create_task(streams.pump_output(process.stdout)),
+                asyncio.create_task(streams.pump_events(events)),
             ]
         tracker = asyncio.create_task(self._track(processes))
         try:
@@ -346,7 +345,7 @@ class TestRun:
             cancelled = progress.stop_reason is not None
             said = returncode in EXIT_MEANINGS and not cancelled  # a cancel is ours, not pytest's
             message = pytest_message(self.output.text(), returncode) if said else ""
-            if self._in_service is not None and not self._heard and not cancelled and not said:
+            if self._in_service is not None and not streams.heard and not cancelled and not said:
                 message = self._in_service.failure_words(returncode, self.output.text())
             self.result = SessionFinishedEvent(
                 exit_code=returncode,
@@ -391,60 +390,6 @@ class TestRun:
         while True:
             await asyncio.to_thread(processes.track)
             await asyncio.sleep(TRACK_INTERVAL)
-
-    # ---------------------------------------------------------------- the pipes
-
-    async def _pump_output(self, stdout: asyncio.StreamReader) -> None:
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        prelude = self._prelude
-        while chunk := await stdout.read(READ_BYTES):
-            self._output(chunk if prelude is None else prelude.feed(chunk), decoder)
-        self._output(b"" if prelude is None else prelude.end(), decoder, final=True)
-
-    def _output(self, data: bytes, decoder: codecs.IncrementalDecoder, final: bool = False) -> None:
-        if data:
-            self.output.append(data)
-        if text := decoder.decode(data, final=final):
-            self._channel.put_output(text)
-
-    async def _pump_framed(self, stdout: asyncio.StreamReader, prefix: bytes) -> None:
-        """Events and output from one stream (a run in a service): a frame that is not one
-        of our events is shown as output, not lost."""
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        frames = FrameSplitter(prefix, MAX_EVENT_LINE_BYTES)
-        while chunk := await stdout.read(READ_BYTES):
-            for piece in frames.feed(chunk):
-                if piece.is_event and self._receive(piece.data):
-                    self._heard = True
-                else:
-                    self._output(piece.data + b"\n" if piece.is_event else piece.data, decoder)
-        for piece in frames.end():
-            self._output(piece.data, decoder)
-        self._output(b"", decoder, final=True)
-        if frames.dropped_frames:
-            _log.warning("%d oversized test events were dropped", frames.dropped_frames)
-
-    async def _pump_events(self, events: asyncio.StreamReader) -> None:
-        lines = LineSplitter(MAX_EVENT_LINE_BYTES)
-        while chunk := await events.read(READ_BYTES):
-            for line in lines.feed(chunk):
-                self._receive(line)
-        if lines.dropped_lines:
-            _log.warning("%d oversized test events were dropped", lines.dropped_lines)
-
-    def _receive(self, line: bytes) -> bool:
-        """One event line applied; False (and a warning) if it is not one of our events."""
-        try:
-            data = json.loads(line)
-            if not isinstance(data, dict):
-                raise EventFormatError("not an object")
-            event = parse_event(data)
-        except ValueError as error:  # JSONDecodeError and EventFormatError are ValueErrors
-            _log.warning("ignoring a malformed test event: %s", error)
-            return False
-        if (shown := self._progress.apply(event)) is not None:
-            self._channel.put(shown)
-        return True
 
 
 async def _exited(process: asyncio.subprocess.Process) -> int:
