@@ -17,6 +17,10 @@ far; `is_shown` says what the filter shows); below it, everything is added and e
 before. Labels are `rich.text.Text` built
 piece by piece: a test's name is never read as markup, and `safe_text` shows its control
 characters as visible escapes.
+
+One module over ~400 lines on purpose: the selection, the filter and the outcomes are read
+and redrawn through the widget's lazily added nodes (`shown`, `is_shown`), so the data and
+the nodes are kept in step by the same methods; split, each half would reach into the other.
 """
 
 from __future__ import annotations
