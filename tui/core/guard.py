@@ -11,6 +11,9 @@ appeared. A plan is refused, before anything is touched, when:
   again: every image must be here, buildable, made by the offline setup, or pullable.
 
 The plan names exactly the containers and volumes that go, and what stays and why.
+
+One module (~430 lines) on purpose: what a destructive operation is checked against and
+exactly what it then removes (`remove_planned`) are read together, in one place.
 """
 
 from __future__ import annotations
