@@ -37,6 +37,9 @@ into envdeck's private plugin folder (`command.plugin_directory`) as
 A prepared helper imports its own file again as `envdeck_warm_helper`, where the pause
 lives: running pytest's `__main__` empties this `__main__` module (the plugin finds the
 pause in `sys.modules` and calls it; the pause then removes that module).
+
+One file (~420 lines) on purpose: it is copied alone into the user's interpreter, where it
+can import nothing of envdeck, so it cannot be split into modules that import each other.
 """
 
 from __future__ import annotations
