@@ -9,6 +9,9 @@ docker-py ends an events stream silently when the engine goes away, so every end
 stream is treated as a possible disconnect: the engine is pinged at once, reconnection
 backs off exponentially, and each (re)connect re-lists the project (a "resync") so that
 nothing missed during the gap stays wrong.
+
+One module (~420 lines): the event records and their parsing exist only for
+`ProjectWatcher`'s two threads, which share its state, so they are kept with it.
 """
 
 from __future__ import annotations
