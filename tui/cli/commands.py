@@ -1,4 +1,8 @@
-"""The command handlers: each takes the settings and parsed arguments, returns an exit code."""
+"""The command handlers: each takes the settings and parsed arguments, returns an exit code.
+
+One module (~400 lines) of short handlers, one per subcommand, each importing only what it
+needs; the longer commands already have modules of their own (`*_command.py`).
+"""
 
 from __future__ import annotations
 
