@@ -9,6 +9,9 @@ a module's type is compared by its DUMP payload.
 
 The keyspace is walked with SCAN (never KEYS); each batch of keys is read in pipelines,
 and big values in bounded ranges (GETRANGE, LRANGE, ZRANGE, XRANGE, HSCAN, SSCAN).
+
+One module (~400 lines): each type's pipelined opening and its bounded reading are two
+halves of the same walk over a batch, so they stay next to each other.
 """
 
 from __future__ import annotations
