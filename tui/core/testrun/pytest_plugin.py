@@ -22,6 +22,9 @@ With ENVDECK_ARGS_ONLY=1 it runs no tests: it reports which of the command line'
 pytest takes as files, folders and node ids (its `file_or_dir`), read by pytest's own
 parser with every option the installed plugins and the root conftest.py add, then stops
 pytest before collection (`tui.core.testrun.arguments`).
+
+One file (~540 lines) on purpose: it is copied alone into the user's interpreter, where it
+can import nothing of envdeck, so it cannot be split into modules that import each other.
 """
 
 from __future__ import annotations
