@@ -12,26 +12,22 @@ appeared. A plan is refused, before anything is touched, when:
 
 The plan names exactly the containers and volumes that go, and what stays and why.
 
-One module (~430 lines) on purpose: what a destructive operation is checked against and
-exactly what it then removes (`remove_planned`) are read together, in one place.
+Carrying out a confirmed removal (`remove_planned`) is `removal.py`, re-exported here.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import TypeVar
 
-from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
 from tui.config.settings import EnvdeckSettings
 from tui.core import ownership
-from tui.core.compose_cli import ComposeError
 from tui.core.engine import (
     ENGINE_GONE,
     PROJECT_LABEL,
@@ -42,6 +38,21 @@ from tui.core.engine import (
 )
 from tui.core.environment import Environment
 from tui.core.images import image_availability, missing
+from tui.core.removal import RemovalFailed, bring_back_command, remove_planned
+
+__all__ = [
+    "DestructiveGuard",
+    "DestructivePlan",
+    "GuardRefused",
+    "Operation",
+    "RemovalFailed",
+    "bring_back_command",
+    "is_protected",
+    "ownership_problem",
+    "project_directory",
+    "protected_services",
+    "remove_planned",
+]
 
 _ANONYMOUS_VOLUME = re.compile(r"^[0-9a-f]{64}$")
 T = TypeVar("T")
@@ -50,11 +61,6 @@ T = TypeVar("T")
 class GuardRefused(Exception):
     """The operation must not run; the message says why and what to do instead. Nothing
     was changed."""
-
-
-class RemovalFailed(Exception):
-    """A removal that had started did not finish: the message says what failed and the
-    command that brings the project back."""
 
 
 class Operation(Enum):
@@ -337,96 +343,3 @@ class DestructiveGuard:
                 "again, so nothing was removed: " + "; ".join(item.line() for item in lacking)
             )
         return tuple(item.line() for item in found), [item.line() for item in lacking]
-
-
-def remove_planned(
-    plan: DestructivePlan,
-    environment: Environment,
-    gateway: DockerGateway,
-    *,
-    attached: bool = False,
-    stop_timeout: int = 10,
-) -> str:
-    """Remove exactly the plan's containers and volumes (call it through `run`);
-    RemovalFailed, naming the way back, when the engine fails part way."""
-    try:
-        return _remove(plan, environment, gateway, attached=attached, stop_timeout=stop_timeout)
-    except (APIError, *ENGINE_GONE) as error:
-        raise RemovalFailed(
-            f"the removal stopped part way ({describe_engine_error(error)}); see what is "
-            f"left with `envdeck status`, and bring it back with {bring_back_command(environment)}"
-        ) from None
-
-
-def _remove(
-    plan: DestructivePlan,
-    environment: Environment,
-    gateway: DockerGateway,
-    *,
-    attached: bool,
-    stop_timeout: int,
-) -> str:
-    if not plan.protected:
-        # compose stops in dependency order and removes the networks too; the plan was
-        # made again a moment ago, so every container of the project is in it.
-        args = ("down", "--remove-orphans")
-        if attached:
-            code = environment.compose.run_attached(*args)
-            if code != 0:
-                raise RemovalFailed(f"`compose down` failed (exit {code})")
-        else:
-            try:
-                environment.compose.run(*args, timeout=180)
-            except ComposeError as error:
-                raise RemovalFailed(f"`compose down` failed: {error}") from None
-    else:
-        # compose down would take the protected services too: one container at a time.
-        _each_container(gateway, plan.containers, stop_timeout)
-    gone = _remove_volumes(gateway, plan.volumes)
-    return f"{_count(len(plan.containers), 'container')}, {_count(gone, 'volume')} removed"
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
-def _each_container(
-    gateway: DockerGateway, containers: Sequence[tuple[str, str]], stop_timeout: int
-) -> None:
-    def remove(container_id: str) -> None:
-        try:
-            container = gateway.client.containers.get(container_id)
-            if container.status in ("running", "restarting", "paused"):
-                container.stop(timeout=stop_timeout)
-            container.remove(v=False, force=True)
-        except NotFound:
-            return
-
-    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="envdeck-down") as pool:
-        list(pool.map(remove, [container_id for container_id, _ in containers]))
-
-
-def _remove_volumes(gateway: DockerGateway, volumes: Sequence[str]) -> int:
-    failed = []
-    gone = 0
-    for name in volumes:
-        try:
-            gateway.client.volumes.get(name).remove(force=True)
-            gone += 1
-        except NotFound:
-            continue
-        except APIError as error:
-            failed.append(f"{name}: {error.explanation or error}")
-    if failed:
-        raise RemovalFailed(
-            f"the containers are gone, {gone} volumes removed, but not: " + "; ".join(failed)
-        )
-    return gone
-
-
-def bring_back_command(environment: Environment) -> str:
-    """The command that creates the project again, for a message after a failed recreate."""
-    files = " ".join(f"-f {file}" for file in environment.compose.files)
-    return f"envdeck up (or: docker compose -p {environment.project.name} {files} up -d)".replace(
-        "  ", " "
-    )
