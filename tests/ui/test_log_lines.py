@@ -1,5 +1,6 @@
-"""The log pane's line widget on its own: whatever text it is handed, it draws plain
-characters, keeps at most `max_lines`, and text selected with the mouse is what is shown."""
+"""The log pane's line widget: whatever text it is handed, it draws plain characters, keeps
+at most `max_lines`, text selected with the mouse is what is shown, and following goes on
+whatever happens to the pane's size."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from rich.color import Color
 from textual.app import App, ComposeResult
 from textual.geometry import Offset
 from textual.selection import Selection
+from textual.widgets import Static
 
+from tui.core.log_buffer import LogLine
 from tui.ui.widgets.log_lines import LogLines, ServiceHighlighter
+from tui.ui.widgets.log_view import LogView
 
 
 class OneLogLines(App[None]):
@@ -86,3 +90,41 @@ async def test_the_scrollbars_after_a_flush_are_the_ones_a_layout_gives() -> Non
         lines.refresh(layout=True)
         await pilot.pause()
         assert app.export_screenshot() == cleared
+
+
+class HeaderAndLogView(App[None]):
+    CSS = "#header { height: 1; }"
+
+    def compose(self) -> ComposeResult:
+        yield Static("header", id="header")
+        yield LogView(id="log")
+
+
+def numbered(first: int, count: int) -> list[LogLine]:
+    return [
+        LogLine("db", "c1", "2026-12-07T01:00:00.000000000Z", f"line #{n}", "stdout")
+        for n in range(first, first + count)
+    ]
+
+
+async def test_a_pane_made_shorter_while_following_goes_on_following() -> None:
+    # The header above grows (a longer engine name, a wrapped line): nobody scrolled up,
+    # so the newest lines stay in view and none is counted as "new lines below".
+    app = HeaderAndLogView()
+    async with app.run_test(size=(80, 20)) as pilot:
+        view = app.query_one(LogView)
+        lines = view.lines_widget
+        await pilot.pause()
+        view.start("db", ["db"], merged=False)
+        view.add_lines(numbered(0, 300))
+        await pilot.pause(0.2)
+        assert lines.is_vertical_scroll_end
+        app.query_one("#header").styles.height = 3
+        await pilot.pause(0.1)
+        assert lines.is_vertical_scroll_end  # the end still in view after the resize
+        view.add_lines(numbered(300, 50))
+        await pilot.pause(0.2)
+        assert lines.is_vertical_scroll_end
+        assert view.unseen == 0
+        last_row = lines.scrollable_content_region.height - 1
+        assert lines.render_line(last_row).text.rstrip() == "line #349"

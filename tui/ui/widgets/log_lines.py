@@ -17,6 +17,7 @@ from rich.highlighter import Highlighter
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
@@ -98,6 +99,8 @@ class LogLines(ScrollView, can_focus=True):
         self._strips: LRUCache[int, Strip] = LRUCache(512)  # by line number, uncropped
         self._appended = 0  # lines appended since the last flush
         self._pruned = 0  # lines pruned since the last flush
+        # Where this widget last left the view at the end, while nothing else moved it.
+        self._end_y: float | None = None
         # While a frame is rendered: rich_style, scroll x and y, width.
         self._frame: tuple[Style, int, int, int] | None = None
 
@@ -109,6 +112,15 @@ class LogLines(ScrollView, can_focus=True):
     @property
     def line_count(self) -> int:
         return len(self._texts)
+
+    @property
+    def at_end(self) -> bool:
+        """The view shows the end, or would but for a change of the pane's size since it
+        was last put there: a pane made shorter while following has not been scrolled up
+        by anyone, and must go on following."""
+        return self.is_vertical_scroll_end or (
+            self._end_y is not None and self.scroll_y == self._end_y
+        )
 
     # -------------------------------------------------------------- content
 
@@ -131,15 +143,21 @@ class LogLines(ScrollView, can_focus=True):
         same lines as before (the view moves up with them when the oldest are pruned)."""
         appended, pruned = self._appended, self._pruned
         self._appended = self._pruned = 0
-        stick = follow and self.is_vertical_scroll_end
+        stick = follow and self.at_end
         self._set_virtual_size(Size(self._widest_cells, len(self._texts)))
         if stick:
             self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
         elif pruned:
             self.scroll_to(y=max(0, self.scroll_y - pruned), animate=False, immediate=True)
+        self._end_y = self.scroll_y if self.is_vertical_scroll_end else None
         # New lines inside the viewport (a pane not yet full) show without any scrolling.
         if stick or (appended and len(self._texts) - appended < self.scroll_y + self.size.height):
             self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.at_end and not self.is_vertical_scroll_end:  # made shorter at the end
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+            self._end_y = self.scroll_y
 
     def clear(self) -> None:
         self._texts.clear()
@@ -147,6 +165,7 @@ class LogLines(ScrollView, can_focus=True):
         self._strips.clear()
         self._widest_cells = 0
         self._appended = self._pruned = 0
+        self._end_y = None
         self._set_virtual_size(Size(0, 0))
 
     def forget_rendering(self) -> None:

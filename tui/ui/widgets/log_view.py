@@ -122,7 +122,7 @@ class LogView(Vertical):
         shown = self._texts(block)
         if shown:
             log = self.lines_widget
-            if not (self.follow and log.is_vertical_scroll_end):
+            if not (self.follow and log.at_end):
                 self.unseen += len(shown)  # never yank a user who scrolled up; count instead
             log.append(shown)
         self._draw_soon()
