@@ -68,8 +68,7 @@ class SessionBase:
         self._find_place = find_place
         self._place_lock = asyncio.Lock()
         self.args = list(pytest_args)  # pytest's, verbatim: it reads them itself
-        self.monitor = monitor
-        self.gate = HealthGate(monitor, self._runs_in)
+        self.gate = HealthGate(monitor, self._runs_in)  # it holds the monitor: `monitor`
         self.warm = warm
         self.ignored_dirs = list(ignored_dirs)
         self.listeners: list[SessionListener] = []
@@ -87,6 +86,11 @@ class SessionBase:
         self._graph: ImportGraph | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._warm_lock = asyncio.Lock()
+
+    @property
+    def monitor(self) -> EnvironmentMonitor | None:
+        """The environment the health gate asks (None: nothing holds a run)."""
+        return self.gate.monitor
 
     # ------------------------------------------------------------------ listening
 
