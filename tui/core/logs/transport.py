@@ -140,11 +140,13 @@ def _buffered_body(response: requests.Response) -> Any:
     urllib3 keeps the http.client response it wraps in `_fp`, a private member: the one
     envdeck reads of a dependency. No public API hands over what has arrived of a chunked
     body at once: urllib3 and http.client both give one chunk per call, and Docker sends
-    each log message as a chunk of its own. Measured on a flood (bench/README.md, the log
-    transport), reading through them costs the follower 45% more CPU and needs a thread of
-    its own to gather the chunks. So urllib3 is pinned to the minor release this is tested
-    on (pyproject.toml), and tests/integration/test_log_transport.py fails when it stops
-    holding; tests/unit/test_no_private_dependency_members.py allows this member only.
+    each log message as a chunk of its own. Read through them (with a thread of their own
+    to gather the chunks: the follower takes what has arrived every few milliseconds), the
+    follower costs half as much CPU again: 4.8 -> 7.1% of a core at 10k lines/s, 15.5 ->
+    24.5% at 50k (bench/log_transport.py, bench/README.md "The log transport"). So urllib3
+    is pinned to the minor release this is tested on (pyproject.toml), and
+    tests/integration/test_log_transport.py fails when it stops holding;
+    tests/unit/test_no_private_dependency_members.py allows this member only.
     `fp`, `chunked` and `chunk_left` are plain attributes of http.client's response.
     """
     wrapped = getattr(response.raw, "_fp", None)  # http.client.HTTPResponse
