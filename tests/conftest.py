@@ -26,6 +26,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: item.get_closest_marker("docker") is not None)
 
 
+@pytest.fixture
+def no_autoloaded_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every pytest a test starts (throwaway projects run on this venv's Python, directly
+    or through envdeck) loads the plugins its project names, not each one installed here
+    for our own tests (textual and syrupy for snapshots, asyncio, timeout...): half a
+    second of imports less per pytest, and most tests start several. The tests that are
+    about autoloaded plugins (test_testrun_runner, test_testrun_warm) say so themselves."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+
+
 @dataclass(frozen=True)
 class SampleEnv:
     settings: EnvdeckSettings

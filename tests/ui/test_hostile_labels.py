@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, OptionList, Select, Static
 from textual.widgets._toast import Toast
@@ -270,6 +271,7 @@ HOSTILE_IDS = (
 )
 
 
+@pytest.mark.usefixtures("no_autoloaded_plugins")
 async def test_test_ids_in_the_tree_are_literal(tmp_path: Path) -> None:
     # pytest escapes non-ASCII ids unless told not to; a project may tell it not to.
     root = write_project(tmp_path, {"test_hostile.py": HOSTILE_IDS})

@@ -38,6 +38,8 @@ from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.reset import ResetScreen
 from tui.ui.screens.tests import GATE_POLL_SECONDS, TestsScreen, error_line
 
+pytestmark = pytest.mark.usefixtures("no_autoloaded_plugins")
+
 PINNED_DURATIONS = (
     "import pytest\n\n\n"
     "@pytest.hookimpl(wrapper=True)\n"
