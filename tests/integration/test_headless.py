@@ -22,6 +22,8 @@ import pytest
 
 from tests.integration.conftest import eventually, run_envdeck
 
+pytestmark = pytest.mark.usefixtures("no_autoloaded_plugins")
+
 EXIT_NOT_READY = 6  # documented in the README's tests section: not one of pytest's 0-5
 
 FAILING_TESTS = """\
