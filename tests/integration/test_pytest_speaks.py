@@ -20,6 +20,8 @@ from tests.ui.fixed_monitor import FixedMonitor
 from tests.ui.test_tests_screen import READY, SAMPLE, opened_screen, text_of, until, watch_ready
 from tui.core.testrun.arguments import read_arguments
 
+pytestmark = pytest.mark.usefixtures("no_autoloaded_plugins")
+
 APP = "def add(a, b):\n    return a + b\n"
 USES_APP = "from app import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
 BROKEN_CONFTEST = '"""Needs an optional dependency."""\n\nimport optional_dependency\n'
