@@ -9,6 +9,8 @@ import pytest
 
 from tests.integration.conftest import WatchedOutput, run_envdeck
 
+pytestmark = pytest.mark.usefixtures("no_autoloaded_plugins")
+
 APP = "def add(a, b):\n    return a + b\n"
 OTHER = "def shout(s):\n    return s.upper()\n"
 
