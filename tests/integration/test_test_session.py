@@ -28,6 +28,8 @@ from tui.core.testrun.place import ComposeService
 from tui.core.testrun.run_state import RunState
 from tui.core.testrun.session import SessionListener, TestSession
 
+pytestmark = pytest.mark.usefixtures("no_autoloaded_plugins")
+
 BLOCKING = (
     "import os, time\n"
     "def wait_for_go():\n"
