@@ -37,7 +37,7 @@ from tui.plugins.api import DiffGroup, ServiceDiff, ServiceTarget, StateRef
 from tui.presentation.diff_text import format_diff_report
 from tui.reset.states import StateManager
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_autoloaded_plugins")]
 
 COMPOSE = Path(__file__).resolve().parents[2] / "compose"
 BASE_IMAGE = "envdeck-base:bookworm"
