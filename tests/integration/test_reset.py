@@ -443,6 +443,7 @@ def test_reset_and_snapshot_commands(sample_env: SampleEnv, tmp_path: Path) -> N
     assert "cannot name a snapshot" in bad.stderr
 
 
+@pytest.mark.usefixtures("no_autoloaded_plugins")
 def test_envdeck_test_watch_resets_before_each_run_when_configured(
     sample_env: SampleEnv, tmp_path: Path
 ) -> None:
