@@ -25,8 +25,6 @@ from tui.core.secrets import MASK
 from tui.core.testrun import pytest_plugin
 from tui.core.testrun.events import FinishedEvent, parse_event
 
-pytestmark = pytest.mark.usefixtures("no_autoloaded_plugins")
-
 PASSWORD = "test_password"  # compose/compose.yaml's POSTGRES_PASSWORD
 FAILING_TEST = """\
 import psycopg
