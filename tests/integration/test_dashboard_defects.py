@@ -162,6 +162,9 @@ async def test_env_and_health_tabs_mask_a_real_containers_secrets(
         await pilot.press("v")  # revealed on the explicit key only, in both tabs
         await pilot.pause(0.2)
         assert f"check: PGPASSWORD={SECRET} psql" in health_shown()
+        # A hidden tab is drawn when it is shown (issue 17): the Env tab, shown, is revealed.
+        panel.active = "tab-env"
+        await pilot.pause(0.2)
         assert f"DATABASE_URL=postgres://app:p@ss{SECRET}@db:5432/shop" in env_shown()
         await asyncio.wait_for(pilot.press("q"), 5)
 
