@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import SampleEnv
 from tui.core.bundle import read_bundle, write_failure_bundle
+from tui.core.engine import SERVICE_LABEL
 from tui.core.monitor import DockerEnvironmentMonitor
 from tui.core.secrets import MASK
 from tui.core.testrun import pytest_plugin
@@ -27,9 +28,19 @@ from tui.core.testrun.events import FinishedEvent, parse_event
 
 PASSWORD = "test_password"  # compose/compose.yaml's POSTGRES_PASSWORD
 FAILING_TEST = """\
+import subprocess
+import time
+
 import psycopg
 
 DSN = "postgresql://test_user:{password}@127.0.0.1:{port}/test_crawl4ai"
+
+
+def complained():
+    logs = subprocess.run(
+        ["docker", "logs", "--since", "120s", "{container}"], capture_output=True, text=True
+    )
+    return "invalid input syntax" in logs.stdout + logs.stderr
 
 
 def test_orders_total():
@@ -39,12 +50,20 @@ def test_orders_total():
             connection.execute("SELECT 'envdeck-bundle-' || '{password}'::int")
         except psycopg.errors.InvalidTextRepresentation:
             pass
+    # Docker stamps a log line when it reads it, a moment after the server wrote it: the
+    # failure comes once the complaint is in Docker's log, as in a test that does more.
+    deadline = time.monotonic() + 30
+    while not complained():
+        assert time.monotonic() < deadline, "PostgreSQL's complaint never reached Docker"
+        time.sleep(0.05)
     assert 1 + 1 == 3
 """
 
 
-def run_failing_test(project: Path, port: int) -> FinishedEvent:
-    (project / "test_orders.py").write_text(FAILING_TEST.format(password=PASSWORD, port=port))
+def run_failing_test(project: Path, port: int, container: str) -> FinishedEvent:
+    (project / "test_orders.py").write_text(
+        FAILING_TEST.format(password=PASSWORD, port=port, container=container)
+    )
     shutil.copy(pytest_plugin.__file__, project / "envdeck_testrun_plugin.py")
     events = project / "events.jsonl"
     env = {**os.environ, "PYTHONPATH": str(project), "ENVDECK_EVENTS_PATH": str(events)}
@@ -68,7 +87,12 @@ def failure(sample_env: SampleEnv, tmp_path: Path) -> FinishedEvent:
     project = tmp_path / "project"
     project.mkdir()
     (project / "pytest.ini").write_text("[pytest]\n")
-    event = run_failing_test(project, sample_env.port("postgres", 5432))
+    postgres = next(
+        container.name
+        for container in sample_env.gateway.project_containers(sample_env.project)
+        if container.labels.get(SERVICE_LABEL) == "postgres"
+    )
+    event = run_failing_test(project, sample_env.port("postgres", 5432), str(postgres))
     assert event.outcome.value == "failed"
     return event
 
