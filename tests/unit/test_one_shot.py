@@ -14,7 +14,13 @@ from tui.config.settings import EnvdeckSettings, ServiceSettings
 from tui.core.compose_model import ComposeProject, parse_project
 from tui.core.engine import EngineInfo
 from tui.core.events import ContainerChange
-from tui.core.one_shot import docker_time_ns, is_one_shot, stop_requested, with_one_shot_settings
+from tui.core.one_shot import (
+    docker_time_ns,
+    is_one_shot,
+    must_finish,
+    stop_requested,
+    with_one_shot_settings,
+)
 from tui.core.status import (
     EnvironmentStatus,
     ServiceStatus,
@@ -64,6 +70,28 @@ def test_a_dependency_that_must_complete_is_a_one_shot_whatever_its_shape() -> N
 )
 def test_the_shape_of_a_job(spec: dict[str, Any], one_shot: bool) -> None:
     assert is_one_shot(project(job={"image": "app", **spec}), "job") is one_shot
+
+
+def test_a_declared_job_is_not_ready_while_it_runs_and_a_shaped_one_is() -> None:
+    """A migration a dependent waits for (or set one_shot = true) may still fail while it
+    runs: not ready until it exits 0. One found by its shape alone may be a long-running
+    worker: running, it is ready, as before."""
+    shop = project(
+        migrate={"image": "app"},
+        worker={"image": "app"},  # a job's shape, nobody waits for it
+        app={
+            "image": "app",
+            "depends_on": {"migrate": {"condition": "service_completed_successfully"}},
+        },
+    )
+    assert must_finish(shop, "migrate")
+    assert not must_finish(shop, "worker")
+    declared = EnvdeckSettings(services={"worker": ServiceSettings(one_shot=True)})
+    assert must_finish(with_one_shot_settings(shop, declared), "worker")
+    running = replace(RUNNING, health="none", one_shot=True)
+    assert not replace(running, must_finish=True).is_ready
+    assert replace(running, must_finish=False).is_ready
+    assert replace(ended(one_shot=True), must_finish=True).is_ready  # exited 0: done
 
 
 def test_the_images_own_healthcheck_makes_it_a_server() -> None:

@@ -94,6 +94,18 @@ def is_one_shot(
     return _has_a_jobs_shape(spec) and not _image_healthcheck(container_attrs or {})
 
 
+def must_finish(project: ComposeProject, service: str) -> bool:
+    """Is `service` declared a job that has to end before the environment is ready: set so
+    in the config, or another service waits for it to complete? (A one-shot found by its
+    shape alone may be a long-running worker: running, it is taken as ready.)"""
+    if project.one_shot_settings.get(service) is True:
+        return True
+    return any(
+        dependent.depends_on_conditions.get(service) == COMPLETED
+        for dependent in project.services.values()
+    )
+
+
 def _has_a_jobs_shape(spec: ServiceSpec) -> bool:
     restart = (spec.restart or "").partition(":")[0]  # "on-failure:3"
     has_healthcheck = spec.healthcheck is not None and not spec.healthcheck.disabled

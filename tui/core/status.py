@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui.core.compose_model import ComposeProject
 from tui.core.engine import ENGINE_GONE, SERVICE_LABEL, DockerGateway, EngineInfo, EngineUnavailable
-from tui.core.one_shot import is_one_shot, stop_requested
+from tui.core.one_shot import is_one_shot, must_finish, stop_requested
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
@@ -49,6 +49,7 @@ class ServiceStatus:
     mem_bytes: int | None = None
     # Not in `status --json`: what the project declares and how the last run ended.
     one_shot: bool = False  # a migration, a seeder (tui.core.one_shot decides)
+    must_finish: bool = False  # a declared job: not ready while it still runs
     stop_requested: bool = False  # its last run was stopped or killed, not ended on its own
 
     @property
@@ -66,7 +67,9 @@ class ServiceStatus:
         """Up and healthy (or up with no healthcheck), or done. The one readiness rule:
         `status`'s exit code, the table, the header's count and the toasts all ask it."""
         if self.state == "running":
-            return self.health in ("healthy", "none")
+            # A migration that the config or a dependent says must complete is not ready
+            # until it has: running, it may still fail.
+            return self.health in ("healthy", "none") and not self.must_finish
         return self.is_done
 
 
@@ -109,7 +112,7 @@ class EnvironmentStatus:
         }
 
 
-_NOT_IN_JSON = ("one_shot", "stop_requested")  # the contract's fields only
+_NOT_IN_JSON = ("one_shot", "stop_requested", "must_finish")  # the contract's fields only
 
 
 def _service_json(service: ServiceStatus) -> dict[str, Any]:
@@ -175,7 +178,8 @@ def document_status(
     one_shot = is_one_shot(project, service, attrs)
     # Only an exit can have been asked for; one history lookup per exited container.
     stopped = status.state == "exited" and was_stopped(attrs)
-    return replace(status, one_shot=one_shot, stop_requested=stopped)
+    declared = one_shot and must_finish(project, service)
+    return replace(status, one_shot=one_shot, stop_requested=stopped, must_finish=declared)
 
 
 def build_statuses(
