@@ -421,6 +421,25 @@ def test_a_restart_is_marked_and_the_resumed_stream_repeats_nothing() -> None:
     assert engine.since_asked == [None, ts(2)]
 
 
+def test_a_drain_after_a_restart_keeps_the_next_runs_lines_for_after_the_marker() -> None:
+    """Over a slow link the container has restarted by the time the drain reads: its read
+    brings the old run's last line and the new run's first. The new run's waits for the
+    marker, and is read once, from the new stream."""
+    restarted = replace(RUN, started_at=ts(50), finished_at=ts(40))
+    engine = ScriptedEngine(
+        inspections=[RUN, restarted],
+        streams=[
+            ScriptedStream([out((1, "one"))], ends=True),
+            ScriptedStream([out((2, "late one"), (60, "three"))], ends=False),
+        ],
+        drains=[ScriptedStream([out((2, "late one"), (60, "three"))], ends=True)],
+        exit_codes={RUN.id: 137},
+    )
+    [texts] = follow(engine, lambda texts: "three" in texts)
+    assert texts == ["one", "late one", "── redis restarted (exit code 137) ──", "three"]
+    assert engine.since_asked == [None, ts(2)]  # from the last line shown, not "three"
+
+
 def test_an_engine_outage_is_marked_and_following_resumes() -> None:
     gone = EngineUnavailable("no Docker engine: the connection was refused")
     engine = ScriptedEngine(

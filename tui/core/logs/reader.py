@@ -69,6 +69,7 @@ class ServiceReader:
         self._seen_at_last = 0  # lines read with exactly that timestamp
         self._overlap: tuple[str, int] | None = None  # while resuming: (timestamp, lines to drop)
         self._last_emitted = ""  # newest timestamp handed on, separators included
+        self._held: list[LineBlock] | None = None  # a drain's lines, while it reads
         self._engine_down = False
         self._refusal: str | None = None  # the engine's last "no", said once
 
@@ -109,18 +110,39 @@ class ServiceReader:
     def _drain(self, run: ContainerRun, since: str | None, tail: int | None) -> bool:
         """Docker 20.10 can end a follow stream before the last lines of a container that
         exits fast: read once more, without following, from the last line seen (the lines
-        at that instant already read are dropped), so nothing is lost."""
+        at that instant already read are dropped), so nothing is lost.
+
+        If the container has started again meanwhile (a restart; over a slow link the
+        usual case), that read also brings the next run's first lines, which belong after
+        its restart marker: the lines are held, and once the read is over the container is
+        asked when its new run started; lines from then on are left for the next run's
+        read (the last line seen is the last one shown)."""
         if self._stop.is_set():
             return False
         if self._last_seen is not None:
             since, tail = self._last_seen, None
             self._overlap = (self._last_seen, self._seen_at_last)
-        return self._read(run, since, tail, follow=False, until=self._end_of(run))
+        seen = (self._last_seen, self._seen_at_last)
+        self._held = []
+        try:
+            self._read(run, since, tail, follow=False)
+        finally:
+            held, self._held = self._held, None
+        restarted_at = self._restarted_at(run) if held else None
+        self._last_seen, self._seen_at_last = seen
+        produced = False
+        for read in held:
+            kept = read
+            if restarted_at is not None:
+                kept = read[: sum(1 for stamp in read.timestamps if stamp < restarted_at)]
+            if kept.timestamps:
+                self._account(kept.timestamps)
+                self._publish(kept, max(kept.timestamps))
+                produced = True
+        return produced
 
-    def _end_of(self, run: ContainerRun) -> str | None:
-        """When the run that was followed ended, if the container has started again since:
-        the drain must not read the next run's lines before its restart marker (over a
-        slow link, e.g. an ssh engine, the next run has begun by the time it reads)."""
+    def _restarted_at(self, run: ContainerRun) -> str | None:
+        """When the container's next run started, if it has started again since `run`."""
         try:
             latest = self._source.current_container(self._project, self.service)
         except (EngineUnavailable, LogsUnavailable):
@@ -136,23 +158,14 @@ class ServiceReader:
     # ---------------------------------------------------------------- reading one run
 
     def _read(
-        self,
-        run: ContainerRun,
-        since: str | None,
-        tail: int | None,
-        follow: bool | None = None,
-        until: str | None = None,
+        self, run: ContainerRun, since: str | None, tail: int | None, follow: bool | None = None
     ) -> bool:
-        """Read until the stream ends; True if it brought any line. `until`: the run's end,
-        when it is over (the earlier of it and the options' `until` applies)."""
-        wanted = self._options.until_timestamp()
-        if until is not None and (wanted is None or until < wanted):
-            wanted = until
+        """Read until the stream ends; True if it brought any line."""
         try:
             stream = self._source.open_logs(
                 run,
                 since=since,
-                until=wanted,
+                until=self._options.until_timestamp(),
                 tail=tail,
                 follow=self._options.follow if follow is None else follow,
             )
@@ -220,13 +233,16 @@ class ServiceReader:
                 return False
         # What the line-by-line rule comes to for a whole block: the newest timestamp, and
         # how many lines carry it (lines older than the newest one never change either).
+        self._account(timestamps)
+        self._publish(block, max(timestamps))
+        return True
+
+    def _account(self, timestamps: list[str]) -> None:
         newest = max(timestamps)
         if self._last_seen is None or newest > self._last_seen:
             self._last_seen, self._seen_at_last = newest, timestamps.count(newest)
         elif newest == self._last_seen:
             self._seen_at_last += timestamps.count(newest)
-        self._publish(block, newest)
-        return True
 
     def _past_overlap(self, timestamps: list[str]) -> int:
         """How many of these lines, from the start, were read before (dropped on resume)."""
@@ -245,6 +261,9 @@ class ServiceReader:
         return False
 
     def _publish(self, block: LineBlock, newest: str) -> None:
+        if self._held is not None:  # a drain's lines wait until it is known where they end
+            self._held.append(block)
+            return
         self._last_emitted = max(self._last_emitted, newest)
         if self._ring is not None:
             self._ring.extend(block)
