@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import html
 import time
 from pathlib import Path
@@ -496,3 +497,18 @@ async def test_every_relisting_leaves_one_timer_for_the_next() -> None:
             and not timer._task.done()
         ]
         assert len(pending) == 1
+
+
+async def test_collecting_resumes_after_the_first_frame() -> None:
+    """`envdeck` starts the dashboard with the collector off (tui.cli.main); the app turns
+    it back on once its first frame is drawn, with what start-up made frozen."""
+    gc.disable()
+    try:
+        app = fixed_app()
+        async with app.run_test(size=(100, 20)) as pilot:
+            await wait_for_rows(pilot)
+            await pilot.pause()
+            assert gc.isenabled()
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.enable()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -229,6 +230,10 @@ RESOLVES_THE_PROJECT = frozenset(
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
+    if (args.command or "dashboard") == "dashboard":
+        # No collection while the imports and the first frame make objects that all live
+        # on: the app freezes them and collects again after its first refresh (ui/app.py).
+        gc.disable()
     # Imported here so `envdeck --version` and `--help` stay instant.
     from tui.config.settings import ConfigError, load_settings
     from tui.core.compose_cli import ComposeError
@@ -262,6 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    finally:
+        gc.enable()  # in case the dashboard ended before its first frame
 
 
 if __name__ == "__main__":

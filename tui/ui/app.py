@@ -76,7 +76,7 @@ class EnvdeckApp(App[int]):
                 resets=self.resets,
             )
         )
-        self.call_after_refresh(gc.freeze)
+        self.call_after_refresh(_freeze_and_collect_again)
 
     @work(thread=True, group="keymap-check", exit_on_error=False)
     def check_keymap(self) -> None:
@@ -177,3 +177,10 @@ def make_app(
         settings, gateway, lambda: docker_monitor.environment(engine_connected=True)
     )
     return EnvdeckApp(settings, docker_monitor, docker_monitor.actions, resets)
+
+
+def _freeze_and_collect_again() -> None:
+    """After the first frame: what start-up made is kept out of every later collection,
+    and collecting resumes (`envdeck` turns it off until then: `tui.cli.main`)."""
+    gc.freeze()
+    gc.enable()
