@@ -34,13 +34,21 @@ ENGINE_GONE = (
 )
 
 
-def engine_client_arguments(choice: EngineChoice) -> dict[str, Any]:
-    """docker-py arguments for the chosen engine; an ssh engine through its bridge."""
+def client_for(choice: EngineChoice, timeout: Any) -> docker.DockerClient:
+    """A docker-py client of the chosen engine: an ssh engine through its bridge (one
+    connection pool), a TLS engine verified with its own CA, any other as docker-py
+    makes it."""
     if choice.kind == "ssh":
         from tui.core.ssh_bridge import bridge_for  # noqa: PLC0415 - only for ssh engines
 
-        return {"base_url": bridge_for(choice.host).base_url}
-    return choice.client_arguments()
+        socket_url = bridge_for(choice.host).base_url
+        client = docker.DockerClient(base_url=socket_url, version="auto", timeout=timeout)
+        _one_pool(client.api, socket_url, timeout)
+        return client
+    arguments = choice.client_arguments()
+    if "tls" in arguments:
+        return _tls_client(arguments, timeout)
+    return docker.DockerClient(**arguments, version="auto", timeout=timeout)
 
 
 class _OnePoolAdapter(UnixHTTPAdapter):
@@ -117,20 +125,16 @@ class DockerGateway:
         timeout: Any = self._timeout
         try:
             if self._base_url:
-                arguments: dict[str, Any] = {"base_url": self._base_url}
+                client = docker.DockerClient(
+                    base_url=self._base_url, version="auto", timeout=timeout
+                )
             else:
                 self._choice = current_engine()
-                arguments = engine_client_arguments(self._choice)
-            if "tls" in arguments:
-                client = _tls_client(arguments, timeout)
-            else:
-                client = docker.DockerClient(**arguments, version="auto", timeout=timeout)
+                client = client_for(self._choice, timeout)
         except EngineChoiceError as error:
             raise EngineUnavailable(str(error)) from None
         except ENGINE_GONE as error:
             raise EngineUnavailable(describe_engine_error(error)) from None
-        if self._choice is not None and self._choice.kind == "ssh" and not self._base_url:
-            _one_pool(client.api, arguments["base_url"], timeout)
         if client.api.base_url.startswith("http+docker://"):
             # A local socket (unix, npipe, ssh): no HTTP proxy applies, and requests would
             # look for one in the whole environment on every call (a third of its cost).

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping, MutableMapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -115,11 +115,10 @@ class EngineChoice:
         # Otherwise the environment already says it: the children choose as we did.
 
 
-def choose_engine(
-    context: str | None = None, environ: Mapping[str, str] | None = None
-) -> EngineChoice:
-    """The engine the Docker CLI would use with `--context context` (None: no flag)."""
-    env = os.environ if environ is None else environ
+def choose_engine(context: str | None = None) -> EngineChoice:
+    """The engine the Docker CLI would use with `--context context` (None: no flag), from
+    this process's environment and the CLI's config folder."""
+    env = os.environ
     if context:
         return _from_context(context, ChosenBy.FLAG)
     if env.get("DOCKER_HOST"):

@@ -75,11 +75,6 @@ class SshBridge:
     def base_url(self) -> str:
         return f"unix://{self.socket_path}"
 
-    @property
-    def ssh_base(self) -> list[str]:
-        """The ssh command (up to the host) that shares the bridge's login: tunnels use it."""
-        return list(self._command)
-
     def _accept(self) -> None:
         while not self._closed.is_set():
             try:

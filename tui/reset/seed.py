@@ -25,6 +25,7 @@ def port_variables(environment: Environment) -> dict[str, str]:
     host reaches each published port (127.0.0.1 for a local engine; the engine's host or
     an ssh tunnel for a remote one: `tui.core.service_routes`)."""
     variables = {}
+    engine = current_engine()
     for name, spec in environment.project.services.items():
         bindings = {
             port.container_port: (port.host_ip, port.host_port)
@@ -33,7 +34,7 @@ def port_variables(environment: Environment) -> dict[str, str]:
         }
         if not bindings:
             continue
-        route = route_service(current_engine(), bindings)
+        route = route_service(engine, bindings)
         key = "".join(char if char.isalnum() else "_" for char in name.upper())
         variables[f"ENVDECK_{key}_HOST"] = route.host
         for container_port, port in route.ports.items():
