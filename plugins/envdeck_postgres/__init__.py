@@ -33,6 +33,7 @@ from tui.plugins.api import (
     View,
     ViewRequest,
     ViewResult,
+    image_or_port_match,
 )
 
 __all__ = ["PostgresPlugin"]
@@ -79,11 +80,7 @@ class PostgresPlugin:
     title: ClassVar[str] = "PostgreSQL"
 
     def matches(self, target: ServiceTarget) -> Match:
-        if target.image_name in POSTGRES_IMAGES:
-            return Match.IMAGE
-        if target.host_port(POSTGRES_PORT) is not None:
-            return Match.PORT
-        return Match.NO
+        return image_or_port_match(target, POSTGRES_IMAGES, POSTGRES_PORT)
 
     def views(self, target: ServiceTarget) -> Sequence[View]:
         return VIEWS

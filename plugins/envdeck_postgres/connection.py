@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from tui.plugins.api import InspectorError, Problem, ServiceTarget
+from tui.plugins.api import ServiceTarget
 
 POSTGRES_PORT = 5432
 
@@ -48,18 +48,11 @@ class ConnectionSettings:
 
     @classmethod
     def from_target(cls, target: ServiceTarget) -> ConnectionSettings:
-        port = target.host_port(POSTGRES_PORT)
-        if port is None:
-            raise InspectorError(
-                Problem.DOWN,
-                f"{target.service} publishes no port for {POSTGRES_PORT}; publish it or set "
-                f"`port` under [tool.envdeck.services.{target.service}]",
-            )
         user = target.setting("user", "POSTGRES_USER", default="postgres")
         return cls(
             service=target.service,
             host=target.host,
-            port=port,
+            port=target.published_port(POSTGRES_PORT),
             user=user,
             password=target.setting("password", "POSTGRES_PASSWORD"),
             password_source=_password_source(target),

@@ -24,6 +24,7 @@ from tui.plugins.api import (
     View,
     ViewRequest,
     ViewResult,
+    image_or_port_match,
 )
 
 __all__ = ["QdrantPlugin"]
@@ -41,11 +42,7 @@ class QdrantPlugin:
     title: ClassVar[str] = "Qdrant"
 
     def matches(self, target: ServiceTarget) -> Match:
-        if target.image_name == "qdrant":
-            return Match.IMAGE
-        if target.host_port(QDRANT_PORT) is not None:
-            return Match.PORT
-        return Match.NO
+        return image_or_port_match(target, ("qdrant",), QDRANT_PORT)
 
     def views(self, target: ServiceTarget) -> Sequence[View]:
         return (

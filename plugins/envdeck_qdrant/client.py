@@ -37,14 +37,7 @@ def collection_path(name: str, *rest: str) -> str:
 
 class QdrantApi:
     def __init__(self, target: ServiceTarget) -> None:
-        port = target.host_port(QDRANT_PORT)
-        if port is None:
-            raise InspectorError(
-                Problem.DOWN,
-                f"{target.service} publishes no port for {QDRANT_PORT}: "
-                f"set port in [tool.envdeck.services.{target.service}]",
-            )
-        self.base_url = f"http://{target.host}:{port}"
+        self.base_url = f"http://{target.host}:{target.published_port(QDRANT_PORT)}"
         self._target = target
         self._api_key = target.setting("api_key", *API_KEY_ENV)
         headers = {"api-key": self._api_key} if self._api_key else {}

@@ -16,7 +16,7 @@ import redis
 from redis.exceptions import ResponseError
 
 from envdeck_redis.browser import keys_view
-from envdeck_redis.connection import Connect, open_client, session
+from envdeck_redis.connection import REDIS_PORT, Connect, open_client, session
 from envdeck_redis.diff import RedisDiffWatch
 from envdeck_redis.display import count_text, key_text
 from envdeck_redis.overview import overview_sections, slowlog_sections
@@ -34,6 +34,7 @@ from tui.plugins.api import (
     View,
     ViewRequest,
     ViewResult,
+    image_or_port_match,
 )
 
 __all__ = ["RedisPlugin"]
@@ -62,11 +63,7 @@ class RedisPlugin:
         self._connect = connect  # tests pass a client that counts its commands
 
     def matches(self, target: ServiceTarget) -> Match:
-        if target.image_name in IMAGES:
-            return Match.IMAGE
-        if target.host_port(6379) is not None:
-            return Match.PORT
-        return Match.NO
+        return image_or_port_match(target, IMAGES, REDIS_PORT)
 
     def views(self, target: ServiceTarget) -> Sequence[View]:
         return VIEWS

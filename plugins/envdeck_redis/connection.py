@@ -45,13 +45,7 @@ Connect = Callable[[RedisSettings], redis.Redis]
 
 def settings_for(target: ServiceTarget) -> RedisSettings:
     """Where and how to connect, from the published port, the config and the env."""
-    port = target.host_port(REDIS_PORT)
-    if port is None:
-        raise InspectorError(
-            Problem.DOWN,
-            f"{target.service} publishes no port for {REDIS_PORT}: publish it in the "
-            f"compose file or set port in [tool.envdeck.services.{target.service}]",
-        )
+    port = target.published_port(REDIS_PORT)
     db_option = target.options.get("db", 0)
     try:
         db = int(db_option)

@@ -8,7 +8,7 @@ plugins from worker threads only. Failures are `InspectorError`s with a plain me
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -36,6 +36,17 @@ class ServiceTarget:
             return int(self.options["port"])
         return self.ports.get(container_port)
 
+    def published_port(self, container_port: int) -> int:
+        """`host_port`, or an `InspectorError` (DOWN) that says where to set one."""
+        port = self.host_port(container_port)
+        if port is None:
+            raise InspectorError(
+                Problem.DOWN,
+                f"{self.service} publishes no port for {container_port}: publish it in the "
+                f"compose file or set port in [tool.envdeck.services.{self.service}]",
+            )
+        return port
+
     def setting(self, option: str, *env_names: str, default: str = "") -> str:
         """A connection setting: the config option, else the first env var set."""
         if option in self.options:
@@ -61,6 +72,16 @@ class Match(int, Enum):
     PORT = 20  # its well-known port is exposed
     IMAGE = 50  # the image is the service's own
     CONFIGURED = 100  # the config names this plugin for the service
+
+
+def image_or_port_match(target: ServiceTarget, images: Collection[str], port: int) -> Match:
+    """How a plugin for one kind of server matches: IMAGE when the target's image is one
+    of `images`, else PORT when the server's well-known `port` is published, else NO."""
+    if target.image_name in images:
+        return Match.IMAGE
+    if target.host_port(port) is not None:
+        return Match.PORT
+    return Match.NO
 
 
 # ---------------------------------------------------------------- what a plugin answers
