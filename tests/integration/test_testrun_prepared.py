@@ -9,7 +9,6 @@ itself; a run of other arguments takes the plain spare and leaves the prepared o
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import textwrap
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.testrun_projects import reads_a_pipe, write_project
 from tui.core.testrun import FinishedEvent, Outcome, OutputEvent, SessionFinishedEvent, TestRun
 from tui.core.testrun.warm import WarmStarts
 
@@ -68,11 +68,7 @@ FILES = {
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    root = tmp_path / "project"
-    for name, text in FILES.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(textwrap.dedent(text).lstrip())
-    return root
+    return write_project(tmp_path / "project", FILES)
 
 
 @pytest.fixture
@@ -88,18 +84,6 @@ def env(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, s
 def a_run(project: Path, env: dict[str, str], starts: WarmStarts | None = None) -> TestRun:
     # -s: what conftest.py prints at import reaches the console before the pause.
     return TestRun(project, nodeids=[TEST_FILE], extra_args=["-v", "-s"], env=env, warm=starts)
-
-
-def reads_a_pipe(pid: int) -> bool:
-    """Whether the process is blocked in read(2) on a pipe (not fd 0)."""
-    syscall = Path(f"/proc/{pid}/syscall").read_text().split()
-    if syscall[0] not in ("0", "63") or syscall[1] == "0x0":
-        return False
-    try:
-        target = os.readlink(f"/proc/{pid}/fd/{int(syscall[1], 16)}")
-    except FileNotFoundError:  # a file it read while importing, closed since
-        return False
-    return target.startswith("pipe:")
 
 
 async def prepared_spare(project: Path, env: dict[str, str]) -> WarmStarts:

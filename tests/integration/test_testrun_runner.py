@@ -20,10 +20,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.testrun_projects import (
+    PKG,
+    PYTEST_INI,
+    QUIET,
+    alive,
+    finished,
+    outcomes_module,
+    own_config,
+    slow_module,
+    write_project,
+)
 from tui.core.testrun import (
     CollectionFinishedEvent,
     DiscoveryError,
-    FinishedEvent,
     Outcome,
     OutcomeCounts,
     OutputEvent,
@@ -39,78 +49,12 @@ from tui.core.testrun.command import PLUGIN_MODULE, plugin_directory
 from tui.core.testrun.events import parse_event
 from tui.core.testrun.runner import OUTPUT_RING_BYTES
 
-# Third-party pytest plugins of our venv are not the throwaway project's business, and
-# loading them (textual, syrupy…) would triple every start.
-QUIET = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 MiB = 1024 * 1024
 
 FILES = {
-    "pytest.ini": """
-        [pytest]
-        testpaths = tests
-        pythonpath = .
-        markers =
-            slow: a slow test
-    """,
-    "pkg/__init__.py": """
-        def add(a, b):
-            return a + b
-    """,
-    "tests/test_basic.py": """
-        import logging
-        import sys
-
-        import pytest
-
-        from pkg import add
-
-        def test_passes():
-            assert add(1, 2) == 3
-
-        def test_fails_with_diff():
-            print("to stdout")
-            sys.stderr.write("to stderr\\n")
-            logging.getLogger("app").warning("to log")
-            assert {"name": "qdrant", "port": 6333} == {"name": "qdrant", "port": 6334}
-
-        @pytest.fixture
-        def database():
-            raise RuntimeError("database is down")
-
-        def test_fixture_errors(database):
-            pass
-
-        @pytest.fixture
-        def leaky():
-            yield
-            raise RuntimeError("teardown failed")
-
-        def test_teardown_errors(leaky):
-            pass
-
-        @pytest.mark.skip(reason="needs redis 8")
-        def test_skipped():
-            pass
-
-        @pytest.mark.xfail(reason="known bug")
-        def test_xfails():
-            assert add(2, 2) == 5
-
-        @pytest.mark.xfail(reason="maybe fixed")
-        def test_xpasses():
-            assert add(2, 2) == 4
-
-        @pytest.mark.parametrize(
-            ("a", "b", "total"), [(1, 2, 3), pytest.param(-1, -1, -2, id="negative")]
-        )
-        def test_add(a, b, total):
-            assert add(a, b) == total
-
-        @pytest.mark.slow
-        class TestMath:
-            def test_commutes(self):
-                assert add(1, 2) == add(2, 1)
-    """,
+    "pytest.ini": PYTEST_INI,
+    "pkg/__init__.py": PKG,
+    "tests/test_basic.py": outcomes_module(),
     "broken/test_broken.py": """
         def test_never(:
             pass
@@ -123,19 +67,8 @@ FILES = {
         import time
         time.sleep(600)
     """,
-    "slow/test_slow.py": """
-        import os
-        import signal
-        import sys
-        import time
-        from pathlib import Path
-
-        HERE = Path(__file__).parent
-
-        def note_pid(name):
-            (HERE / f"{name}.tmp").write_text(str(os.getpid()))
-            (HERE / f"{name}.tmp").rename(HERE / f"{name}.pid")
-
+    "slow/test_slow.py": slow_module(
+        """
         def test_hangs():
             note_pid("hangs")
             time.sleep(600)
@@ -173,21 +106,14 @@ FILES = {
         def test_fails_after_printing_5_mb():
             sys.stdout.write("y" * (5 * 1024 * 1024))
             assert False
-    """,
+        """
+    ),
 }
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("throwaway")
-    for name, text in FILES.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(textwrap.dedent(text).lstrip())
-    return root
-
-
-def own_config(project: Path) -> list[str]:
-    return ["-c", str(project / "pytest.ini"), f"--rootdir={project}"]
+    return write_project(tmp_path_factory.mktemp("throwaway"), FILES)
 
 
 def runner_for(
@@ -246,10 +172,6 @@ async def run_to_end(run: TestRun) -> list[TestEvent]:
         return await Watcher(run).finish()
 
 
-def finished(events: list[TestEvent]) -> dict[str, FinishedEvent]:
-    return {e.nodeid: e for e in events if isinstance(e, FinishedEvent)}
-
-
 def read_pid(path: Path) -> int:
     return int(path.read_text())
 
@@ -274,16 +196,6 @@ def pids_of_run(project: Path, marker: str = "") -> list[int]:
 def exists(pid: int) -> bool:
     """Alive, or a zombie not yet reaped."""
     return Path(f"/proc/{pid}").exists()
-
-
-def alive(pid: int) -> bool:
-    """Running, stopped or sleeping: not dead. A killed orphan is a zombie until init
-    reaps it, which is init's business (and may take it a second or two)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(") ")[2].split()[0] != "Z"
 
 
 async def eventually_gone(pids: Callable[[], list[int]], what: str, timeout: float = 5) -> None:

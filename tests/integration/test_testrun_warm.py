@@ -25,6 +25,18 @@ from typing import Any
 
 import pytest
 
+from tests.integration.testrun_projects import (
+    PKG,
+    PYTEST_INI,
+    QUIET,
+    alive,
+    finished,
+    outcomes_module,
+    own_config,
+    reads_a_pipe,
+    slow_module,
+    write_project,
+)
 from tui.core.testrun import (
     CollectErrorEvent,
     CollectionFinishedEvent,
@@ -40,21 +52,11 @@ from tui.core.testrun import (
 )
 from tui.core.testrun.warm import WarmStarts
 
-QUIET = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # our venv's plugins: textual, syrupy…
 DEADLINE = 60.0
 
 FILES = {
-    "pytest.ini": """
-        [pytest]
-        testpaths = tests
-        pythonpath = .
-        markers =
-            slow: a slow test
-    """,
-    "pkg/__init__.py": """
-        def add(a, b):
-            return a + b
-    """,
+    "pytest.ini": PYTEST_INI,
+    "pkg/__init__.py": PKG,
     "tests/conftest.py": """
         import pytest
 
@@ -65,70 +67,19 @@ FILES = {
         def check():
             return same
     """,
-    "tests/test_outcomes.py": """
-        import logging
-        import sys
+    "tests/test_outcomes.py": outcomes_module(
+        """
         import warnings
 
-        import pytest
-
-        from pkg import add
-
         warnings.warn("imported at collection", DeprecationWarning)
-
-        def test_passes():
-            assert add(1, 2) == 3
-
-        def test_fails_with_diff():
-            print("to stdout")
-            sys.stderr.write("to stderr\\n")
-            logging.getLogger("app").warning("to log")
-            assert {"name": "qdrant", "port": 6333} == {"name": "qdrant", "port": 6334}
 
         def test_conftest_helper_fails(check):
             check(add(2, 2), 5)
 
-        @pytest.fixture
-        def database():
-            raise RuntimeError("database is down")
-
-        def test_fixture_errors(database):
-            pass
-
-        @pytest.fixture
-        def leaky():
-            yield
-            raise RuntimeError("teardown failed")
-
-        def test_teardown_errors(leaky):
-            pass
-
-        @pytest.mark.skip(reason="needs redis 8")
-        def test_skipped():
-            pass
-
-        @pytest.mark.xfail(reason="known bug")
-        def test_xfails():
-            assert add(2, 2) == 5
-
-        @pytest.mark.xfail(reason="maybe fixed")
-        def test_xpasses():
-            assert add(2, 2) == 4
-
         def test_warns():
             warnings.warn("at run time", UserWarning)
-
-        @pytest.mark.parametrize(
-            ("a", "b", "total"), [(1, 2, 3), pytest.param(-1, -1, -2, id="negative")]
-        )
-        def test_add(a, b, total):
-            assert add(a, b) == total
-
-        @pytest.mark.slow
-        class TestMath:
-            def test_commutes(self):
-                assert add(1, 2) == add(2, 1)
-    """,
+        """
+    ),
     "tests/test_process.py": """
         import json
         import multiprocessing
@@ -190,17 +141,8 @@ FILES = {
         def test_fine():
             pass
     """,
-    "slow/test_slow.py": """
-        import os
-        import time
-        from pathlib import Path
-
-        HERE = Path(__file__).parent
-
-        def note_pid(name):
-            (HERE / f"{name}.tmp").write_text(str(os.getpid()))
-            (HERE / f"{name}.tmp").rename(HERE / f"{name}.pid")
-
+    "slow/test_slow.py": slow_module(
+        """
         def test_forks_a_child_that_leaves_the_session():
             if os.fork() == 0:
                 os.setsid()
@@ -209,7 +151,8 @@ FILES = {
                 os._exit(0)
             note_pid("hangs")
             time.sleep(600)
-    """,
+        """
+    ),
     "stale/test_sitecustomize.py": """
         import os
         import sitecustomize
@@ -227,11 +170,7 @@ FILES = {
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("throwaway")
-    for name, text in FILES.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(textwrap.dedent(text).lstrip())
-    return root
+    return write_project(tmp_path_factory.mktemp("throwaway"), FILES)
 
 
 @pytest.fixture
@@ -248,18 +187,10 @@ def env(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, s
     }
 
 
-def own_config(project: Path) -> list[str]:
-    return ["-c", str(project / "pytest.ini"), f"--rootdir={project}"]
-
-
 async def events_of(run: TestRun) -> list[TestEvent]:
     async with run:
         async with asyncio.timeout(DEADLINE):
             return [event async for event in run.events()]
-
-
-def finished(events: list[TestEvent]) -> dict[str, FinishedEvent]:
-    return {e.nodeid: e for e in events if isinstance(e, FinishedEvent)}
 
 
 def what_counts(events: list[TestEvent]) -> dict[str, Any]:
@@ -341,12 +272,7 @@ async def until_paused(starts: WarmStarts) -> None:
     pid = starts.prepared_pid
     assert pid is not None
     deadline = time.monotonic() + DEADLINE
-    while True:
-        syscall = Path(f"/proc/{pid}/syscall").read_text().split()
-        if syscall[0] in ("0", "63") and syscall[1] != "0x0":  # read(2), not on fd 0
-            target = os.readlink(f"/proc/{pid}/fd/{int(syscall[1], 16)}")
-            if target.startswith("pipe:"):
-                return
+    while not reads_a_pipe(pid):
         assert time.monotonic() < deadline, "the prepared spare never paused"
         await asyncio.sleep(0.05)
 
@@ -365,14 +291,6 @@ async def until_waiting_for_arguments(starts: WarmStarts) -> None:
             return
         assert time.monotonic() < deadline, "the spare never got to wait for its arguments"
         await asyncio.sleep(0.05)
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(") ")[2].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 async def eventually(condition: Callable[[], bool], what: str, timeout: float = 10) -> None:
