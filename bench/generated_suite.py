@@ -12,10 +12,10 @@ arguments write the same bytes, and every test passes.
 
 from __future__ import annotations
 
-import subprocess
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.scaffold import write_git_tree
 
 PACKAGE = "suite_lib"
 TESTS_PER_FILE = 50  # see TEST_FILE: 5 plain + 15 + 12 parametrized + a class of 18
@@ -227,14 +227,5 @@ def write_suite(root: Path, shape: SuiteShape | None = None) -> SuiteShape:
     """Write the suite into `root` (a new folder), as a git work tree; its shape."""
     shape = shape or SuiteShape()
     files = {"pyproject.toml": PYPROJECT, **library_files(shape), **test_files(shape)}
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip())
-    # A git work tree, as most projects are: envdeck asks git what .gitignore ignores.
-    (root / ".gitignore").write_text("__pycache__/\n.pytest_cache/\n")
-    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
-    subprocess.run([*git, "init", "-q"], cwd=root, check=True)
-    subprocess.run([*git, "add", "."], cwd=root, check=True)
-    subprocess.run([*git, "commit", "-qm", "suite"], cwd=root, check=True)
+    write_git_tree(root, files, "suite")
     return shape

@@ -33,7 +33,6 @@ import gc
 import json
 import os
 import resource
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -48,7 +47,8 @@ from typing import Any
 from textual.app import App, ComposeResult
 
 from bench.generated_suite import AFFECTED_FILE, EDITED, SuiteShape, write_suite
-from bench.test_loop import interpreter_env, kill_marked, machine, minimal_venv, say, stats
+from bench.scaffold import REPO, RESULTS, head_commit, rerun_command, save_results, say
+from bench.test_loop import interpreter_env, kill_marked, machine, minimal_venv, stats
 from tests.ui.fixed_monitor import ENGINE, SERVICES, FixedMonitor
 from tui.config.settings import load_settings
 from tui.core.engine import DockerGateway
@@ -59,8 +59,6 @@ from tui.ui.app import make_app
 from tui.ui.screens.tests import TestsScreen
 from tui.ui.widgets.tests_tree import TestTree
 
-REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "bench" / "results"
 SIZE = (160, 45)
 TREE_TIMEOUT = 180.0
 RESULT_TIMEOUT = 60.0
@@ -429,9 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.show:
         print(table(json.loads(args.show.read_text())))
         return 0
-    command = ".venv/bin/python -m bench.large_suite " + shlex.join(
-        argv if argv is not None else sys.argv[1:]
-    )
+    command = rerun_command("bench.large_suite", argv)
     marker = uuid.uuid4().hex
     started = datetime.now(UTC)
     host = machine()
@@ -462,25 +458,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                     say(f"killed {killed} leftover processes")
     results: dict[str, Any] = {
         "date": started.isoformat(timespec="seconds"),
-        "command": command.strip(),
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip(),
+        "command": command,
+        "commit": head_commit(),
         "machine": {**host, "loadavg_end": loadavg()},
         "python": str(python),
         "tests": shape.tests,
         **measured,
     }
     results["summary"] = summary(results)
-    out = args.out or RESULTS / f"large-suite-{started:%Y-%m-%d}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(table(results))
-    say(f"results in {out}")
+    save_results(results, args.out or RESULTS / f"large-suite-{started:%Y-%m-%d}.json", table)
     return 0
 
 

@@ -33,7 +33,6 @@ import os
 import platform
 import random
 import re
-import shlex
 import shutil
 import signal
 import statistics
@@ -50,6 +49,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.scaffold import (
+    REPO,
+    RESULTS,
+    head_commit,
+    rerun_command,
+    save_results,
+    say,
+    write_git_tree,
+)
 from tui.core.testrun import (
     CollectionFinishedEvent,
     FinishedEvent,
@@ -59,8 +67,6 @@ from tui.core.testrun import (
 from tui.core.testrun.warm import WarmStarts
 from tui.core.watch import ImportGraph, SourceWatcher, find_affected, narrow
 
-REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "bench" / "results"
 VENV_BIN = Path(sys.executable).parent  # the repository's .venv: envdeck and ptw live here
 UV = REPO / ".tools" / "bin" / "uv"
 MARKER_ENV = "ENVDECK_BENCH_RUN"  # in the environment of every process the benchmark starts
@@ -88,12 +94,18 @@ START_TIMEOUT = 120.0
 RESULT_TIMEOUT = 30.0
 
 
-def say(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
-
-
 # ---------------------------------------------------------------- the throwaway project
 
+
+PYPROJECT = """
+    [project]
+    name = "shop"
+    version = "0"
+
+    [tool.pytest.ini_options]
+    testpaths = ["tests"]
+    pythonpath = ["src"]
+"""
 
 MODULES = {
     "src/shop/__init__.py": '"""A small shop."""\n',
@@ -120,15 +132,7 @@ MODULES = {
         def basket():
             return ["apple", "pear"]
     """,
-    "pyproject.toml": """
-        [project]
-        name = "shop"
-        version = "0"
-
-        [tool.pytest.ini_options]
-        testpaths = ["tests"]
-        pythonpath = ["src"]
-    """,
+    "pyproject.toml": PYPROJECT,
 }
 
 OTHER_TEST = """
@@ -176,17 +180,7 @@ PLUGIN_PROJECT = {
         async def test_sleeps():
             await asyncio.sleep(0)
     """,
-    "pyproject.toml": """
-        [project]
-        name = "shop"
-        version = "0"
-
-        [tool.pytest.ini_options]
-        testpaths = ["tests"]
-        pythonpath = ["src"]
-        asyncio_mode = "auto"
-        timeout = 30
-    """,
+    "pyproject.toml": textwrap.dedent(PYPROJECT) + 'asyncio_mode = "auto"\ntimeout = 30\n',
 }
 
 # A third-party pytest plugin importing heavy libraries at load time, as many do.
@@ -211,16 +205,7 @@ def write_project(root: Path, kind: str = "tiny") -> None:
     for n in range(1, 21):
         name = AFFECTED_FILE if n == 10 else f"tests/test_{n:02d}_cart.py"
         files[name] = AFFECTED if n == 10 else OTHER_TEST.format(n=n)
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip())
-    # A git work tree, as most projects are: envdeck then asks git what .gitignore ignores.
-    (root / ".gitignore").write_text("__pycache__/\n.pytest_cache/\n")
-    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
-    subprocess.run([*git, "init", "-q"], cwd=root, check=True)
-    subprocess.run([*git, "add", "."], cwd=root, check=True)
-    subprocess.run([*git, "commit", "-qm", "project"], cwd=root, check=True)
+    write_git_tree(root, files, "project")
 
 
 def plugin_venv(where: Path) -> Path | None:
@@ -447,35 +432,27 @@ def make_tools(
         project = workdir / kind / short
         shutil.copytree(workdir / f"project-{kind}", project, symlinks=True)
         tool_env = dict(env)
-        if short.startswith("envdeck@") and baseline is not None:
+        if short.startswith("envdeck"):
             tool_env["ENVDECK_TEST_PYTHON"] = str(python)
-            tool_env["PYTHONPATH"] = str(baseline[1])  # its runs see it too; they never use it
+            if short.startswith("envdeck@") and baseline is not None:
+                tool_env["PYTHONPATH"] = str(baseline[1])  # its runs see it too; never use it
+                argv = [sys.executable, "-m", "tui", "test", "--watch", *PYTEST_ARGS]
+                note = f"envdeck test --watch at {baseline[0]}"
+            else:
+                warm = short == "envdeck-warm"
+                tool_env["ENVDECK_TEST_WARM_START"] = "1" if warm else "0"
+                argv = [str(VENV_BIN / "envdeck"), "test", "--watch", *PYTEST_ARGS]
+                note = f"envdeck test --watch, warm start {'on' if warm else 'off'}"
             tools.append(
                 Tool(
                     name,
-                    [sys.executable, "-m", "tui", "test", "--watch", *PYTEST_ARGS],
+                    argv,
                     project,
                     tool_env,
                     ready=re.compile(r"envdeck: watching "),
                     result=envdeck_result,
                     done=envdeck_done,
-                    note=f"envdeck test --watch at {baseline[0]}",
-                )
-            )
-        elif short.startswith("envdeck"):
-            tool_env["ENVDECK_TEST_PYTHON"] = str(python)
-            warm = short == "envdeck-warm"
-            tool_env["ENVDECK_TEST_WARM_START"] = "1" if warm else "0"
-            tools.append(
-                Tool(
-                    name,
-                    [str(VENV_BIN / "envdeck"), "test", "--watch", *PYTEST_ARGS],
-                    project,
-                    tool_env,
-                    ready=re.compile(r"envdeck: watching "),
-                    result=envdeck_result,
-                    done=envdeck_done,
-                    note=f"envdeck test --watch, warm start {'on' if warm else 'off'}",
+                    note=note,
                 )
             )
         else:
@@ -801,9 +778,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown := set(names) - set(TOOLS):
         say(f"unknown tools: {', '.join(sorted(unknown))} (of {', '.join(TOOLS)})")
         return 2
-    command = ".venv/bin/python -m bench.test_loop " + shlex.join(
-        argv if argv is not None else sys.argv[1:]
-    )
+    command = rerun_command("bench.test_loop", argv)
     marker = uuid.uuid4().hex
     tools: list[Tool] = []
     started = datetime.now(UTC)
@@ -842,14 +817,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     busy = (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1])
     results: dict[str, Any] = {
         "date": started.isoformat(timespec="seconds"),
-        "command": command.strip(),
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.strip(),
+        "command": command,
+        "commit": head_commit(),
         "machine": {
             **host,
             "loadavg_end": Path("/proc/loadavg").read_text().split()[:3],
@@ -873,11 +842,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for tool in tools
         },
     }
-    out = args.out or RESULTS / f"test-loop-{started:%Y-%m-%d}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(table(results))
-    say(f"results in {out}")
+    save_results(results, args.out or RESULTS / f"test-loop-{started:%Y-%m-%d}.json", table)
     return 0
 
 
