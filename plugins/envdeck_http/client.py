@@ -1,17 +1,17 @@
-"""GET requests to a service over httpx: which port, a shared deadline, capped bodies,
-failures as `InspectorError`s, and every request written to the history."""
+"""GET requests to a service over httpx: which port, a shared deadline (`HttpCall`), capped
+bodies, failures as `InspectorError`s, and every request written to the history."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from types import TracebackType
 
 import httpx
 
 from envdeck_http.history import History, HistoryEntry
 from tui.core.text import safe_text
 from tui.plugins.api import InspectorError, Problem, ServiceTarget
+from tui.plugins.http_call import HttpCall
 
 MAX_BODY_BYTES = 64 * 1024  # enough to preview; a huge download must not stall the UI
 
@@ -82,35 +82,20 @@ class Exchange:
         return ""
 
 
-class HttpSession:
-    """The requests of one plugin call: one connection pool, one deadline."""
+class HttpSession(HttpCall):
+    """The GETs of one plugin call, each written to the history."""
 
     def __init__(self, target: ServiceTarget, history: History) -> None:
         port = http_port(target)
         if port is None:
             raise InspectorError(Problem.DOWN, f"{target.service} publishes no HTTP port")
-        self.base_url = f"http://{target.host}:{port}"
-        self._target = target
-        self._history = history
-        # trust_env=False: no proxy from the user's shell between us and loopback.
-        self._client = httpx.Client(
-            timeout=target.timeout,
-            trust_env=False,
+        super().__init__(
+            target,
+            f"http://{target.host}:{port}",
             follow_redirects=False,  # a 3xx is an answer worth showing as it is
             headers={"User-Agent": "envdeck"},
         )
-        self._deadline = time.monotonic() + target.timeout
-
-    def __enter__(self) -> HttpSession:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._client.close()
+        self._history = history
 
     def get(self, path: str) -> Exchange:
         started_at = time.time()
@@ -130,23 +115,16 @@ class HttpSession:
 
     def _get(self, path: str, started: float) -> Exchange:
         url = self.base_url + path
-        remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
-            raise self._timed_out(url)
         try:
-            with self._client.stream("GET", url, timeout=remaining) as response:
-                latency_ms = (time.perf_counter() - started) * 1000
-                body, truncated = self._read_capped(response)
-        except httpx.TimeoutException:
-            raise self._timed_out(url) from None
-        except httpx.ConnectError as error:
-            raise InspectorError(Problem.DOWN, f"nothing answers at {url}: {error}") from None
-        except httpx.RemoteProtocolError as error:
-            raise InspectorError(
-                Problem.ERROR, f"{self.base_url} does not speak HTTP: {error}"
-            ) from None
-        except httpx.HTTPError as error:  # reset or closed connections
-            raise InspectorError(Problem.REFUSED, f"{url} broke off: {error}") from None
+            with self._transport(url) as remaining:
+                try:
+                    with self._client.stream("GET", url, timeout=remaining) as response:
+                        latency_ms = (time.perf_counter() - started) * 1000
+                        body, truncated = self._read_capped(response)
+                except httpx.RemoteProtocolError as error:
+                    raise InspectorError(
+                        Problem.ERROR, f"{self.base_url} does not speak HTTP: {error}"
+                    ) from None
         except httpx.InvalidURL as error:
             raise InspectorError(Problem.REFUSED_QUERY, f"not a valid path: {error}") from None
         return Exchange(
@@ -170,8 +148,3 @@ class HttpSession:
             if len(body) > MAX_BODY_BYTES or time.monotonic() > self._deadline:
                 return bytes(body[:MAX_BODY_BYTES]), True
         return bytes(body), False
-
-    def _timed_out(self, url: str) -> InspectorError:
-        return InspectorError(
-            Problem.TIMEOUT, f"{url} did not answer within {self._target.timeout:g} s"
-        )

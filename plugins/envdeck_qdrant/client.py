@@ -1,13 +1,11 @@
 """Qdrant's REST API over httpx, with every failure turned into an `InspectorError`.
 
 One `QdrantApi` serves one plugin call: its requests share a keep-alive connection and
-one deadline, so a call that makes several requests still ends within `target.timeout`.
+one deadline (`HttpCall`), so a call that makes several still ends within `target.timeout`.
 """
 
 from __future__ import annotations
 
-import time
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
@@ -15,6 +13,7 @@ import httpx
 
 from tui.core.text import safe_text
 from tui.plugins.api import InspectorError, Problem, ServiceTarget
+from tui.plugins.http_call import HttpCall
 
 QDRANT_PORT = 6333
 API_KEY_ENV = ("QDRANT__SERVICE__API_KEY", "QDRANT_API_KEY")
@@ -35,29 +34,14 @@ def collection_path(name: str, *rest: str) -> str:
     return "/".join(("/collections", quote(name, safe=""), *rest))
 
 
-class QdrantApi:
+class QdrantApi(HttpCall):
     def __init__(self, target: ServiceTarget) -> None:
-        self.base_url = f"http://{target.host}:{target.published_port(QDRANT_PORT)}"
-        self._target = target
         self._api_key = target.setting("api_key", *API_KEY_ENV)
-        headers = {"api-key": self._api_key} if self._api_key else {}
-        # trust_env=False: a proxy from the user's shell must not sit between us and a
-        # container on loopback.
-        self._client = httpx.Client(
-            base_url=self.base_url, headers=headers, timeout=target.timeout, trust_env=False
+        super().__init__(
+            target,
+            f"http://{target.host}:{target.published_port(QDRANT_PORT)}",
+            headers={"api-key": self._api_key} if self._api_key else {},
         )
-        self._deadline = time.monotonic() + target.timeout
-
-    def __enter__(self) -> QdrantApi:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._client.close()
 
     # ------------------------------------------------------------ requests
 
@@ -72,21 +56,8 @@ class QdrantApi:
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """The decoded JSON document of a successful answer."""
-        remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
-            raise self._timed_out()
-        try:
+        with self._transport(self.base_url + path) as remaining:
             response = self._client.request(method, path, json=body, timeout=remaining)
-        except httpx.TimeoutException:
-            raise self._timed_out() from None
-        except httpx.ConnectError as error:
-            raise InspectorError(
-                Problem.DOWN, f"nothing answers at {self.base_url}: {error}"
-            ) from None
-        except httpx.HTTPError as error:  # reset connections, a non-HTTP peer
-            raise InspectorError(
-                Problem.REFUSED, f"{self.base_url} broke off the request: {error}"
-            ) from None
         if response.status_code >= 400:
             raise self._http_error(response)
         try:
@@ -102,12 +73,6 @@ class QdrantApi:
         return document["result"]
 
     # ------------------------------------------------------------ failures
-
-    def _timed_out(self) -> InspectorError:
-        return InspectorError(
-            Problem.TIMEOUT,
-            f"Qdrant at {self.base_url} did not answer within {self._target.timeout:g} s",
-        )
 
     def _http_error(self, response: httpx.Response) -> InspectorError:
         status = response.status_code

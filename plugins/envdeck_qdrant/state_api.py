@@ -4,7 +4,6 @@ collection's config as PUT /collections/NAME takes it back."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,11 +39,8 @@ class StateApi(QdrantApi):
     """QdrantApi with a deadline a request, not a call: a save or restore of many points
     takes as long as it takes, but every single request still gets `target.timeout`."""
 
-    def __enter__(self) -> StateApi:
-        return self
-
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        self._deadline = time.monotonic() + self._target.timeout
+        self.restart_deadline()
         return super().request(method, path, body)
 
     def put(self, path: str, body: dict[str, Any]) -> Any:
