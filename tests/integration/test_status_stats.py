@@ -9,20 +9,7 @@ import sys
 from typing import Any
 
 from tests.conftest import REPO, SampleEnv
-
-CONTRACT_FIELDS = {
-    "name",
-    "container",
-    "state",
-    "health",
-    "exit_code",
-    "restarts",
-    "started_at",
-    "image",
-    "ports",
-    "cpu_percent",
-    "mem_bytes",
-}
+from tests.unit.test_status import CONTRACT_FIELDS
 
 
 def status(*args: str) -> subprocess.CompletedProcess[str]:

@@ -16,6 +16,21 @@ from tui.core.status import (
 )
 
 ENGINE = EngineInfo(True, "20.10.24", "1.41")
+# A service's fields in `envdeck status --json` (the integration test holds the command to
+# them too).
+CONTRACT_FIELDS = {
+    "name",
+    "container",
+    "state",
+    "health",
+    "exit_code",
+    "restarts",
+    "started_at",
+    "image",
+    "ports",
+    "cpu_percent",
+    "mem_bytes",
+}
 
 
 def inspect_doc(
@@ -89,19 +104,7 @@ def test_json_has_exactly_the_contract_fields() -> None:
     document = EnvironmentStatus("p", ENGINE, (status,)).to_json()
     assert set(document) == {"project", "engine", "services"}
     assert document["engine"] == {"connected": True, "version": "20.10.24"}
-    assert set(document["services"][0]) == {
-        "name",
-        "container",
-        "state",
-        "health",
-        "exit_code",
-        "restarts",
-        "started_at",
-        "image",
-        "ports",
-        "cpu_percent",
-        "mem_bytes",
-    }
+    assert set(document["services"][0]) == CONTRACT_FIELDS
     assert set(document["services"][0]["ports"][0]) == {
         "host_ip",
         "host_port",
