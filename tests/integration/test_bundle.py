@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SampleEnv
+from tests.unit.test_bundle import EVERY_FILE
 from tui.core.bundle import read_bundle, write_failure_bundle
 from tui.core.engine import SERVICE_LABEL
 from tui.core.monitor import DockerEnvironmentMonitor
@@ -60,10 +61,8 @@ def test_orders_total():
 """
 
 
-def run_failing_test(project: Path, port: int, container: str) -> FinishedEvent:
-    (project / "test_orders.py").write_text(
-        FAILING_TEST.format(password=PASSWORD, port=port, container=container)
-    )
+def finished_events(project: Path) -> list[FinishedEvent]:
+    """pytest run in `project` with envdeck's plugin: the tests' ends the plugin wrote."""
     shutil.copy(pytest_plugin.__file__, project / "envdeck_testrun_plugin.py")
     events = project / "events.jsonl"
     env = {**os.environ, "PYTHONPATH": str(project), "ENVDECK_EVENTS_PATH": str(events)}
@@ -75,11 +74,21 @@ def run_failing_test(project: Path, port: int, container: str) -> FinishedEvent:
         timeout=120,
         check=False,
     )
-    for line in events.read_text().splitlines():
-        event = parse_event(json.loads(line))
-        if isinstance(event, FinishedEvent):
-            return event
-    raise AssertionError(f"no test finished: {events.read_text()}")
+    return [
+        event
+        for event in (parse_event(json.loads(line)) for line in events.read_text().splitlines())
+        if isinstance(event, FinishedEvent)
+    ]
+
+
+def run_failing_test(project: Path, port: int, container: str) -> FinishedEvent:
+    (project / "test_orders.py").write_text(
+        FAILING_TEST.format(password=PASSWORD, port=port, container=container)
+    )
+    finished = finished_events(project)
+    if not finished:
+        raise AssertionError(f"no test finished: {(project / 'events.jsonl').read_text()}")
+    return finished[0]
 
 
 @pytest.fixture
@@ -104,16 +113,7 @@ def test_a_real_failures_bundle_holds_every_file_and_no_secret(
     folder = write_failure_bundle(tmp_path / "bundles", failure, monitor)
 
     names = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
-    assert {
-        "README.md",
-        "bundle.json",
-        "report.txt",
-        "logs.txt",
-        "logs.jsonl",
-        "status.json",
-        "compose-config.json",
-        "versions.json",
-    } <= names
+    assert EVERY_FILE - {"data-diff.txt"} <= names  # no data diff was taken
     assert any(name.startswith("logs/postgres-") for name in names)
 
     # PostgreSQL's complaint about the query is among the lines before the failure mark.
@@ -169,22 +169,7 @@ def test_setup_fails(broken):
 def test_the_plugin_tells_when_each_phase_ran_and_what_raised(tmp_path: Path) -> None:
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     (tmp_path / "test_timed.py").write_text(TIMED)
-    shutil.copy(pytest_plugin.__file__, tmp_path / "envdeck_testrun_plugin.py")
-    events = tmp_path / "events.jsonl"
-    env = {**os.environ, "PYTHONPATH": str(tmp_path), "ENVDECK_EVENTS_PATH": str(events)}
-    subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "envdeck_testrun_plugin", "-p", "no:randomly"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    finished = {
-        event.nodeid: event
-        for event in (parse_event(json.loads(line)) for line in events.read_text().splitlines())
-        if isinstance(event, FinishedEvent)
-    }
+    finished = {event.nodeid: event for event in finished_events(tmp_path)}
     raised = finished["test_timed.py::test_raises"]
     assert raised.exception == "ValueError"
     assert [phase.when for phase in raised.phases] == ["setup", "call", "teardown"]
