@@ -11,6 +11,8 @@ from typing import Any, get_args
 
 from pydantic import AliasChoices, BaseModel, ValidationError
 
+from tui.config.settings import EXTEND_KEY
+
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -29,6 +31,8 @@ def _describe(item: Any, model: type[BaseModel], header: tuple[str, ...]) -> str
     key = str(loc[-1])
     table = _table_name(header, loc[:-1])
     known = keys_at(model, loc[:-1])
+    if len(loc) == 1:  # the table's own level also takes `extend`, which is no setting
+        known = sorted({*known, EXTEND_KEY})
     text = f"{table} has no key `{key}`"
     nearest = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     if nearest:

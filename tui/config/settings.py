@@ -3,9 +3,10 @@
 Read, highest priority first, from: explicit values (the command line), ENVDECK_*
 environment variables, `envdeck.toml`, and `[tool.envdeck]` in `pyproject.toml`, both
 looked up from the working directory upwards. `envdeck.toml` holds the same table, at its
-top level or under `[tool.envdeck]`. Relative paths are taken relative to the folder of
-the file that configured them. Every table forbids unknown keys: a misspelt `protected`
-must not leave a service unprotected.
+top level or under `[tool.envdeck]`. A table's `extend = "other.toml"` puts it over that
+file's table (`read_config`). Relative paths are taken relative to the folder of the file
+that configured them. Every table forbids unknown keys: a misspelt `protected` must not
+leave a service unprotected.
 
 The settings are plain dataclasses, each field with its documentation and constraints in
 its metadata (`setting`). Start-up reads them without pydantic (`tui.config.reading`:
@@ -19,6 +20,7 @@ accepts it or says what is wrong, in the same words as before.
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,10 @@ from typing import Any, NamedTuple
 CONFIG_FILE_NAMES = ("envdeck.toml", "pyproject.toml")
 TOOL_HEADER = ("tool", "envdeck")
 ENV_PREFIX = "ENVDECK_"
+# The key that names another config file to build on; a file's key, not a setting.
+EXTEND_KEY = "extend"
+# A command's arguments that are paths relative to the file that gives the command.
+_RELATIVE_ARGUMENT = ("./", "../")
 
 
 class ConfigError(Exception):
@@ -44,10 +50,11 @@ def setting(
     pattern: str | None = None,
     aliases: tuple[str, ...] = (),
     secret: bool = False,
+    command: bool = False,
 ) -> Any:
     """A settings field: its default, what it means, and what values it takes. `aliases`
     are other keys a file may give it by (`username` for `user`); a `secret` stays out of
-    repr()."""
+    repr(); a `command` is an argv run on this machine from the config's folder."""
     metadata = {
         "doc": doc,
         "gt": gt,
@@ -55,6 +62,7 @@ def setting(
         "le": le,
         "pattern": pattern,
         "aliases": aliases,
+        "command": command,
     }
     return field(default=default, default_factory=factory, metadata=metadata, repr=not secret)
 
@@ -80,7 +88,7 @@ class SeedHook:
     """
 
     service: str | None = setting(None, doc="The service an exec or a file is for.")
-    command: list[str] = setting(factory=list, doc="An argv run on this machine.")
+    command: list[str] = setting(factory=list, command=True, doc="An argv run on this machine.")
     exec: list[str] = setting(factory=list, doc="An argv run inside the service's container.")
     file: Path | None = setting(None, doc="A seed file the service's plugin applies.")
     timeout: float = setting(120.0, gt=0, doc="Seconds the step may take.")
@@ -174,7 +182,9 @@ class EnvdeckSettings:
         factory=list, doc="Override files layered over compose_files when running offline."
     )
     offline_setup: list[str] = setting(
-        factory=list, doc="A command (argv) that prepares offline images; run before `up`."
+        factory=list,
+        command=True,
+        doc="A command (argv) that prepares offline images; run before `up`.",
     )
     compose_binary: Path | None = setting(
         None, doc="A Compose v2 binary to use instead of the bundled one."
@@ -272,11 +282,21 @@ def _has_envdeck_table(pyproject: Path) -> bool:
     return isinstance(tool, dict) and "envdeck" in tool
 
 
+class ExtendedTable(NamedTuple):
+    """A table another config file extends, as written in its own file."""
+
+    file: Path
+    table: ConfigTable
+    extended_by: Path
+
+
 class ConfigTable(NamedTuple):
     """envdeck's table as read from a config file, and where it sits in that file."""
 
     values: dict[str, Any]
     header: tuple[str, ...]  # ("tool", "envdeck"), or () at the top of an envdeck.toml
+    # The tables `values` were merged from, nearest first (`extend`), each as written.
+    extends: tuple[ExtendedTable, ...] = ()
 
 
 def read_config_table(config_file: Path) -> ConfigTable:
@@ -309,23 +329,153 @@ def read_config_table(config_file: Path) -> ConfigTable:
     return ConfigTable(table, TOOL_HEADER)
 
 
+def read_config(config_file: Path, *, commands_here: bool = True) -> ConfigTable:
+    """envdeck's table in `config_file` over the tables it extends (`extend = "path"`,
+    relative to its folder; an extended file may extend another). Tables are merged key by
+    key, lists replaced. An extended file's relative paths are taken from its own folder,
+    and so are its commands' ./ and ../ arguments, which are rewritten to run from
+    `config_file`'s folder (where commands run). `commands_here=False`: they run from
+    elsewhere, so every file's paths and ./ arguments are made absolute."""
+    table = read_config_table(config_file)
+    commands_from = config_file.parent if commands_here else None
+    own = _without_extend(table.values)
+    if not commands_here:
+        own = _anchored_values(own, config_file.parent, commands_from)
+    if EXTEND_KEY not in table.values:
+        return table._replace(values=own)
+    from tui.config.reading import merged_sources  # noqa: PLC0415 - see the docstring
+
+    extended = _extended_tables(config_file, table)
+    layers = [
+        _anchored_values(item.table.values, item.file.parent, commands_from) for item in extended
+    ]
+    return ConfigTable(merged_sources(own, *layers), table.header, tuple(extended))
+
+
+def _extended_tables(config_file: Path, table: ConfigTable) -> list[ExtendedTable]:
+    """The tables `table` extends, nearest first, each without its `extend` key."""
+    chain = [config_file.resolve()]
+    extended: list[ExtendedTable] = []
+    current = config_file
+    while EXTEND_KEY in table.values:
+        target = _extend_target(current, table.values[EXTEND_KEY])
+        if target in chain:
+            cycle = " -> ".join(str(file) for file in (*chain[chain.index(target) :], target))
+            raise ConfigError(f"{current}: `extend` makes a cycle: {cycle}")
+        chain.append(target)
+        try:
+            table = read_config_table(target)
+        except ConfigError as error:
+            raise ConfigError(f"{current} extends {target}, which is broken: {error}") from None
+        if target.name == "pyproject.toml" and not _has_envdeck_table(target):
+            raise ConfigError(f"{current} extends {target}, which has no [tool.envdeck] table")
+        extended.append(
+            ExtendedTable(target, table._replace(values=_without_extend(table.values)), current)
+        )
+        current = target
+    return extended
+
+
+def _extend_target(config_file: Path, value: Any) -> Path:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(
+            f"{config_file}: `extend` takes the path of another config file, not {value!r}"
+        )
+    target = (config_file.parent / value).resolve()
+    if not target.is_file():
+        raise ConfigError(f'{config_file}: extend = "{value}", but {target} does not exist')
+    return target
+
+
+def _without_extend(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if key != EXTEND_KEY}
+
+
+def _anchored_values(
+    values: dict[str, Any], folder: Path, commands_from: Path | None
+) -> dict[str, Any]:
+    """`values` of a file in `folder` with its relative paths made absolute and its
+    commands' ./ and ../ arguments made relative to `commands_from` (absolute when None).
+    Values of the wrong type are left as they are, for the reader to refuse."""
+    return _anchored_table(EnvdeckSettings, values, folder, commands_from)
+
+
+def _anchored_table(
+    cls: type[Any], values: dict[str, Any], folder: Path, commands_from: Path | None
+) -> dict[str, Any]:
+    anchored = dict(values)
+    for item in dataclasses.fields(cls):
+        value = anchored.get(item.name)
+        kind = str(item.type)
+        if isinstance(value, str) and kind in ("Path", "Path | None"):
+            anchored[item.name] = _absolute(value, folder)
+        elif isinstance(value, list) and kind == "list[Path]":
+            anchored[item.name] = [
+                _absolute(path, folder) if isinstance(path, str) else path for path in value
+            ]
+        elif isinstance(value, list) and item.metadata["command"]:
+            anchored[item.name] = [_argument(arg, folder, commands_from) for arg in value]
+        elif isinstance(value, list) and kind == "list[SeedHook]":
+            anchored[item.name] = [
+                _anchored_table(SeedHook, hook, folder, commands_from)
+                if isinstance(hook, dict)
+                else hook
+                for hook in value
+            ]
+    return anchored
+
+
+def _absolute(path: str, folder: Path) -> str:
+    return path if Path(path).is_absolute() else str((folder / path).resolve())
+
+
+def _argument(argument: Any, folder: Path, commands_from: Path | None) -> Any:
+    if not isinstance(argument, str) or not argument.startswith(_RELATIVE_ARGUMENT):
+        return argument
+    target = (folder / argument).resolve()
+    if commands_from is None:
+        return str(target)
+    try:
+        relative = os.path.relpath(target, commands_from)
+    except ValueError:  # another drive (Windows)
+        return str(target)
+    # Without a separator, an argv[0] would be looked up on PATH instead.
+    return relative if os.sep in relative else os.curdir + os.sep + relative
+
+
 def load_settings(cwd: Path | None = None, **overrides: Any) -> EnvdeckSettings:
     """Settings for a run started in `cwd`, with command-line `overrides` on top."""
-    from tui.config.reading import NotSure, read_settings  # noqa: PLC0415 - see the docstring
-
     cwd = (cwd or Path.cwd()).resolve()
     config_file = find_config_file(cwd)
-    table = read_config_table(config_file) if config_file else ConfigTable({}, TOOL_HEADER)
+    table = read_config(config_file) if config_file else ConfigTable({}, TOOL_HEADER)
     explicit = {key: value for key, value in overrides.items() if value not in (None, [], ())}
+    settings = typed_settings(explicit, table, config_file or "the environment")
+    # Paths in a config file are relative to its folder; the CLI passes absolute ones.
+    return anchor_paths(settings, config_file.parent if config_file else cwd)
+
+
+def typed_settings(
+    explicit: dict[str, Any], table: ConfigTable, where: Path | str
+) -> EnvdeckSettings:
+    """The settings from `explicit` values, ENVDECK_* variables and `table`, paths as
+    given; ConfigError naming every problem (and the file it is in)."""
+    from tui.config.reading import NotSure, read_settings  # noqa: PLC0415 - see the docstring
+
     try:
-        settings = read_settings(explicit, table.values)
+        return read_settings(explicit, table.values)
     except NotSure:
         from tui.config.validation import validate_settings  # noqa: PLC0415 - pydantic, when needed
 
-        where = config_file or "the environment"
-        settings = validate_settings(explicit, table, where)
-    # Paths in a config file are relative to its folder; the CLI passes absolute ones.
-    return anchor_paths(settings, config_file.parent if config_file else cwd)
+        return validate_settings(explicit, table, where)
+
+
+def settings_of_file(config_file: Path) -> tuple[EnvdeckSettings, set[str]]:
+    """The settings `config_file` gives (with what it extends) when its folder is not
+    where commands run: every path and ./ argument made absolute. With them, the keys it
+    sets, for a caller to take just those."""
+    table = read_config(config_file, commands_here=False)
+    settings = typed_settings({}, table, config_file)
+    return anchor_paths(settings, config_file.parent), set(table.values)
 
 
 def anchor_paths(settings: EnvdeckSettings, base: Path) -> EnvdeckSettings:

@@ -14,7 +14,7 @@ import functools
 import types
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic import model_validator as pydantic_model_validator
@@ -40,21 +40,24 @@ from tui.config.settings import (
 def validate_settings(
     explicit: dict[str, Any], table: ConfigTable, where: Path | str
 ) -> EnvdeckSettings:
-    """The settings as pydantic-settings reads them; ConfigError naming every problem."""
-    file_values = table.values
+    """The settings as pydantic-settings reads them; ConfigError naming every problem.
+    A problem in a table `table` extends is said first, in that file's words."""
+    for extended in table.extends:
+        _check(
+            {},
+            extended.table,
+            f"{extended.file}, extended by {extended.extended_by}",
+            read_environment=False,
+        )
+    return _check(explicit, table, where, read_environment=True)
 
+
+def _check(
+    explicit: dict[str, Any], table: ConfigTable, where: Path | str, *, read_environment: bool
+) -> EnvdeckSettings:
     class _FileBacked(settings_model()):  # type: ignore[misc]
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource,
-            dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            file_settings = InitSettingsSource(settings_cls, init_kwargs=file_values)
-            return (init_settings, env_settings, file_settings)
+        file_values = table.values
+        environment_read = read_environment
 
     try:
         loaded = _FileBacked(**explicit)
@@ -108,6 +111,10 @@ def _seed_model() -> type[BaseModel]:
 
 class _EnvdeckSettingsBase(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+    # Set by a subclass per read (_check): the file's table, and whether ENVDECK_*
+    # variables count (not for a file another extends: they apply once, over both).
+    file_values: ClassVar[dict[str, Any]] = {}
+    environment_read: ClassVar[bool] = True
 
     @classmethod
     def settings_customise_sources(
@@ -118,8 +125,10 @@ class _EnvdeckSettingsBase(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # File sources are added by validate_settings(), which has the file's table.
-        return (init_settings, env_settings)
+        file_settings = InitSettingsSource(settings_cls, init_kwargs=cls.file_values)
+        if cls.environment_read:
+            return (init_settings, env_settings, file_settings)
+        return (init_settings, file_settings)
 
 
 _MODELS = {ServiceSettings: _service_model, SeedHook: _seed_model}
