@@ -32,7 +32,7 @@ def test_the_same_containers_and_statuses_as_docker_py(sample_env: SampleEnv) ->
     assert len(documents) == 4
     assert engine.version()["Version"] == sample_env.gateway.client.version()["Version"]
 
-    by_http = StatusReader(sample_env.settings, sample_env.gateway).snapshot()
+    by_http = StatusReader(sample_env.settings).snapshot()
     by_docker_py = DockerEnvironmentMonitor(sample_env.settings, sample_env.gateway).snapshot()
     assert by_http.to_json() == by_docker_py.to_json()
     assert by_http.exit_code == by_docker_py.exit_code == 0

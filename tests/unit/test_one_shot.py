@@ -183,11 +183,6 @@ class FakeEventsApi:
         return [{"Action": "kill", "timeNano": ns} for ns in self.kills_ns]
 
 
-class FakeClient:
-    def __init__(self, api: FakeEventsApi) -> None:
-        self.api = api
-
-
 STARTED, FINISHED = "2026-12-06T19:03:16.653412088Z", "2026-12-06T19:03:17.792152341Z"
 EXITED = {"Id": "c0ffee", "State": {"StartedAt": STARTED, "FinishedAt": FINISHED}}
 
@@ -198,19 +193,19 @@ def test_a_kill_during_the_last_run_means_it_was_stopped() -> None:
     assert finished is not None
     assert finished - started == 1_138_740_253  # to the nanosecond
     api = FakeEventsApi([started + 1_000_000_000])
-    assert stop_requested(FakeClient(api), EXITED)  # type: ignore[arg-type]
+    assert stop_requested(api, EXITED)
     assert api.asked["filters"] == {"type": "container", "container": "c0ffee", "event": ["kill"]}
     assert api.asked["since"] <= started // 10**9
     assert api.asked["until"] > finished // 10**9
     # Logged just after the end it caused (the engine logs a kill after signalling).
-    assert stop_requested(FakeClient(FakeEventsApi([finished + 1000])), EXITED)  # type: ignore[arg-type]
+    assert stop_requested(FakeEventsApi([finished + 1000]), EXITED)
     # The same second, but the previous run's (a `docker restart` kills, then starts).
-    assert not stop_requested(FakeClient(FakeEventsApi([started - 1000])), EXITED)  # type: ignore[arg-type]
-    assert not stop_requested(FakeClient(FakeEventsApi([])), EXITED)  # type: ignore[arg-type]
-    gone = FakeClient(FakeEventsApi([started + 1], gone=True))
-    assert not stop_requested(gone, EXITED)  # type: ignore[arg-type]
+    assert not stop_requested(FakeEventsApi([started - 1000]), EXITED)
+    assert not stop_requested(FakeEventsApi([]), EXITED)
+    gone = FakeEventsApi([started + 1], gone=True)
+    assert not stop_requested(gone, EXITED)
     never_ran = {"Id": "c0ffee", "State": {"StartedAt": "0001-01-01T00:00:00Z"}}
-    assert not stop_requested(FakeClient(FakeEventsApi([1])), never_ran)  # type: ignore[arg-type]
+    assert not stop_requested(FakeEventsApi([1]), never_ran)
 
 
 # ---------------------------------------------------------------- stats answers

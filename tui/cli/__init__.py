@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -229,6 +230,16 @@ RESOLVES_THE_PROJECT = frozenset(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # Whoever read our output stopped (`envdeck status --json | head`): end quietly,
+        # as a tool killed by SIGPIPE does, and let nothing flush into the closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = parse(argv)
     if (args.command or "dashboard") == "dashboard":
         # No collection while the imports and the first frame make objects that all live

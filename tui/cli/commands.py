@@ -53,7 +53,7 @@ def run_dashboard(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
 
 
 def run_demo(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
-    from tui.core.environment import sample_settings
+    from tui.core.sample_environment import sample_settings
     from tui.core.status import EXIT_UNKNOWN
 
     settings = sample_settings(settings)
@@ -124,7 +124,7 @@ def run_status(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
     gc.disable()
     from tui.core.status_snapshot import StatusReader
 
-    reader = StatusReader(settings, gateway_for(settings))
+    reader = StatusReader(settings)
     deadline = time.monotonic() + args.timeout
     status = reader.snapshot()
     gc.freeze()  # --wait may poll for minutes: collect again, but not the imports
@@ -137,7 +137,7 @@ def run_status(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
         from tui.core.status import with_resource_usage
 
         # Only on request: Docker answers a stats request when its collector next runs.
-        services = with_resource_usage(reader.gateway, status.services)
+        services = with_resource_usage(reader.gateway(), status.services)
         status = dataclasses.replace(status, services=services)
     if status.problem is not None:
         say(status.problem)
@@ -174,7 +174,7 @@ def _missing_reasons(reader: StatusReader, status: EnvironmentStatus) -> dict[st
         return why_missing(
             reader.settings,
             environment.project,
-            reader.gateway,
+            reader.gateway(),
             names,
             offline=environment.offline,
         )

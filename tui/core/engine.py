@@ -7,7 +7,6 @@ envdeck never sees or touches another project's containers.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 import docker
@@ -18,10 +17,26 @@ from docker.models.containers import Container
 from docker.transport import UnixHTTPAdapter
 
 from tui.core.engine_choice import EngineChoice, EngineChoiceError, current_engine
+from tui.core.engine_facts import (
+    ONEOFF_LABEL,
+    PROJECT_LABEL,
+    SERVICE_LABEL,
+    EngineInfo,
+    EngineUnavailable,
+    describe_engine_error,
+)
 
-PROJECT_LABEL = "com.docker.compose.project"
-SERVICE_LABEL = "com.docker.compose.service"
-ONEOFF_LABEL = "com.docker.compose.oneoff"
+__all__ = [  # what callers have always imported from here
+    "ENGINE_GONE",
+    "ONEOFF_LABEL",
+    "PROJECT_LABEL",
+    "SERVICE_LABEL",
+    "DockerGateway",
+    "EngineInfo",
+    "EngineUnavailable",
+    "client_for",
+    "describe_engine_error",
+]
 MINIMUM_API_VERSION = "1.24"  # docker-py's own minimum; only to ask the engine for its own
 
 # Failures that mean "the engine is not there", as opposed to a refused request.
@@ -87,19 +102,6 @@ def _tls_client(arguments: dict[str, Any], timeout: Any) -> docker.DockerClient:
 def _without_environment_ca(api: docker.APIClient) -> None:
     api.trust_env = False
     api.proxies = requests.utils.get_environ_proxies(api.base_url)
-
-
-class EngineUnavailable(Exception):
-    """No Docker engine answers; the message says where envdeck looked."""
-
-
-@dataclass(frozen=True)
-class EngineInfo:
-    connected: bool
-    version: str | None
-    api_version: str | None
-    error: str | None = None
-    choice: EngineChoice | None = None  # which engine and how it was chosen (None: given)
 
 
 class DockerGateway:
@@ -209,28 +211,3 @@ class DockerGateway:
         except ENGINE_GONE as error:
             raise EngineUnavailable(describe_engine_error(error)) from None
         return True
-
-
-def describe_engine_error(error: BaseException) -> str:
-    return f"{_engine_error_text(error)} [{_engine_named()}]"
-
-
-def _engine_error_text(error: BaseException) -> str:
-    text = str(error)
-    if "FileNotFoundError" in text or "No such file" in text:
-        return "no Docker engine: the socket does not exist (is dockerd running?)"
-    if "Connection refused" in text:
-        return "no Docker engine: the connection was refused (is dockerd running?)"
-    if "Permission denied" in text:
-        return "the Docker socket refused us: permission denied (are you in the docker group?)"
-    if "timed out" in text.lower():
-        return "the Docker engine did not answer in time (a slow or cut link?)"
-    return f"no Docker engine answers: {text}"
-
-
-def _engine_named() -> str:
-    """Where envdeck looked: the message must say which engine did not answer."""
-    try:
-        return current_engine().describe()
-    except EngineChoiceError as error:
-        return str(error)

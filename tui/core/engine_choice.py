@@ -140,9 +140,24 @@ def choose_engine(context: str | None = None) -> EngineChoice:
 
 
 def _current_context() -> str:
-    from docker.context.config import get_current_context_name
+    """`currentContext` of the CLI's config file, read as docker-py's
+    `get_current_context_name` reads it (the same three places), without importing it."""
+    for path in _config_file_candidates():
+        if path.exists():
+            try:
+                with path.open(encoding="utf-8") as file:
+                    return str(json.load(file).get("currentContext") or "default")
+            except Exception:  # docker-py's own reading: anything unreadable is "default"
+                return "default"
+    return "default"
 
-    return str(get_current_context_name() or "default")
+
+def _config_file_candidates() -> list[Path]:
+    """Where docker-py's `find_config_file` looks, in its order."""
+    home = Path(os.path.expanduser("~"))
+    folder = os.environ.get("DOCKER_CONFIG")
+    found = [Path(folder) / "config.json"] if folder else []
+    return [*found, home / ".docker" / "config.json", home / ".dockercfg"]
 
 
 def _from_context(name: str, chosen_by: ChosenBy) -> EngineChoice:

@@ -20,10 +20,15 @@ import json
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
-from tui.core.engine import ONEOFF_LABEL, PROJECT_LABEL, EngineUnavailable, describe_engine_error
+from tui.core.engine_facts import (
+    ONEOFF_LABEL,
+    PROJECT_LABEL,
+    EngineUnavailable,
+    describe_engine_error,
+)
 
 if TYPE_CHECKING:
     import ssl
@@ -35,8 +40,9 @@ if TYPE_CHECKING:
 _STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
-class EngineRefused(Exception):
-    """The engine answered, with an error status (404 for a missing image, ...)."""
+class EngineRefused(OSError):
+    """The engine answered, with an error status (404 for a missing image, ...). An
+    OSError as docker-py's `APIError` is: callers that take either client catch both."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(f"{status} {message}")
@@ -181,6 +187,25 @@ class EngineHttp:
             return False
         return True
 
+    def events(
+        self, *, since: int, until: int, filters: Mapping[str, Any], decode: Literal[True] = True
+    ) -> list[dict[str, Any]]:
+        """The engine's event history between two times (whole seconds), as docker-py's
+        `APIClient.events` with `until` given: the engine answers once `until` has passed."""
+        del decode  # always decoded; the parameter keeps docker-py's call shape
+        # The API takes each filter's values as a list (docker-py's `convert_filters`).
+        lists = {k: v if isinstance(v, list) else [v] for k, v in filters.items()}
+        query = {"since": str(since), "until": str(until), "filters": json.dumps(lists)}
+        target = self._address().request_prefix + "/events?" + urlencode(query)
+        try:
+            status, body = self._get(target)
+        except (OSError, http.client.HTTPException) as error:
+            self.close()
+            raise EngineUnavailable(describe_engine_error(error)) from None
+        if status >= 400:
+            raise EngineRefused(status, _error_message(body))
+        return _json_stream(body.decode("utf-8", "replace"))
+
     def get_json(self, path: str, query: Mapping[str, str] | None = None) -> Any:
         """The decoded answer to `GET path?query`; EngineRefused for an error status,
         EngineUnavailable when the engine cannot be reached or answers garbage."""
@@ -262,3 +287,21 @@ def _error_message(body: bytes) -> str:
         return body.decode("utf-8", "replace").strip()[:200]
     message = answer.get("message") if isinstance(answer, dict) else None
     return str(message) if message else ""
+
+
+def _json_stream(text: str) -> list[dict[str, Any]]:
+    """The objects of a stream of JSON documents (the events API writes one a line)."""
+    decoder = json.JSONDecoder()
+    found: list[dict[str, Any]] = []
+    position = 0
+    while True:
+        while position < len(text) and text[position].isspace():
+            position += 1
+        if position >= len(text):
+            return found
+        try:
+            item, position = decoder.raw_decode(text, position)
+        except ValueError:
+            return found  # a cut stream: what came before it stands
+        if isinstance(item, dict):
+            found.append(item)

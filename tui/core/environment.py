@@ -12,19 +12,28 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from tui.config.settings import EnvdeckSettings, SeedHook
 from tui.core.compose_cli import ComposeCommand, ComposeError
 from tui.core.compose_model import ComposeProject, load_project
-from tui.core.engine import DockerGateway, EngineUnavailable
-from tui.core.images import ImagesMissing, check_can_create
+from tui.core.engine_facts import EngineUnavailable
 from tui.core.one_shot import with_one_shot_settings
 from tui.core.ownership import ownership_problem
 from tui.core.project_files import compose_command as compose_command  # noqa: PLC0414 - re-exported
 from tui.core.project_files import config_ahead, forget_ahead
-from tui.core.readiness import NotReady, wait_until_ready
+
+if TYPE_CHECKING:
+    from tui.core.engine import DockerGateway
 
 Report = Callable[[str], None]
+
+
+class ImageLookup(Protocol):
+    """Whether an image is on the engine: `DockerGateway`, or `EngineHttp` for the quick
+    commands, which resolve the environment without importing docker-py (issue 17)."""
+
+    def image_exists(self, reference: str) -> bool: ...
 
 
 def _quiet(_: str) -> None:
@@ -40,14 +49,14 @@ class Environment:
     offline: bool
 
 
-def missing_images(project: ComposeProject, gateway: DockerGateway) -> list[str]:
+def missing_images(project: ComposeProject, gateway: ImageLookup) -> list[str]:
     images = sorted({spec.image for spec in project.services.values() if spec.image})
     return [image for image in images if not gateway.image_exists(image)]
 
 
 def resolve_environment(
     settings: EnvdeckSettings,
-    gateway: DockerGateway | None,
+    gateway: ImageLookup | None,
     *,
     allow_pull: bool = False,
     report: Report = _quiet,
@@ -62,7 +71,7 @@ def resolve_environment(
 
 
 def _resolve(
-    settings: EnvdeckSettings, gateway: DockerGateway | None, *, allow_pull: bool, report: Report
+    settings: EnvdeckSettings, gateway: ImageLookup | None, *, allow_pull: bool, report: Report
 ) -> Environment:
     compose = compose_command(settings)
     try:
@@ -141,6 +150,10 @@ def start_project(
     """The one way envdeck starts a project (`up`, `demo`, the dashboard's u/U): this
     checkout's containers only, offline images prepared, every image proven obtainable,
     `compose up -d`, then a wait by envdeck's rule. The wait's summary; ComposeError."""
+    # Only starting needs these (and docker-py, through them): not the quick commands.
+    from tui.core.images import ImagesMissing, check_can_create  # noqa: PLC0415
+    from tui.core.readiness import NotReady, wait_until_ready  # noqa: PLC0415
+
     timeout = settings.up_timeout if timeout is None else timeout
     # compose would recreate another checkout's containers from this checkout's file.
     try:

@@ -43,16 +43,15 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
-
-import docker
+from typing import Any, Literal, Protocol
 
 from tui.config.settings import EnvdeckSettings
 from tui.core.compose_model import ComposeProject, ServiceSpec
-from tui.core.engine import ENGINE_GONE
+from tui.core.engine_facts import EngineUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +118,15 @@ def _image_healthcheck(attrs: Mapping[str, Any]) -> bool:
     return bool(test) and test[0] != "NONE"
 
 
-def stop_requested(client: docker.DockerClient | None, attrs: Mapping[str, Any]) -> bool:
+class EventHistory(Protocol):
+    """The engine's event history: docker-py's `APIClient`, or `EngineHttp`."""
+
+    def events(
+        self, *, since: int, until: int, filters: dict[str, Any], decode: Literal[True]
+    ) -> Iterable[Mapping[str, Any]]: ...
+
+
+def stop_requested(history: EventHistory | None, attrs: Mapping[str, Any]) -> bool:
     """Did anyone kill or stop the container during its last run (see the module's
     docstring)? False when that cannot be told: no run recorded, or no answer."""
     state = attrs.get("State") or {}
@@ -128,10 +135,17 @@ def stop_requested(client: docker.DockerClient | None, attrs: Mapping[str, Any])
         docker_time_ns(state.get("FinishedAt")),
     )
     container_id = attrs.get("Id")
-    if client is None or not container_id or started is None or finished is None:
+    if history is None or not container_id or started is None or finished is None:
         return False
+    unanswered: tuple[type[Exception], ...] = (
+        EngineUnavailable,
+        OSError,
+        ValueError,
+        TypeError,
+        *_docker_errors(),
+    )
     try:
-        events = client.api.events(
+        events = history.events(
             since=started // 1_000_000_000,
             until=finished // 1_000_000_000 + KILL_LOGGED_WITHIN_SECONDS,
             filters={"type": "container", "container": str(container_id), "event": ["kill"]},
@@ -143,10 +157,17 @@ def stop_requested(client: docker.DockerClient | None, attrs: Mapping[str, Any])
             return any(started <= _event_ns(event) for event in events)
         finally:
             with contextlib.suppress(Exception):
-                events.close()
-    except (*ENGINE_GONE, ValueError, TypeError):
+                getattr(events, "close", lambda: None)()  # docker-py's is a stream
+    except unanswered:
         log.debug("no event history for %s", container_id, exc_info=True)
         return False
+
+
+def _docker_errors() -> tuple[type[Exception], ...]:
+    """docker-py's own errors, when it is in use: a history asked through it may raise
+    them (its request errors are OSErrors already). Not imported for `EngineHttp`."""
+    errors = sys.modules.get("docker.errors")
+    return (errors.DockerException,) if errors is not None else ()
 
 
 def _event_ns(event: Mapping[str, Any]) -> int:

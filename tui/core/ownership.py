@@ -12,14 +12,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-
-from docker.models.containers import Container
+from typing import Protocol
 
 from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeCommand
 
 WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
 CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
+
+
+class LabelledContainer(Protocol):
+    """What ownership reads of a container: docker-py's `Container` has it, and so does
+    `status_snapshot`'s view of an inspect document."""
+
+    @property
+    def name(self) -> str | None: ...
+
+    @property
+    def labels(self) -> Mapping[str, str]: ...
 
 
 def project_directory(settings: EnvdeckSettings, compose: ComposeCommand) -> Path:
@@ -32,7 +42,7 @@ def project_directory(settings: EnvdeckSettings, compose: ComposeCommand) -> Pat
 
 
 def foreign_containers(
-    containers: Sequence[Container], settings: EnvdeckSettings, compose: ComposeCommand
+    containers: Sequence[LabelledContainer], settings: EnvdeckSettings, compose: ComposeCommand
 ) -> list[tuple[str, str]]:
     """(name, where it was created from) of each container of the project name that
     another checkout created."""
@@ -51,7 +61,7 @@ def foreign_containers(
 
 
 def ownership_problem(
-    containers: Sequence[Container],
+    containers: Sequence[LabelledContainer],
     settings: EnvdeckSettings,
     compose: ComposeCommand,
     project: str,

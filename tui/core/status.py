@@ -12,11 +12,13 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from tui.core.compose_model import ComposeProject
-from tui.core.engine import ENGINE_GONE, SERVICE_LABEL, DockerGateway, EngineInfo, EngineUnavailable
+from tui.core.engine_facts import SERVICE_LABEL, EngineInfo, EngineUnavailable
 from tui.core.one_shot import is_one_shot, must_finish, stop_requested
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
+
+    from tui.core.engine import DockerGateway
 
 # Exit codes of `envdeck status` (and of every command that reports state).
 EXIT_OK, EXIT_NOT_READY, EXIT_UNKNOWN = 0, 1, 2
@@ -161,7 +163,8 @@ def missing_service(name: str, image: str | None) -> ServiceStatus:
 def container_status(project: ComposeProject, container: Container) -> ServiceStatus:
     """A docker-py container's status (`document_status`), its kill history asked of the
     container's own client."""
-    return document_status(project, container.attrs, partial(stop_requested, container.client))
+    history = container.client.api if container.client is not None else None
+    return document_status(project, container.attrs, partial(stop_requested, history))
 
 
 def document_status(
@@ -341,7 +344,7 @@ class ResourceSampler:
     def _sample(self, name: str) -> tuple[str, dict[str, Any] | None]:
         try:
             stats = self._gateway.client.api.stats(name, stream=False, one_shot=True)
-        except (EngineUnavailable, *ENGINE_GONE):
+        except (EngineUnavailable, OSError):  # docker-py's request errors are OSErrors
             return name, None
         return name, stats if isinstance(stats, dict) else None
 

@@ -7,36 +7,49 @@ docker-py's import more than for its questions, so `status` asks them with
 inspected. Both build the answer from the same pieces: `resolve_environment`,
 `document_status`, `merge_statuses`, `ownership_problem`; only the transport differs.
 
-Two questions still go through a docker-py gateway, connected only if they are asked:
-whether the project's images are here (a project with offline files and no
-`offline` setting, `resolve_environment`), and the kill history of an exited container
-(`one_shot.stop_requested`): both functions take a docker-py client.
+Nothing here imports docker-py: whether the project's images are here, and the kill
+history of an exited container, are asked over the same connection. `--stats` is the one
+part that uses the docker-py gateway (the dashboard's sampler), imported when asked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-from docker.models.containers import Container
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeError
-from tui.core.engine import DockerGateway, EngineInfo, EngineUnavailable
 from tui.core.engine_choice import EngineChoice, EngineChoiceError, current_engine
+from tui.core.engine_facts import EngineInfo, EngineUnavailable
 from tui.core.engine_http import EngineHttp, EngineRefused
 from tui.core.environment import Environment, resolve_environment
 from tui.core.one_shot import stop_requested
 from tui.core.ownership import ownership_problem
 from tui.core.status import EnvironmentStatus, document_status, merge_statuses
 
+if TYPE_CHECKING:
+    from tui.core.engine import DockerGateway
+
+
+@dataclass(frozen=True)
+class ContainerLabels:
+    """What ownership reads of a container, from its inspect document."""
+
+    name: str | None
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, attrs: Mapping[str, Any]) -> ContainerLabels:
+        name = str(attrs.get("Name") or "").lstrip("/") or None  # as docker-py's Container.name
+        return cls(name, (attrs.get("Config") or {}).get("Labels") or {})
+
 
 class StatusReader:
     """Snapshots of one compose project for `envdeck status` (`--wait` takes several)."""
 
-    def __init__(self, settings: EnvdeckSettings, gateway: DockerGateway) -> None:
+    def __init__(self, settings: EnvdeckSettings) -> None:
         self.settings = settings
-        self.gateway = gateway  # docker-py, for the two questions above (and --stats)
         self._engine: EngineHttp | None = None
         self._environment: Environment | None = None
 
@@ -57,7 +70,7 @@ class StatusReader:
         statuses = merge_statuses(
             project, [document_status(project, attrs, self._was_stopped) for attrs in documents]
         )
-        containers = [Container(attrs=attrs) for attrs in documents]  # labels and name
+        containers = [ContainerLabels.of(attrs) for attrs in documents]
         foreign = ownership_problem(containers, self.settings, environment.compose, name)
         return EnvironmentStatus(name, info, statuses, foreign=foreign)
 
@@ -78,17 +91,19 @@ class StatusReader:
     def environment(self, engine_connected: bool) -> Environment:
         """The project as it runs here, resolved once (ComposeError for broken files)."""
         if self._environment is None:
-            gateway = self.gateway if engine_connected else None
-            self._environment = resolve_environment(self.settings, gateway)
+            engine = self._engine if engine_connected else None
+            self._environment = resolve_environment(self.settings, engine)
         return self._environment
 
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()
 
+    def gateway(self) -> DockerGateway:
+        """A docker-py gateway to the same engine, for `--stats` (the dashboard's sampler)."""
+        from tui.core.engine import DockerGateway  # noqa: PLC0415 - only for --stats
+
+        return DockerGateway(timeout=self.settings.engine_timeout)
+
     def _was_stopped(self, attrs: Mapping[str, Any]) -> bool:
-        try:
-            client = self.gateway.client
-        except EngineUnavailable:
-            return False  # cannot be told, as when the history does not answer
-        return stop_requested(client, attrs)
+        return stop_requested(self._engine, attrs)
