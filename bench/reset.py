@@ -32,7 +32,8 @@ import redis
 
 from tui.config.settings import load_settings
 from tui.core.engine import DockerGateway
-from tui.core.environment import Environment, resolve_environment, sample_settings
+from tui.core.environment import Environment, resolve_environment
+from tui.core.sample_environment import sample_settings
 from tui.reset.hard import HardReset
 from tui.reset.states import StateManager
 from tui.reset.steps import Outcome

@@ -10,9 +10,10 @@ import pytest
 
 from tui.config.settings import EnvdeckSettings, load_settings
 from tui.core.engine import PROJECT_LABEL, DockerGateway
-from tui.core.environment import Environment, bring_up, resolve_environment, sample_settings
+from tui.core.environment import Environment, bring_up, resolve_environment
 from tui.core.monitor import DockerEnvironmentMonitor
 from tui.core.ownership import foreign_containers
+from tui.core.sample_environment import sample_settings
 from tui.reset.hard import prepare_new_environment
 
 REPO = Path(__file__).resolve().parent.parent
