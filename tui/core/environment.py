@@ -8,13 +8,11 @@ fails. Read-only commands never pull: they pick offline when an upstream image i
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from tui.config.settings import EnvdeckSettings, SeedHook
+from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeCommand, ComposeError
 from tui.core.compose_model import ComposeProject, load_project
 from tui.core.engine_facts import EngineUnavailable
@@ -187,46 +185,3 @@ def start_project(
         raise ComposeError(f"up, but {error}") from None
     report(summary)
     return summary
-
-
-def sample_environment_dir() -> Path:
-    """The bundled sample environment: in the wheel, or beside tui/ in a checkout."""
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "sample_env", package.parent / "compose"):
-        if (candidate / "compose.yaml").is_file():
-            return candidate
-    raise ComposeError("the bundled sample environment is missing from this installation")
-
-
-def sample_settings(base: EnvdeckSettings) -> EnvdeckSettings:
-    """Settings that point at the bundled sample environment."""
-    folder = sample_environment_dir()
-    return base.replace(
-        **{
-            "compose_files": [folder / "compose.yaml"],
-            "offline_compose_files": [folder / "compose.offline.yaml"],
-            "offline_setup": ["bash", str(folder / "images" / "build-base.sh")],
-            "project_dir": None,
-            "config_dir": folder,
-            "project_name": None,
-            "seed": sample_seed_hooks(folder),
-        }
-    )
-
-
-def sample_seed_hooks(folder: Path) -> list[SeedHook]:
-    """What the sample starts with beyond init.sql: a few Redis keys, a Qdrant collection."""
-    return [
-        SeedHook(
-            service="redis",
-            exec=[
-                "redis-cli",
-                "MSET",
-                "config:feature_flags",
-                '{"semantic_search": true}',
-                "config:rate_limit_per_minute",
-                "120",
-            ],
-        ),
-        SeedHook(command=[sys.executable, str(folder / "seed" / "qdrant_seed.py")]),
-    ]
