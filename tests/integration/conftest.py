@@ -28,12 +28,15 @@ REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 
 
-def run_envdeck(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The `envdeck` command as a user runs it in `folder`, with no terminal to ask."""
+def run_envdeck(
+    folder: Path, *args: str, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The `envdeck` command as a user runs it in `folder`, with no terminal to ask; `env`
+    adds to the environment."""
     return subprocess.run(
         [sys.executable, "-m", "tui", *args],
         cwd=folder,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
         capture_output=True,
         text=True,
         timeout=180,

@@ -8,10 +8,7 @@ environment they expect.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,6 +20,7 @@ from docker.models.containers import Container
 from docker.models.volumes import Volume
 
 from tests.conftest import REPO, SampleEnv
+from tests.integration.conftest import WatchedOutput, run_envdeck
 from tests.integration.reset_data import (
     dirty_everything,
     everything,
@@ -403,16 +401,7 @@ def test_a_hard_reset_counts_a_one_shot_that_exits_0_as_done(
 
 def test_reset_and_snapshot_commands(sample_env: SampleEnv, tmp_path: Path) -> None:
     def envdeck(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "tui", *args],
-            cwd=REPO,
-            env={**os.environ, "ENVDECK_STATE_DIR": str(tmp_path)},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
+        return run_envdeck(REPO, *args, env={"ENVDECK_STATE_DIR": str(tmp_path)})
 
     nothing = envdeck("reset")
     assert nothing.returncode == 1
@@ -461,27 +450,13 @@ def test_envdeck_test_watch_resets_before_each_run_when_configured(
     (project / "test_one.py").write_text("def test_one():\n    assert True\n")
     before = everything(sample_env)
     dirty_everything(sample_env, "watch")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tui", "test", "--watch"],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    seen: list[str] = []
-    assert process.stdout is not None
-    stdout = process.stdout
-    reader = threading.Thread(target=lambda: seen.extend(iter(stdout.readline, "")), daemon=True)
-    reader.start()
+    watch = WatchedOutput(project)
     try:
-        try:
-            wait_until(lambda: any("1 passed" in line for line in seen), 90, "the first run")
-        except AssertionError as error:
-            raise AssertionError(f"{error}; it printed:\n{''.join(seen)}") from None
-        output = "".join(seen)
+        watch.wait_for("1 passed", timeout=90)  # the first run
+        output = "".join(watch.seen)
         assert "reset the environment to its baseline in" in output
         assert output.index("reset the environment") < output.index("1 passed")
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        watch.process.terminate()
+        watch.process.wait(timeout=10)
     assert everything(sample_env) == before
