@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -17,11 +16,11 @@ import pytest
 from docker.models.containers import Container
 
 from tests.integration.socket_proxy import SocketProxy, sockets_connected_to
-from tui.core.engine import PROJECT_LABEL, SERVICE_LABEL, DockerGateway
+from tests.integration.throwaway_containers import new_project, run_service
+from tui.core.engine import DockerGateway
 from tui.core.events import ContainerChange, EngineState, ProjectWatcher
 from tui.core.status import ServiceStatus
 
-IMAGE = "envdeck-base:bookworm"
 SECOND = 1_000_000_000  # Docker's healthcheck durations are in nanoseconds
 T = TypeVar("T")
 
@@ -98,13 +97,9 @@ class Recorder:
         return self.wait_for(find, timeout, f"engine connected={connected}")
 
 
-def new_project() -> str:
-    return f"envdeck-test-events-{uuid.uuid4().hex[:8]}"
-
-
 @pytest.fixture
 def project() -> str:
-    return new_project()
+    return new_project("events")
 
 
 @pytest.fixture
@@ -115,14 +110,9 @@ def spawn(gateway: DockerGateway) -> Iterator[Callable[..., Container]]:
     def run(
         project: str, service: str, command: str = "exec sleep infinity", **options: Any
     ) -> Container:
-        container = gateway.client.containers.run(
-            IMAGE,
-            ["bash", "-c", command],
-            detach=True,
-            init=True,  # signals reach `sleep`, so stop and kill are quick
-            name=f"{project}-{service}",
-            labels={PROJECT_LABEL: project, SERVICE_LABEL: service},
-            **options,
+        # init: signals reach `sleep`, so stop and kill are quick
+        container = run_service(
+            gateway, project, service, ["bash", "-c", command], init=True, **options
         )
         created.append(container)
         return container

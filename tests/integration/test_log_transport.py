@@ -12,32 +12,24 @@ import fcntl
 import struct
 import termios
 import threading
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from docker.models.containers import Container
 
+from tests.integration.throwaway_containers import new_project, run_service, wait_for
 from tui.core.engine import PROJECT_LABEL, SERVICE_LABEL, DockerGateway
 from tui.core.log_buffer import MultiplexedLogParser
 from tui.core.logs import DockerLogSource, HttpLogStream
 
-IMAGE = "envdeck-base:bookworm"
 BURST = 20_000  # ~1 MB of frames: more than a socket holds, the engine writes as we read
 
 
 @pytest.fixture
 def burst(gateway: DockerGateway) -> Iterator[Container]:
     """A container that printed BURST numbered lines and then sleeps: its log is whole."""
-    project = f"envdeck-test-transport-{uuid.uuid4().hex[:8]}"
-    container = gateway.client.containers.run(
-        IMAGE,
-        ["bash", "-c", f"seq 1 {BURST}; exec sleep infinity"],
-        detach=True,
-        labels={PROJECT_LABEL: project, SERVICE_LABEL: "burst"},
-        name=f"{project}-burst",
-    )
+    command = ["bash", "-c", f"seq 1 {BURST}; exec sleep infinity"]
+    container = run_service(gateway, new_project("transport"), "burst", command)
     try:
         wait_for(
             lambda: container.logs().count(b"\n") >= BURST, f"the engine to have {BURST} lines"
@@ -45,14 +37,6 @@ def burst(gateway: DockerGateway) -> Iterator[Container]:
         yield container
     finally:
         container.remove(force=True)
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up after {timeout} s waiting for {what}")
-        time.sleep(0.02)
 
 
 def unread_bytes(stream: HttpLogStream) -> int:

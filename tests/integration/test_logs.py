@@ -10,16 +10,16 @@ from __future__ import annotations
 import os
 import re
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Protocol
 
 import pytest
 from docker.models.containers import Container
 
-from tui.core.engine import PROJECT_LABEL, SERVICE_LABEL, DockerGateway
+from tests.integration.throwaway_containers import new_project, run_service, wait_for
+from tui.core.engine import PROJECT_LABEL, DockerGateway
 from tui.core.log_buffer import LogLine, LogRing, now_timestamp
 from tui.core.logs import (
     DockerLogSource,
@@ -29,7 +29,6 @@ from tui.core.logs import (
     reader,
 )
 
-IMAGE = "envdeck-base:bookworm"
 DOCKER_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z")
 
 
@@ -39,7 +38,7 @@ class StartService(Protocol):
 
 @pytest.fixture(scope="module")
 def project(gateway: DockerGateway) -> Iterator[str]:
-    name = f"envdeck-test-logs-{uuid.uuid4().hex[:8]}"
+    name = new_project("logs")
     yield name
     for container in gateway.client.containers.list(
         all=True, filters={"label": f"{PROJECT_LABEL}={name}"}
@@ -53,14 +52,8 @@ def start_service(gateway: DockerGateway, project: str) -> StartService:
 
     def start(service: str, script: str, *, tty: bool = False) -> Container:
         command = ["python3", "-c", script] if script.startswith("#py") else ["bash", "-c", script]
-        return gateway.client.containers.run(
-            IMAGE,
-            command,
-            detach=True,
-            tty=tty,
-            labels={PROJECT_LABEL: project, SERVICE_LABEL: service},
-            name=f"{project}-{service}-{uuid.uuid4().hex[:4]}",
-        )
+        name = f"{project}-{service}-{uuid.uuid4().hex[:4]}"
+        return run_service(gateway, project, service, command, name=name, tty=tty)
 
     return start
 
@@ -88,14 +81,6 @@ class Collected:
     def output(self) -> list[str]:
         """The container's own lines, separators left out."""
         return [line.text for line in self.snapshot() if line.stream != "envdeck"]
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up after {timeout} s waiting for {what}")
-        time.sleep(0.02)
 
 
 @contextmanager
