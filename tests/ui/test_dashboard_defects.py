@@ -37,6 +37,21 @@ def status_line(logs: LogView) -> str:
     return str(logs.query_one("#log-status", Static).render())
 
 
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The working folder, where ctrl+s writes: this test's own."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+async def save_with_ctrl_s(pilot: Pilot[Any], workdir: Path) -> list[str]:
+    """ctrl+s; the lines of the one file it wrote."""
+    await pilot.press("ctrl+s")
+    await pilot.pause(0.2)
+    (saved,) = workdir.glob("envdeck-*.log")
+    return saved.read_text(encoding="utf-8").splitlines()
+
+
 async def until(pilot: Pilot[Any], condition: Any, what: str, timeout: float = 5) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -77,10 +92,7 @@ async def test_G_goes_to_the_newest_line_and_follows_again_and_g_to_the_oldest()
         assert "paused" in status_line(logs)
 
 
-async def test_ctrl_s_saves_exactly_the_lines_kept_for_the_service(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
+async def test_ctrl_s_saves_exactly_the_lines_kept_for_the_service(workdir: Path) -> None:
     app = app_keeping(KEPT)
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_for_rows(pilot)
@@ -93,10 +105,7 @@ async def test_ctrl_s_saves_exactly_the_lines_kept_for_the_service(
         logs.lines_widget.focus()
         await pilot.press("slash", *"!#29", "enter")  # a search that hides most lines
         await pilot.pause(0.2)
-        await pilot.press("ctrl+s")
-        await pilot.pause(0.2)
-        (saved,) = tmp_path.glob("envdeck-*.log")
-        written = saved.read_text(encoding="utf-8").splitlines()
+        written = await save_with_ctrl_s(pilot, workdir)
         assert len(written) == KEPT  # not the 300 received, nor the 10 the search shows
         assert written[0].endswith("line #200")
         assert written[-1].endswith("line #299")
@@ -104,9 +113,8 @@ async def test_ctrl_s_saves_exactly_the_lines_kept_for_the_service(
 
 
 async def test_ctrl_s_in_the_merged_view_saves_what_is_kept_of_every_service(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    workdir: Path,
 ) -> None:
-    monkeypatch.chdir(tmp_path)
     app = app_keeping(KEPT)
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_for_rows(pilot)
@@ -119,10 +127,7 @@ async def test_ctrl_s_in_the_merged_view_saves_what_is_kept_of_every_service(
         await pilot.pause(0.3)
         kept = len(logs.ring)
         assert kept >= 3 * KEPT
-        await pilot.press("ctrl+s")
-        await pilot.pause(0.2)
-        (saved,) = tmp_path.glob("envdeck-*.log")
-        written = saved.read_text(encoding="utf-8").splitlines()
+        written = await save_with_ctrl_s(pilot, workdir)
         assert len(written) == kept
         for service in ("postgres", "redis", "mock-api"):
             own = [
