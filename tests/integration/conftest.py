@@ -47,16 +47,25 @@ def run_envdeck(
 
 class WatchedOutput:
     """`envdeck test --watch` running in `folder`, its output collected line by line by a
-    reader thread, so a test can wait for a line without blocking on the pipe."""
+    reader thread, so a test can wait for a line without blocking on the pipe. `env` and
+    `start_new_session` go to Popen."""
 
-    def __init__(self, folder: Path, *args: str) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        start_new_session: bool = False,
+    ) -> None:
         self.folder = folder
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tui", "test", "--watch", *args],
             cwd=folder,
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=start_new_session,
         )
         self.seen: list[str] = []
         stdout = self.process.stdout

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.conftest import WatchedOutput
 from tests.integration.testrun_projects import (
     PKG,
     PYTEST_INI,
@@ -593,44 +594,18 @@ def spares_in(folder: Path) -> list[int]:
     return found
 
 
-class Lines:
-    """A process's output, read in the background, waited for with a deadline."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        self.seen: list[str] = []
-        assert process.stdout is not None
-        stream = process.stdout
-        self._thread = threading.Thread(
-            target=lambda: self.seen.extend(iter(stream.readline, "")), daemon=True
-        )
-        self._thread.start()
-
-    def wait_for(self, text: str, after: int = 0) -> int:
-        deadline = time.monotonic() + DEADLINE
-        while time.monotonic() < deadline:
-            for index, line in enumerate(self.seen[after:], start=after):
-                if text in line:
-                    return index
-            time.sleep(0.02)
-        raise AssertionError(f"never saw {text!r}; got:\n{''.join(self.seen)}")
-
-
 @pytest.fixture
-def envdeck_watch(watched: Path, env: dict[str, str]) -> Iterator[Callable[[str], Lines]]:
+def envdeck_watch(watched: Path, env: dict[str, str]) -> Iterator[Callable[[str], WatchedOutput]]:
     started: list[subprocess.Popen[str]] = []
 
-    def start(warm: str) -> Lines:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tui", "test", "--watch"],
-            cwd=watched,
+    def start(warm: str) -> WatchedOutput:
+        output = WatchedOutput(
+            watched,
             env={**os.environ, **env, "ENVDECK_TEST_WARM_START": warm},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
             start_new_session=True,
         )
-        started.append(process)
-        return Lines(process)
+        started.append(output.process)
+        return output
 
     yield start
     for process in started:
@@ -644,7 +619,7 @@ def envdeck_watch(watched: Path, env: dict[str, str]) -> Iterator[Callable[[str]
 
 @pytest.mark.parametrize("warm", ["1", "0"])
 def test_watch_mode_runs_a_save_in_the_spare_unless_told_not_to(
-    watched: Path, env: dict[str, str], envdeck_watch: Callable[[str], Lines], warm: str
+    watched: Path, env: dict[str, str], envdeck_watch: Callable[[str], WatchedOutput], warm: str
 ) -> None:
     lines = envdeck_watch(warm)
     first = lines.wait_for("1 passed")
