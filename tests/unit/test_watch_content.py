@@ -6,7 +6,6 @@ On real files; the watcher tests use real watchfiles and wait for batches with a
 from __future__ import annotations
 
 import os
-import queue
 import shutil
 import subprocess
 import time
@@ -15,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.test_watch_watcher import DEADLINE, Batches
 from tui.core.watch.content import (
     CTIME_MARGIN_NS,
     MAX_HASHED_BYTES,
     ContentHashes,
     watched_files,
 )
-from tui.core.watch.watcher import ChangeBatch, SourceWatcher
+from tui.core.watch.watcher import SourceWatcher
 
-DEADLINE = 5.0  # seconds: generous for a loaded machine; a passing test takes far less
 LATER = 10 * 1_000_000_000  # ns: "watching began 10 s after these files were written"
 
 
@@ -158,17 +157,6 @@ def test_the_watched_set_with_git_skips_what_git_ignores(tmp_path: Path) -> None
 
 
 # ---------------------------------------------------------------------- in the watcher
-
-
-class Batches:
-    def __init__(self) -> None:
-        self.queue: queue.SimpleQueue[ChangeBatch] = queue.SimpleQueue()
-
-    def put(self, batch: ChangeBatch) -> None:
-        self.queue.put(batch)
-
-    def next(self) -> ChangeBatch:
-        return self.queue.get(timeout=DEADLINE)
 
 
 def start_watching(root: Path, delivered: Batches, hashes: ContentHashes) -> SourceWatcher:
