@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +19,13 @@ import redis
 
 from tests.conftest import REPO, SampleEnv
 
+NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
 
-def envdeck(*args: str, cwd: Path = REPO, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+
+def envdeck(
+    *args: str, cwd: Path = REPO, timeout: float = 120, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The CLI run as a user runs it; `env` adds to the environment."""
     return subprocess.run(
         [sys.executable, "-m", "tui", *args],
         cwd=cwd,
@@ -26,6 +33,7 @@ def envdeck(*args: str, cwd: Path = REPO, timeout: float = 120) -> subprocess.Co
         text=True,
         timeout=timeout,
         check=False,
+        env={**os.environ, **env} if env is not None else None,
     )
 
 
@@ -53,15 +61,7 @@ def test_status_text_and_wait(sample_env: SampleEnv) -> None:
 
 
 def test_status_is_2_when_no_engine_answers() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "tui", "status", "--json"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**__import__("os").environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"},
-    )
+    result = envdeck("status", "--json", timeout=60, env=NO_ENGINE)
     assert result.returncode == 2, result.stderr
     assert json.loads(result.stdout)["engine"] == {
         "connected": False,
@@ -91,15 +91,7 @@ def test_doctor_reports_engine_compose_and_file(sample_env: SampleEnv) -> None:
 
 
 def test_doctor_says_how_to_fix_a_missing_engine() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "tui", "doctor"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**__import__("os").environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"},
-    )
+    result = envdeck("doctor", timeout=60, env=NO_ENGINE)
     assert result.returncode == 1
     assert "[FAIL] engine:" in result.stdout
     assert "fix: start Docker" in result.stdout
