@@ -107,11 +107,14 @@ def prepare() -> None:
     wrapper = layout.SSH_PATH_DIR / "ssh"
     wrapper.write_text(f'#!/bin/sh\nexec {SSH} -F {SSH_CONFIG} "$@"\n')
     wrapper.chmod(0o755)
+    # sshd, even its config test, wants its privilege-separation folder; on a machine
+    # without systemd nothing makes it when openssh-server is installed (a fresh CI box).
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     run([SSHD, "-t", "-f", SSHD_CONFIG])
 
 
 def start() -> None:
-    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation dir
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # see above; /run may be new since
     sshd = start_daemon(in_remote([SSHD, "-D", "-e", "-f", SSHD_CONFIG]), log=LOG)
     wait_until(answers, timeout=15, what="the remote's sshd", log=LOG, process=sshd)
 
