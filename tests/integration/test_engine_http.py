@@ -5,15 +5,18 @@ containers, same statuses; tcp and TLS through a local forwarder to the engine's
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SampleEnv
+from tests.conftest import REPO, SampleEnv
 from tests.integration.conftest import self_signed_certificates
 from tui.core.engine import EngineUnavailable
 from tui.core.engine_choice import choose_engine
@@ -205,3 +208,40 @@ def pump(source: socket.socket, target: socket.socket) -> None:
             target.sendall(data)
     with contextlib.suppress(OSError):
         target.shutdown(socket.SHUT_WR)
+
+
+FIRST_FRAME_SCRIPT = """
+import json, sys
+from tui.config.settings import load_settings
+from tui.core.monitor import DockerEnvironmentMonitor
+from tui.ui.app import make_app
+
+monitor = DockerEnvironmentMonitor(load_settings())
+monitor.prefetch()
+app = make_app(monitor.settings, monitor=monitor)
+first = monitor.snapshot()
+before = sorted(name for name in ("docker", "requests", "urllib3") if name in sys.modules)
+later = monitor.snapshot()
+print(json.dumps({"before": before, "first": first.to_json(), "later": later.to_json(),
+                  "docker_py_later": "docker" in sys.modules}))
+"""
+
+
+def test_the_dashboards_first_listing_needs_no_docker_py(sample_env: SampleEnv) -> None:
+    # envdeck's own monitor (no gateway given) lists over plain HTTP first: docker-py and
+    # requests are not imported until the live parts start, after the first frame.
+    result = subprocess.run(
+        [sys.executable, "-c", FIRST_FRAME_SCRIPT],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["before"] == []
+    assert found["docker_py_later"]  # the second listing is docker-py's, as every later one
+    assert found["first"] == found["later"]
+    assert found["first"]["project"] == sample_env.project
+    assert len(found["first"]["services"]) == 4

@@ -311,7 +311,7 @@ class CrashingApp(tui.ui.app.EnvdeckApp):
         raise RuntimeError("a defect inside the app")
 
 
-def make_crashing_app(settings, gateway, monitor=None, resets=None):
+def make_crashing_app(settings, gateway=None, monitor=None, resets=None):
     return CrashingApp(settings, FixedMonitor())
 
 

@@ -42,13 +42,13 @@ def gateway_for(settings: EnvdeckSettings) -> DockerGateway:
 def run_dashboard(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
     from tui.core.monitor import DockerEnvironmentMonitor
 
-    monitor = DockerEnvironmentMonitor(settings, gateway_for(settings))
+    monitor = DockerEnvironmentMonitor(settings)  # its docker-py gateway after the first frame
     # While Textual imports (a second or more), the engine is reached, `compose config`
     # runs in its own process and the containers are listed: the first frame has them.
     monitor.prefetch()
     from tui.ui.app import make_app  # Textual only when the UI opens
 
-    app = make_app(settings, monitor.gateway, monitor)
+    app = make_app(settings, monitor=monitor)
     return app.run_for_exit_code()
 
 
@@ -85,7 +85,7 @@ def up_and_prepare(
     from tui.presentation.reset_text import step_line
     from tui.reset.baseline_notice import BaselineNotices, baseline_advice
     from tui.reset.hard import BASELINE_STEP, prepare_new_environment
-    from tui.reset.states import default_state_dir
+    from tui.reset.state_folder import default_state_dir
     from tui.reset.steps import StepEvent, StepState
     from tui.reset.store import StateStore
 

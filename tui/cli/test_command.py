@@ -264,7 +264,7 @@ def fast_reset(
     if not settings.reset_before_watch_runs or monitor is None:
         return None
     resets = EnvironmentResets(
-        settings, monitor.gateway, partial(monitor.environment, engine_connected=True)
+        settings, lambda: monitor.gateway, partial(monitor.environment, engine_connected=True)
     )
     return partial(resets.fast_reset, no_progress)
 

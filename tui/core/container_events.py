@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tui.core.engine import ONEOFF_LABEL, PROJECT_LABEL, SERVICE_LABEL
+from tui.core.engine_facts import ONEOFF_LABEL, PROJECT_LABEL, SERVICE_LABEL
 from tui.core.secrets import mask_secrets
 from tui.core.status import ServiceStatus
 from tui.core.text import safe_text

@@ -11,25 +11,13 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from functools import cached_property, partial
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tui.config.settings import EnvdeckSettings
-from tui.core.actions import ServiceActions
 from tui.core.compose_cli import ComposeError
-from tui.core.details import ServiceDetails, details_from_inspect
-from tui.core.engine import (
-    ENGINE_GONE,
-    PROJECT_LABEL,
-    DockerGateway,
-    EngineUnavailable,
-)
+from tui.core.engine_facts import PROJECT_LABEL, EngineUnavailable
 from tui.core.environment import Environment, resolve_environment
-from tui.core.events import ChangeCallback, EngineCallback, ProjectWatcher
-from tui.core.log_buffer import LogLine
-from tui.core.logs import DockerLogSource, FollowOptions, MergedLogFollower, ServiceLogFollower
 from tui.core.ownership import ownership_problem
-from tui.core.plugin_registry import PluginLoadError, PluginRegistry
-from tui.core.plugin_session import Inspector, NoInspector, inspector_for
 from tui.core.status import (
     EnvironmentStatus,
     ResourceSampler,
@@ -40,7 +28,23 @@ from tui.core.status import (
     with_resource_usage,
 )
 
-LinesCallback = Callable[[Sequence[LogLine]], None]  # called with a LineBlock
+if TYPE_CHECKING:
+    from tui.core.actions import ServiceActions
+    from tui.core.details import ServiceDetails
+    from tui.core.engine import DockerGateway
+    from tui.core.events import ChangeCallback, EngineCallback
+    from tui.core.log_buffer import LogLine
+    from tui.core.logs import FollowOptions
+    from tui.core.plugin_registry import PluginRegistry
+    from tui.core.plugin_session import Inspector
+
+# docker-py and what only the live dashboard uses (logs, events, plugins, actions) are
+# imported on first use, in the workers that start after the first frame: the first
+# listing goes over plain HTTP (`status_snapshot`), so nothing before the first frame
+# needs them (issue 17).
+# ruff: noqa: PLC0415
+
+LinesCallback = Callable[[Sequence["LogLine"]], None]  # called with a LineBlock
 StatusCallback = Callable[[EnvironmentStatus], None]
 
 # A first listing taken ahead (while the UI starts) serves the first snapshot() if it is
@@ -97,18 +101,33 @@ class LogFollower(Protocol):
 class DockerEnvironmentMonitor:
     """Status of one compose project from the real engine."""
 
-    def __init__(self, settings: EnvdeckSettings, gateway: DockerGateway) -> None:
+    def __init__(self, settings: EnvdeckSettings, gateway: DockerGateway | None = None) -> None:
         self.settings = settings
-        self.gateway = gateway
+        # Given (tests, benchmarks: maybe another engine than the environment names), or
+        # made on first use, after the first frame (`gateway`).
+        self._gateway = gateway
+        self._gateway_lock = threading.Lock()
         self._environment: Environment | None = None
         self._environment_lock = threading.Lock()  # resolved once, whoever asks first
-        self._resources = ResourceSampler(gateway)
+        self._resources: ResourceSampler | None = None
         self._prefetch_lock = threading.Lock()
         self._prefetched: Future[tuple[float, EnvironmentStatus]] | None = None
         self._prefetch_used = False
 
+    @property
+    def gateway(self) -> DockerGateway:
+        """The docker-py gateway to the chosen engine (importing docker-py on first use)."""
+        with self._gateway_lock:
+            if self._gateway is None:
+                from tui.core.engine import DockerGateway
+
+                self._gateway = DockerGateway(timeout=self.settings.engine_timeout)
+            return self._gateway
+
     @cached_property
     def registry(self) -> PluginRegistry:
+        from tui.core.plugin_registry import PluginRegistry
+
         # On first use: reading every package's entry points is ~70 ms before the first frame.
         return PluginRegistry()
 
@@ -135,11 +154,31 @@ class DockerEnvironmentMonitor:
 
     def _run_prefetch(self, prefetched: Future[tuple[float, EnvironmentStatus]]) -> None:
         try:
-            status = self._take_snapshot()
+            status = self._first_snapshot()
         except Exception as error:  # the first snapshot() raises it, as it would have
             prefetched.set_exception(error)
         else:
             prefetched.set_result((time.monotonic(), status))
+
+    def _first_snapshot(self) -> EnvironmentStatus:
+        """The first listing over plain HTTP when the monitor reaches the engine the
+        environment names (`envdeck` itself): docker-py is not imported for it. A given
+        gateway (maybe another engine) is asked through docker-py, as every later one."""
+        if self._gateway is not None:
+            return self._take_snapshot()
+        from tui.core.status_snapshot import StatusReader
+
+        reader = StatusReader(self.settings)
+        try:
+            # Held while it resolves the environment, as `environment()` holds it: whoever
+            # asks meanwhile waits for this `compose config` instead of running another.
+            with self._environment_lock:
+                status = reader.snapshot()
+                if self._environment is None:
+                    self._environment = reader.resolved
+        finally:
+            reader.close()
+        return status
 
     def _take_prefetched(self) -> EnvironmentStatus | None:
         with self._prefetch_lock:
@@ -153,6 +192,9 @@ class DockerEnvironmentMonitor:
         return status
 
     def inspector(self, status: ServiceStatus) -> Inspector:
+        from tui.core.plugin_registry import PluginLoadError
+        from tui.core.plugin_session import NoInspector, inspector_for
+
         environment = self.environment(engine_connected=True)
         try:
             return inspector_for(
@@ -164,6 +206,8 @@ class DockerEnvironmentMonitor:
     def follow_logs(
         self, services: Sequence[str], on_lines: LinesCallback, options: FollowOptions
     ) -> LogFollower:
+        from tui.core.logs import DockerLogSource, MergedLogFollower, ServiceLogFollower
+
         project = self.environment(engine_connected=True).project.name
         source = DockerLogSource(self.gateway)
         if len(services) == 1:
@@ -173,6 +217,8 @@ class DockerEnvironmentMonitor:
     def watch(
         self, on_change: ChangeCallback, on_resync: StatusCallback, on_engine: EngineCallback
     ) -> Watcher:
+        from tui.core.events import ProjectWatcher
+
         project = self.environment(engine_connected=True).project
 
         def resynced(by_container: dict[str, ServiceStatus]) -> None:
@@ -193,10 +239,14 @@ class DockerEnvironmentMonitor:
         self, statuses: Sequence[ServiceStatus], cancelled: Callable[[], bool]
     ) -> tuple[ServiceStatus, ...]:
         # One request per running container, CPU averaged since the previous call.
+        if self._resources is None:
+            self._resources = ResourceSampler(self.gateway)
         return self._resources.usage(statuses, cancelled)
 
     def actions(self) -> ServiceActions:
         """Actions on this project (blocking: resolves the project on first use)."""
+        from tui.core.actions import ServiceActions
+
         environment = self.environment(engine_connected=True)
         return ServiceActions(self.gateway, environment, self.settings)
 
@@ -225,6 +275,9 @@ class DockerEnvironmentMonitor:
         return EnvironmentStatus(name, engine, statuses, foreign=foreign)
 
     def details(self, status: ServiceStatus) -> ServiceDetails | None:
+        from tui.core.details import details_from_inspect
+        from tui.core.engine import ENGINE_GONE
+
         if status.container is None:
             return None
         try:

@@ -95,6 +95,11 @@ class StatusReader:
             self._environment = resolve_environment(self.settings, engine)
         return self._environment
 
+    @property
+    def resolved(self) -> Environment | None:
+        """The environment, if a snapshot has resolved it."""
+        return self._environment
+
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tui.core.events import ContainerChange
+from tui.core.container_events import ContainerChange
 from tui.core.status import ServiceStatus
 from tui.core.text import safe_text
 

@@ -10,18 +10,23 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tui.config.settings import EnvdeckSettings
-from tui.core.engine import DockerGateway
-from tui.core.environment import Environment
-from tui.core.guard import is_protected
-from tui.core.plugin_registry import PluginRegistry
-from tui.reset.baseline_notice import automatic_baseline_notice
-from tui.reset.hard import HardReset, HardResetPlan
-from tui.reset.states import StateManager
-from tui.reset.steps import Outcome, Progress
-from tui.reset.store import LastReset, StateRecord, StateStoreError
+from tui.reset.state_folder import default_state_dir
+from tui.reset.store import LastReset, StateRecord, StateStore, StateStoreError
+
+if TYPE_CHECKING:
+    from tui.core.engine import DockerGateway
+    from tui.core.environment import Environment
+    from tui.core.plugin_registry import PluginRegistry
+    from tui.reset.hard import HardReset, HardResetPlan
+    from tui.reset.states import StateManager
+    from tui.reset.steps import Outcome, Progress
+
+# The state manager, the hard reset and the plugins (docker-py among them) are imported
+# when a reset is first asked for, in a worker: not before the dashboard's first frame.
+# ruff: noqa: PLC0415
 
 
 @dataclass(frozen=True)
@@ -69,12 +74,12 @@ class EnvironmentResets:
     def __init__(
         self,
         settings: EnvdeckSettings,
-        gateway: DockerGateway,
+        gateway_of: Callable[[], DockerGateway],
         environment_of: Callable[[], Environment],
         registry: PluginRegistry | None = None,
     ) -> None:
         self._settings = settings
-        self._gateway = gateway
+        self._gateway_of = gateway_of
         self._environment_of = environment_of
         self._registry = registry
         self._lock = threading.Lock()
@@ -91,13 +96,19 @@ class EnvironmentResets:
     def _resolved(self) -> tuple[StateManager, HardReset]:
         with self._lock:
             if self._parts is None:
+                from tui.reset.hard import HardReset
+                from tui.reset.states import StateManager
+
                 environment = self._environment_of()
-                states = StateManager(self._settings, environment, self._gateway, self._registry)
+                gateway = self._gateway_of()
+                states = StateManager(self._settings, environment, gateway, self._registry)
                 hard = HardReset(states)
                 self._parts = (states, hard)
             return self._parts
 
     def overview(self) -> ResetOverview:
+        from tui.core.guard import is_protected
+
         try:
             baseline = self.states.baseline()
         except StateStoreError:
@@ -117,7 +128,12 @@ class EnvironmentResets:
         )
 
     def last_reset(self) -> LastReset | None:
-        return self.states.store.last_reset()
+        if self._parts is not None:
+            return self.states.store.last_reset()
+        # The header asks at start: one small file, without the reset machinery.
+        environment = self._environment_of()
+        folder = default_state_dir(self._settings, environment)
+        return StateStore(folder, environment.project.name).last_reset()
 
     def plan_hard(self) -> HardResetPlan:
         return self.hard.plan()
@@ -138,6 +154,8 @@ class EnvironmentResets:
         return self.states.take_baseline(progress)
 
     def baseline_notice(self, outcome: Outcome) -> str | None:
+        from tui.reset.baseline_notice import automatic_baseline_notice
+
         return automatic_baseline_notice(self.states.store, outcome)
 
     def delete(self, name: str, progress: Progress) -> Outcome:

@@ -12,6 +12,13 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tui.core.ownership import project_directory
+
+if TYPE_CHECKING:
+    from tui.config.settings import EnvdeckSettings
+    from tui.core.environment import Environment
 
 GITIGNORE = "# Created by envdeck automatically.\n*\n"
 CACHEDIR_TAG = (
@@ -44,3 +51,9 @@ def _umask() -> int:
     mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
     os.umask(mask)
     return mask
+
+
+def default_state_dir(settings: EnvdeckSettings, environment: Environment) -> Path:
+    """The configured state_dir, else .envdeck in the compose project's folder (the same
+    folder whichever config or command line reached the project)."""
+    return settings.state_dir or project_directory(settings, environment.compose) / ".envdeck"

@@ -18,12 +18,7 @@ from docker.models.containers import Container
 from tui.config.settings import EnvdeckSettings
 from tui.core.engine import PROJECT_LABEL, DockerGateway, EngineUnavailable
 from tui.core.environment import Environment
-from tui.core.guard import (
-    DestructiveGuard,
-    GuardRefused,
-    Operation,
-    project_directory,
-)
+from tui.core.guard import DestructiveGuard, GuardRefused, Operation
 from tui.core.plugin_registry import PluginRegistry
 from tui.core.status import build_statuses
 from tui.plugins.api import StateRef
@@ -39,6 +34,7 @@ from tui.reset.scope import (
     check_ownership,
     services_with_data,
 )
+from tui.reset.state_folder import default_state_dir as default_state_dir  # noqa: PLC0414 - its old home
 from tui.reset.steps import Outcome, Progress, StepFailed, StepRunner, no_progress
 from tui.reset.store import (
     BASELINE,
@@ -51,12 +47,6 @@ from tui.reset.store import (
     check_name,
     now,
 )
-
-
-def default_state_dir(settings: EnvdeckSettings, environment: Environment) -> Path:
-    """The configured state_dir, else .envdeck in the compose project's folder (the same
-    folder whichever config or command line reached the project)."""
-    return settings.state_dir or project_directory(settings, environment) / ".envdeck"
 
 
 class StateManager:

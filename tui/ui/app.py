@@ -15,8 +15,6 @@ from textual.screen import Screen
 
 from tui.config.keymap import keymap_problems
 from tui.config.settings import EnvdeckSettings
-from tui.core.actions import ServiceActions
-from tui.core.engine import DockerGateway
 from tui.core.monitor import DockerEnvironmentMonitor, EnvironmentMonitor
 from tui.core.text import safe_text
 from tui.reset.service import EnvironmentResets, Resets
@@ -25,6 +23,8 @@ from tui.ui.screens.dashboard import DashboardScreen
 from tui.ui.screens.help import HelpScreen, key_rows
 
 if TYPE_CHECKING:
+    from tui.core.actions import ServiceActions
+    from tui.core.engine import DockerGateway
     from tui.core.testrun.session import TestSession
 
 # A collection of the youngest objects every 10,000 (not 700) more allocations than frees:
@@ -163,18 +163,21 @@ class EnvdeckApp(App[int]):
 
 def make_app(
     settings: EnvdeckSettings,
-    gateway: DockerGateway,
+    gateway: DockerGateway | None = None,
     monitor: EnvironmentMonitor | None = None,
     resets: Resets | None = None,
 ) -> EnvdeckApp:
     """The app exactly as users run it; tests pass a fixed monitor (and resets) for
-    snapshots. The command line passes the Docker monitor it already warms up."""
+    snapshots. The command line passes the Docker monitor it already warms up, with no
+    gateway: the monitor makes one after the first frame."""
     if monitor is not None and not isinstance(monitor, DockerEnvironmentMonitor):
         return EnvdeckApp(settings, monitor, resets=resets)
     docker_monitor = monitor or DockerEnvironmentMonitor(settings, gateway)
     docker_monitor.prefetch()  # the first listing, while the screens compose
     resets = EnvironmentResets(
-        settings, gateway, lambda: docker_monitor.environment(engine_connected=True)
+        settings,
+        lambda: docker_monitor.gateway,
+        lambda: docker_monitor.environment(engine_connected=True),
     )
     return EnvdeckApp(settings, docker_monitor, docker_monitor.actions, resets)
 

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from tui.core.actions import ActionResult
-from tui.core.details import ServiceDetails
-from tui.core.events import ContainerChange, EngineState
-from tui.core.log_buffer import LogLine
 from tui.core.status import EnvironmentStatus, ServiceStatus
 from tui.plugins.api import View, ViewResult
+
+if TYPE_CHECKING:
+    # Types only: importing them would bring docker-py in before the first frame.
+    from tui.core.actions import ActionResult
+    from tui.core.container_events import ContainerChange, EngineState
+    from tui.core.details import ServiceDetails
+    from tui.core.log_buffer import LogLine
 
 
 @dataclass

@@ -8,13 +8,15 @@ second. One module a job:
 - `source`: the engine's side (which container, its logs, how its run ended);
 - `reader`: the state machine that follows one service from container run to run;
 - `followers`: the public followers, one service or several merged;
-- `options`: what to show.
+
+and beside the package, `tui.core.log_options` (what to show), which the dashboard's log
+pane imports before its first frame without this package (it brings docker-py).
 
 The names below are the package's face: callers import from `tui.core.logs`.
 """
 
+from tui.core.log_options import FollowOptions, OnLines
 from tui.core.logs.followers import MergedLogFollower, ServiceLogFollower
-from tui.core.logs.options import FollowOptions, OnLines
 from tui.core.logs.source import (
     ContainerRun,
     DockerLogSource,

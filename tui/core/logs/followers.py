@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import Self
 
 from tui.core.log_buffer import LineBatcher, LogRing
-from tui.core.logs.options import FollowOptions, OnLines
+from tui.core.log_options import FollowOptions, OnLines
 from tui.core.logs.reader import ServiceReader
 from tui.core.logs.source import LogSource
 

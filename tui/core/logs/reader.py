@@ -25,7 +25,7 @@ from tui.core.log_buffer import (
     ns_to_timestamp,
     timestamp_to_ns,
 )
-from tui.core.logs.options import FollowOptions, OnLines
+from tui.core.log_options import FollowOptions, OnLines
 from tui.core.logs.source import ContainerRun, LogSource, LogsUnavailable
 from tui.core.logs.transport import LogStream
 from tui.core.text import safe_text

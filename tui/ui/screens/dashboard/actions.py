@@ -6,16 +6,22 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import SuspendNotSupported
 
-from tui.core.actions import ActionFailed, ActionResult, ServiceActions
-from tui.core.guard import DestructivePlan
-from tui.core.shell import shell_argv
 from tui.ui.messages import ActionFinished
 from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.screens.dashboard.base import DashboardBase
+
+if TYPE_CHECKING:
+    from tui.core.actions import ActionResult, ServiceActions
+    from tui.core.guard import DestructivePlan
+
+# The actions (docker-py, the guard) and the shell are imported where used, in workers
+# or on a key: not before the first frame (issue 17).
+# ruff: noqa: PLC0415
 
 
 class ServiceActionsPart(DashboardBase):
@@ -40,6 +46,8 @@ class ServiceActionsPart(DashboardBase):
         if selected is None or selected.container is None or selected.state != "running":
             self.notify("The selected service has no running container", severity="warning")
             return
+        from tui.core.shell import shell_argv
+
         try:
             with self.app.suspend():
                 # The user's terminal belongs to the shell until it exits.
@@ -62,6 +70,8 @@ class ServiceActionsPart(DashboardBase):
     @work(thread=True, exclusive=True, group="plan-down", exit_on_error=False)
     def _plan_down(self) -> None:
         """Both plans from the guard (blocking: containers, volumes, images), then ask."""
+        from tui.core.actions import ActionFailed
+
         assert self.actions is not None
         try:
             actions = self.actions()
@@ -92,7 +102,7 @@ class ServiceActionsPart(DashboardBase):
 
         def chosen(choice: str | None) -> None:
             plan = plans.get(choice or "")
-            if isinstance(plan, DestructivePlan):
+            if plan is not None and not isinstance(plan, str):
                 self._run_action(None, "going down…", lambda a: a.down(plan))
 
         self.app.push_screen(ConfirmScreen(f"Down {down.project}?", body, choices), chosen)
@@ -112,6 +122,8 @@ class ServiceActionsPart(DashboardBase):
     def _action_worker(
         self, service: str | None, action: Callable[[ServiceActions], ActionResult]
     ) -> None:
+        from tui.core.actions import ActionFailed
+
         assert self.actions is not None
         try:
             result = action(self.actions())

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
-from tui.core.actions import ServiceActions
 from tui.core.monitor import EnvironmentMonitor, LogFollower, Watcher
-from tui.core.plugin_session import Inspector
 from tui.core.status import EnvironmentStatus
 from tui.reset.service import Resets
 from tui.ui.widgets.service_details import ServiceDetailsPanel
 from tui.ui.widgets.services_table import ServicesTable
+
+if TYPE_CHECKING:
+    from tui.core.actions import ServiceActions
+    from tui.core.plugin_session import Inspector
 
 Resource = TypeVar("Resource")
 
@@ -46,6 +48,9 @@ class DashboardBase(Screen[None]):
         self.logs_since: str | None = None
         self.logs_service: str | None = None
         self.watcher: Watcher | None = None
+        # The first listing's rows are on the screen: what would slow that frame down
+        # (docker-py's import for the log follower and the details) waits for it.
+        self.rows_drawn = False
 
     @property
     def table(self) -> ServicesTable:

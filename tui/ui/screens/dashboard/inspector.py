@@ -5,15 +5,18 @@ first)."""
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.timer import Timer
 
-from tui.core.plugin_session import Inspector, NoInspector
 from tui.core.status import ServiceStatus
 from tui.plugins.api import InspectorError
 from tui.ui.messages import InspectionLoaded, InspectorReady
 from tui.ui.screens.confirm import ConfirmScreen
+
+if TYPE_CHECKING:
+    from tui.core.plugin_session import Inspector
 from tui.ui.screens.dashboard.base import DashboardBase
 from tui.ui.screens.plugin_action import ActionChoice, PluginActionScreen
 from tui.ui.widgets.inspector_pane import InspectorPane, InspectQuery
@@ -55,6 +58,9 @@ class InspectorPart(DashboardBase):
 
     @work(thread=True, exclusive=True, group="inspect", exit_on_error=False)
     def load_inspector(self, status: ServiceStatus) -> None:
+        # The plugins come in with it: not before the first frame (issue 17).
+        from tui.core.plugin_session import NoInspector  # noqa: PLC0415
+
         try:
             inspector = self.monitor.inspector(status)
             views = tuple(inspector.views())

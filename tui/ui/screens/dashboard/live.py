@@ -15,8 +15,8 @@ from textual.timer import Timer
 from textual.worker import get_current_worker
 
 from tui.core.compose_cli import ComposeError
-from tui.core.engine import EngineUnavailable
-from tui.core.events import ContainerChange, EngineState
+from tui.core.container_events import ContainerChange, EngineState
+from tui.core.engine_facts import EngineUnavailable
 from tui.core.monitor import Watcher
 from tui.core.status import EnvironmentStatus, ServiceStatus
 from tui.presentation.change_text import change_toast
@@ -89,11 +89,16 @@ class LiveState(DashboardBase):
             # Docker's events from here on: the watcher's re-list on connecting covers
             # whatever happened before, and its listing does not slow the first frame.
             self.call_after_refresh(self.start_watcher_once)
+        if not self.rows_drawn and table.statuses:
+            self.call_after_refresh(self._mark_rows_drawn)
         if not self._stats_started and table.statuses:
             self._stats_started = True
             # The first figures once the rows are drawn: the round's requests would only
             # slow the first frame down.
             self.call_after_refresh(self.refresh_resources)
+
+    def _mark_rows_drawn(self) -> None:
+        self.rows_drawn = True
 
     # ------------------------------------------------------------------ events
 

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from textual import work
 
 from tui.core.compose_cli import ComposeError
-from tui.core.engine import EngineUnavailable
+from tui.core.engine_facts import EngineUnavailable
 from tui.core.log_buffer import LogLine
-from tui.core.logs import FollowOptions
+from tui.core.log_options import FollowOptions
 from tui.core.monitor import LogFollower
 from tui.presentation.log_format import engine_line, since_timestamp
 from tui.ui.messages import LogLinesArrived

@@ -6,6 +6,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
+from tui.core.status import ServiceStatus
 from tui.ui.screens.dashboard.actions import ServiceActionsPart
 from tui.ui.screens.dashboard.bindings import DASHBOARD_BINDINGS
 from tui.ui.screens.dashboard.header import DashboardHeader
@@ -70,8 +71,21 @@ class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, Re
             self._prepare_inspector()
 
     def on_services_table_service_selected(self, message: ServicesTable.ServiceSelected) -> None:
-        if not self.logs_merged and message.status.name != self.logs_service:
+        if not self.rows_drawn:
+            # The follower and the details bring docker-py in (a tenth of a second of
+            # imports in their threads): once the first rows are on the screen.
+            self.call_after_refresh(self._service_selected, message.status)
+            return
+        self._service_selected(message.status)
+
+    def _service_selected(self, status: ServiceStatus) -> None:
+        if not self.is_attached:
+            return
+        selected = self.table.selected
+        if selected is None or selected.name != status.name:
+            return  # gone, or another selection came meanwhile: it has its own call
+        if not self.logs_merged and status.name != self.logs_service:
             self._follow_logs()
-        self.load_details(message.status)
+        self.load_details(status)
         if self._inspector_visible():
-            self.load_inspector(message.status)
+            self.load_inspector(status)
