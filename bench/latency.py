@@ -215,7 +215,9 @@ async def selections(count: int, names: list[str]) -> dict[str, Any]:
             screen = app.screen
             assert isinstance(screen, DashboardScreen)
             dashboard = Dashboard(app, screen)
-            if not await until(lambda: dashboard.table.row_count >= len(names), 30):
+            if not await until(
+                lambda: dashboard.table.row_count >= len(names) and screen.details_ready, 30
+            ):
                 raise RuntimeError("the services were not listed within 30 s")
             await until(dashboard.showing(dashboard.selected_name()), 10)
             await asyncio.sleep(1.0)  # the first listing's follow-ups settle
@@ -249,12 +251,17 @@ class Dashboard:
     """The dashboard screen of an app under `run_test`, as the selection figure reads it."""
 
     def __init__(self, app: App[Any], screen: Any) -> None:
-        from tui.ui.widgets.log_view import LogView
         from tui.ui.widgets.services_table import ServicesTable
 
         self.app, self.screen = app, screen
         self.table = screen.query_one(ServicesTable)
-        self.view = screen.query_one(LogView)
+
+    @property
+    def view(self) -> Any:
+        """The log pane: mounted once the first rows are drawn."""
+        from tui.ui.widgets.log_view import LogView
+
+        return self.screen.query_one(LogView)
 
     def selected_name(self) -> str | None:
         return self.table.selected.name if self.table.selected is not None else None

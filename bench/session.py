@@ -200,7 +200,8 @@ def rows_listed(app: EnvdeckApp, count: int) -> bool:
     screen = app.screen
     if not isinstance(screen, DashboardScreen):
         return False
-    return screen.query_one(ServicesTable).row_count >= count
+    # The log pane is mounted once the first rows are drawn.
+    return screen.query_one(ServicesTable).row_count >= count and screen.details_ready
 
 
 @contextlib.asynccontextmanager

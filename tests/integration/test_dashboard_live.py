@@ -178,10 +178,13 @@ async def test_logs_of_a_real_service_can_be_filtered(sample_env: SampleEnv) -> 
     app = make_app(sample_env.settings, sample_env.gateway)
     async with app.run_test(size=(140, 40)) as pilot:
         table = app.screen.query_one(ServicesTable)
-        logs = app.screen.query_one(LogView)
         deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and table.row_count < 4:
+        # The log pane is mounted once the first rows are drawn.
+        while time.monotonic() < deadline and not (
+            table.row_count == 4 and app.screen.query(LogView)
+        ):
             await pilot.pause(0.05)
+        logs = app.screen.query_one(LogView)
         assert table.selected is not None
         assert table.selected.name == "mock-api"  # the first row: its logs are followed
         for query in (marker, "other-1", marker, "other-2"):

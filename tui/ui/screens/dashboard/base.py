@@ -48,9 +48,9 @@ class DashboardBase(Screen[None]):
         self.logs_since: str | None = None
         self.logs_service: str | None = None
         self.watcher: Watcher | None = None
-        # The first listing's rows are on the screen: what would slow that frame down
-        # (docker-py's import for the log follower and the details) waits for it.
-        self.rows_drawn = False
+        # The details panel is mounted (after the first listing is drawn: `show_details`).
+        self.details_ready = False
+        self._details_mounting = False
 
     @property
     def table(self) -> ServicesTable:
@@ -58,7 +58,12 @@ class DashboardBase(Screen[None]):
 
     @property
     def details_panel(self) -> ServiceDetailsPanel:
+        """Mounted once `details_ready`: anything that may come sooner checks that."""
         return self.query_one(ServiceDetailsPanel)
+
+    async def show_details(self) -> None:
+        """Mount the details panel once the first listing is drawn (DashboardScreen)."""
+        raise NotImplementedError
 
     def _selected_service(self) -> str | None:
         selected = self.table.selected

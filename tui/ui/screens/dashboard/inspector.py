@@ -34,7 +34,11 @@ class InspectorPart(DashboardBase):
         return self.query_one(InspectorPane)
 
     def _inspector_visible(self) -> bool:
-        return self.app.screen is self and self.details_panel.active == INSPECT_TAB
+        return (
+            self.app.screen is self
+            and self.details_ready
+            and self.details_panel.active == INSPECT_TAB
+        )
 
     def _prepare_inspector(self) -> None:
         selected = self.table.selected

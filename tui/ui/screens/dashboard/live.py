@@ -78,7 +78,7 @@ class LiveState(DashboardBase):
         self.header.show_status(status)
         table = self.table
         table.update_services(status.services)
-        if table.selected is not None:
+        if table.selected is not None and self.details_ready:
             self.load_details(table.selected)  # its health history moves on by itself
         # One re-list RECONCILE_SECONDS after the last one finished, whatever asked for
         # it (events, actions, a reconnect): never a second chain of timers.
@@ -89,16 +89,15 @@ class LiveState(DashboardBase):
             # Docker's events from here on: the watcher's re-list on connecting covers
             # whatever happened before, and its listing does not slow the first frame.
             self.call_after_refresh(self.start_watcher_once)
-        if not self.rows_drawn and table.statuses:
-            self.call_after_refresh(self._mark_rows_drawn)
+        if not self.details_ready:
+            # The log follower and the details (and docker-py, which they import) start
+            # once this listing is on the screen: they would only slow that frame down.
+            self.call_after_refresh(self.show_details)
         if not self._stats_started and table.statuses:
             self._stats_started = True
             # The first figures once the rows are drawn: the round's requests would only
             # slow the first frame down.
             self.call_after_refresh(self.refresh_resources)
-
-    def _mark_rows_drawn(self) -> None:
-        self.rows_drawn = True
 
     # ------------------------------------------------------------------ events
 
@@ -216,6 +215,8 @@ class LiveState(DashboardBase):
         self.post_message(DetailsLoaded(status.name, self.monitor.details(status)))
 
     def on_details_loaded(self, message: DetailsLoaded) -> None:
+        if not self.details_ready:
+            return
         selected = self.table.selected
         panel = self.details_panel
         # The panel renders every assignment: only a change is assigned.

@@ -25,6 +25,8 @@ INITIAL_TAIL = 500  # lines of history when following starts without a time wind
 class LogsPart(DashboardBase):
     def _follow_logs(self) -> None:
         """(Re)start the one log follower for what the pane should show."""
+        if not self.details_ready:
+            return  # `show_details` starts it once the pane is mounted
         table = self.table
         services = sorted({s.name for s in table.statuses.values()})
         selected = table.selected

@@ -6,7 +6,6 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
-from tui.core.status import ServiceStatus
 from tui.ui.screens.dashboard.actions import ServiceActionsPart
 from tui.ui.screens.dashboard.bindings import DASHBOARD_BINDINGS
 from tui.ui.screens.dashboard.header import DashboardHeader
@@ -29,7 +28,8 @@ class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, Re
         yield DashboardHeader(id="summary")
         with Vertical(id="services-pane"):
             yield ServicesTable(id="services")
-        yield ServiceDetailsPanel(id="details-pane", log_lines=self.log_lines)
+        # The details panel (logs, env, health, inspect: a third of the screen's widgets)
+        # is mounted once the first rows are drawn (`show_details`), not before them.
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -38,6 +38,7 @@ class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, Re
         # this timer does, should it never come).
         self.refresh_status()
         self.set_timer(WATCHER_LATEST_START_SECONDS, self.start_watcher_once)
+        self.set_timer(WATCHER_LATEST_START_SECONDS, self.show_details)  # should none come
         self.show_last_reset()
         # The header says how long ago: it ages, and a reset from the command line in
         # another terminal shows too (one small file read, in a worker).
@@ -54,10 +55,25 @@ class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, Re
             return
         show_tests()
 
-    def action_toggle_secrets(self) -> None:
+    async def show_details(self) -> None:
+        """Mount the details panel (once), then start what the selection shows in it."""
+        if self._details_mounting:
+            return
+        self._details_mounting = True
+        panel = ServiceDetailsPanel(id="details-pane", log_lines=self.log_lines)
+        await self.mount(panel, before=self.query_one(KeyBar))
+        self.details_ready = True
+        self._follow_logs()
+        selected = self.table.selected
+        if selected is not None:
+            self.load_details(selected)
+
+    async def action_toggle_secrets(self) -> None:
+        await self.show_details()
         self.details_panel.action_toggle_secrets()
 
     async def action_show_tab(self, tab: str) -> None:
+        await self.show_details()
         self.details_panel.active = tab
         await self._tab_shown(tab)
 
@@ -71,19 +87,9 @@ class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, Re
             self._prepare_inspector()
 
     def on_services_table_service_selected(self, message: ServicesTable.ServiceSelected) -> None:
-        if not self.rows_drawn:
-            # The follower and the details bring docker-py in (a tenth of a second of
-            # imports in their threads): once the first rows are on the screen.
-            self.call_after_refresh(self._service_selected, message.status)
-            return
-        self._service_selected(message.status)
-
-    def _service_selected(self, status: ServiceStatus) -> None:
-        if not self.is_attached:
-            return
-        selected = self.table.selected
-        if selected is None or selected.name != status.name:
-            return  # gone, or another selection came meanwhile: it has its own call
+        if not self.details_ready:
+            return  # `show_details` starts what the selection shows, once it is mounted
+        status = message.status
         if not self.logs_merged and status.name != self.logs_service:
             self._follow_logs()
         self.load_details(status)
