@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from tui.core.status import EnvironmentStatus, ServiceStatus
-from tui.plugins.api import View, ViewResult
 
 if TYPE_CHECKING:
     # Types only: importing them would bring docker-py in before the first frame.
@@ -17,6 +16,7 @@ if TYPE_CHECKING:
     from tui.core.container_events import ContainerChange, EngineState
     from tui.core.details import ServiceDetails
     from tui.core.log_buffer import LogLine
+    from tui.plugins.api import View, ViewResult
 
 
 @dataclass

@@ -11,12 +11,12 @@ from textual.worker import get_current_worker
 from tui.core.monitor import EnvironmentMonitor, LogFollower, Watcher
 from tui.core.status import EnvironmentStatus
 from tui.reset.service import Resets
-from tui.ui.widgets.service_details import ServiceDetailsPanel
 from tui.ui.widgets.services_table import ServicesTable
 
 if TYPE_CHECKING:
     from tui.core.actions import ServiceActions
     from tui.core.plugin_session import Inspector
+    from tui.ui.widgets.service_details import ServiceDetailsPanel
 
 Resource = TypeVar("Resource")
 
@@ -59,6 +59,9 @@ class DashboardBase(Screen[None]):
     @property
     def details_panel(self) -> ServiceDetailsPanel:
         """Mounted once `details_ready`: anything that may come sooner checks that."""
+        # Imported with the panel, after the first frame (issue 17).
+        from tui.ui.widgets.service_details import ServiceDetailsPanel  # noqa: PLC0415
+
         return self.query_one(ServiceDetailsPanel)
 
     async def show_details(self) -> None:

@@ -11,15 +11,18 @@ from textual import work
 from textual.timer import Timer
 
 from tui.core.status import ServiceStatus
-from tui.plugins.api import InspectorError
 from tui.ui.messages import InspectionLoaded, InspectorReady
 from tui.ui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
     from tui.core.plugin_session import Inspector
+    from tui.ui.screens.plugin_action import ActionChoice
+    from tui.ui.widgets.inspector_pane import InspectorPane, InspectQuery
 from tui.ui.screens.dashboard.base import DashboardBase
-from tui.ui.screens.plugin_action import ActionChoice, PluginActionScreen
-from tui.ui.widgets.inspector_pane import InspectorPane, InspectQuery
+
+# The Inspect tab's widgets and the plugin API come with the details panel, after the
+# first frame (issue 17): imported where used.
+# ruff: noqa: PLC0415
 
 INSPECT_REFRESH_SECONDS = 3.0
 INSPECT_TAB = "tab-inspect"
@@ -31,6 +34,8 @@ class InspectorPart(DashboardBase):
     @property
     def inspector_pane(self) -> InspectorPane:
         """Mounted by the time anything here asks: the tab was shown (mount_inspector)."""
+        from tui.ui.widgets.inspector_pane import InspectorPane
+
         return self.query_one(InspectorPane)
 
     def _inspector_visible(self) -> bool:
@@ -62,8 +67,8 @@ class InspectorPart(DashboardBase):
 
     @work(thread=True, exclusive=True, group="inspect", exit_on_error=False)
     def load_inspector(self, status: ServiceStatus) -> None:
-        # The plugins come in with it: not before the first frame (issue 17).
-        from tui.core.plugin_session import NoInspector  # noqa: PLC0415
+        from tui.core.plugin_session import NoInspector
+        from tui.plugins.api import InspectorError
 
         try:
             inspector = self.monitor.inspector(status)
@@ -90,6 +95,8 @@ class InspectorPart(DashboardBase):
 
     @work(thread=True, exclusive=True, group="inspect", exit_on_error=False)
     def run_inspection(self, query: InspectQuery) -> None:
+        from tui.plugins.api import InspectorError
+
         inspector = self.inspectors.get(query.service)
         if inspector is None:
             return
@@ -114,6 +121,8 @@ class InspectorPart(DashboardBase):
     # ------------------------------------------------------------------ plugin actions
 
     def on_inspector_pane_action_requested(self, message: InspectorPane.ActionRequested) -> None:
+        from tui.ui.screens.plugin_action import PluginActionScreen
+
         inspector = self.inspectors.get(message.service)
         if inspector is None:
             self.notify("No inspector for this service", severity="warning")
@@ -152,6 +161,8 @@ class InspectorPart(DashboardBase):
 
     @work(thread=True, group="plugin-actions", exit_on_error=False)
     def run_plugin_action(self, inspector: Inspector, choice: ActionChoice) -> None:
+        from tui.plugins.api import InspectorError
+
         try:
             result = inspector.run_action(choice.action.id, choice.params)
         except InspectorError as error:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from textual import work
 
@@ -17,12 +18,21 @@ from tui.core.monitor import LogFollower
 from tui.presentation.log_format import engine_line, since_timestamp
 from tui.ui.messages import LogLinesArrived
 from tui.ui.screens.dashboard.base import DashboardBase
-from tui.ui.widgets.log_view import LogView
+
+if TYPE_CHECKING:
+    from tui.ui.widgets.log_view import LogView
 
 INITIAL_TAIL = 500  # lines of history when following starts without a time window
 
 
 class LogsPart(DashboardBase):
+    @property
+    def log_view(self) -> LogView:
+        """In the details panel: mounted, with its modules imported, after the first frame."""
+        from tui.ui.widgets.log_view import LogView  # noqa: PLC0415
+
+        return self.query_one(LogView)
+
     def _follow_logs(self) -> None:
         """(Re)start the one log follower for what the pane should show."""
         if not self.details_ready:
@@ -40,7 +50,7 @@ class LogsPart(DashboardBase):
             title += f" · since {self.logs_since}"
         self.follower_generation += 1
         self.logs_service = None if self.logs_merged else wanted[0]
-        self.query_one(LogView).start(title, services, merged=self.logs_merged)
+        self.log_view.start(title, services, merged=self.logs_merged)
         previous, self.follower = self.follower, None
         self._switch_follower(previous, wanted, self.follower_generation)
 
@@ -89,7 +99,7 @@ class LogsPart(DashboardBase):
 
     def on_log_lines_arrived(self, message: LogLinesArrived) -> None:
         if message.generation == self.follower_generation:
-            self.query_one(LogView).add_lines(message.lines)
+            self.log_view.add_lines(message.lines)
 
     def on_log_view_all_services_toggled(self, message: LogView.AllServicesToggled) -> None:
         self.logs_merged = not self.logs_merged

@@ -14,7 +14,6 @@ from tui.ui.screens.dashboard.live import WATCHER_LATEST_START_SECONDS, LiveStat
 from tui.ui.screens.dashboard.logs import LogsPart
 from tui.ui.screens.dashboard.resets import ResetPart
 from tui.ui.widgets.key_bar import KeyBar
-from tui.ui.widgets.service_details import ServiceDetailsPanel
 from tui.ui.widgets.services_table import ServicesTable
 
 LAST_RESET_REFRESH_SECONDS = 20.0
@@ -60,6 +59,9 @@ class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, Re
         if self._details_mounting:
             return
         self._details_mounting = True
+        # Its modules too come after the first frame (issue 17).
+        from tui.ui.widgets.service_details import ServiceDetailsPanel  # noqa: PLC0415
+
         panel = ServiceDetailsPanel(id="details-pane", log_lines=self.log_lines)
         await self.mount(panel, before=self.query_one(KeyBar))
         self.details_ready = True
