@@ -77,8 +77,16 @@ async def test_a_follower_or_watcher_that_starts_after_quitting_is_stopped() -> 
             not app.screen.query(ServicesTable) or not app.screen.query_one(ServicesTable).row_count
         ):
             await pilot.pause(0.02)
-        wait_for(monitor.follow_asked.is_set, "the selected service's logs asked for")
-        wait_for(monitor.watch_asked.is_set, "Docker's events asked for")
+        # Asked from the app's timers and workers: waited for without blocking its loop.
+        deadline = time.monotonic() + 10
+        while not (monitor.follow_asked.is_set() and monitor.watch_asked.is_set()):
+            assert monitor.follow_asked.is_set() or time.monotonic() < deadline, (
+                "the selected service's logs asked for: not within 10 s"
+            )
+            assert monitor.watch_asked.is_set() or time.monotonic() < deadline, (
+                "Docker's events asked for: not within 10 s"
+            )
+            await pilot.pause(0.02)
     # The app has gone; now the engine answers.
     monitor.release.set()
 

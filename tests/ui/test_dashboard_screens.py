@@ -40,7 +40,8 @@ async def wait_for_rows(pilot: Pilot[Any]) -> None:
         await pilot.pause(0.02)
         tables = pilot.app.screen.query(ServicesTable)
         logs = pilot.app.screen.query(LogView)
-        if not tables or not logs:
+        # The details panel (and its log view) is mounted after the first rows are drawn.
+        if not tables or not logs or not getattr(pilot.app.screen, "details_ready", False):
             continue
         expected = pilot.app.monitor.snapshot().services  # type: ignore[attr-defined]
         if tables.first().row_count == len(expected) and (
