@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.error
 import urllib.request
 
 HOST = os.environ.get("ENVDECK_QDRANT_HOST", "127.0.0.1")
@@ -33,7 +34,13 @@ def call(method: str, path: str, body: object) -> object:
 
 
 def main() -> None:
-    call("PUT", f"/collections/{COLLECTION}", {"vectors": {"size": 4, "distance": "Cosine"}})
+    try:
+        call("PUT", f"/collections/{COLLECTION}", {"vectors": {"size": 4, "distance": "Cosine"}})
+    except urllib.error.HTTPError as error:
+        # 409: it exists (an `up` after a `down` that kept the volumes): its points are
+        # written again below, so a seed can run any number of times.
+        if error.code != 409:
+            raise
     call("PUT", f"/collections/{COLLECTION}/points?wait=true", {"points": POINTS})
     print(f"seeded {COLLECTION} with {len(POINTS)} points")
 

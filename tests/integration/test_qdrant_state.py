@@ -727,3 +727,21 @@ def test_ten_thousand_points_round_trip_exactly(
         f"\n{count:,} points of {dim} dims ({saved.size_bytes / 1e6:.1f} MB): save {save_s:.2f} s,"
         f" fingerprint {fingerprint_s:.2f} s, restore {restore_s:.2f} s"
     )
+
+
+def test_the_sample_seed_runs_again_over_its_own_collection(
+    server: ServiceTarget, qdrant: QdrantClient
+) -> None:
+    # `envdeck down` keeps volumes: the next `up` seeds a server that has the collection.
+    env = {**os.environ, "ENVDECK_QDRANT_PORT_6333": str(server.ports[6333])}
+    subprocess.run([sys.executable, str(SEED)], env=env, check=True, capture_output=True)
+    seeded = dump(qdrant)
+    qdrant.upsert(
+        "seed_articles",
+        points=[models.PointStruct(id=1, vector=[0.5, 0.5, 0, 0], payload={"title": "changed"})],
+    )
+    again = subprocess.run(
+        [sys.executable, str(SEED)], env=env, capture_output=True, text=True, check=False
+    )
+    assert again.returncode == 0, again.stderr
+    assert dump(qdrant) == seeded  # the seed's points are written again, as they were
