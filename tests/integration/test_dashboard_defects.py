@@ -120,8 +120,14 @@ async def test_env_and_health_tabs_mask_a_real_containers_secrets(
     app = make_app(secret_stack, gateway)
     async with app.run_test(size=(160, 40)) as pilot:
         table = app.screen.query_one(ServicesTable)
+        # The details panel is mounted once the first rows are drawn.
+        await until(
+            pilot,
+            lambda: table.row_count == 1 and getattr(app.screen, "details_ready", False),
+            "the service",
+            15,
+        )
         panel = app.screen.query_one("#details-pane", ServiceDetailsPanel)
-        await until(pilot, lambda: table.row_count == 1, "the service", 15)
         await until(
             pilot,
             lambda: panel.details is not None and bool(panel.details.health_log),

@@ -13,6 +13,10 @@ its metadata (`setting`). Start-up reads them without pydantic (`tui.config.read
 importing pydantic and pydantic-settings cost 0.2-0.3 s of every command's start); a value
 that reader is not sure of goes to pydantic (`tui.config.validation`), which either
 accepts it or says what is wrong, in the same words as before.
+
+One module (~500 lines): reading a file's table (with what it extends) walks these
+dataclasses' fields to anchor each path to its own file, and loading the settings reads
+the file: apart, the two would import each other.
 """
 
 # `setting(...)` is a field specifier (it returns dataclasses.field), not a shared default.

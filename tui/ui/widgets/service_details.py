@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -29,18 +31,33 @@ class ServiceDetailsPanel(Vertical):
         # (a hidden tab's new content still costs a layout of the whole screen, 10-30 ms,
         # which the selected service's first log lines would wait behind; issue 17).
         self._stale: set[str] = set()
+        self._log_view = LogView(id="log-view", lines_per_service=log_lines)
+        self._env_table = DataTable[Text](id="env-table", cursor_type="row", zebra_stripes=True)
+        self._health_view = Static("", id="health-view", markup=False)
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="details-tabs"):
             with TabPane("Logs", id="tab-logs"):
-                yield LogView(id="log-view", lines_per_service=self.log_lines)
+                yield self._log_view
             with TabPane("Env", id=ENV_TAB):
-                yield DataTable[Text](id="env-table", cursor_type="row", zebra_stripes=True)
+                yield self._env_table
             with TabPane("Health", id=HEALTH_TAB):
-                yield Static("", id="health-view", markup=False)
+                yield self._health_view
             # Its InspectorPane is mounted when the tab is first shown (mount_inspector): a
             # good part of the start-up's widgets, for a tab that is not shown then.
             yield TabPane("Inspect", id="tab-inspect")
+
+    async def ready(self) -> bool:
+        """Whether every tab's content is mounted, waited for: mounting the panel is
+        awaited, but its tabs compose their contents in their own turn, after it. A panel
+        mounted after the first frame (the dashboard's) is used only from then on. False
+        when the panel was removed meanwhile (the app closed)."""
+        parts = (self._log_view, self._env_table, self._health_view)
+        while self.is_attached:
+            if all(part.is_mounted and part.is_attached for part in parts):
+                return True
+            await asyncio.sleep(0.005)
+        return False
 
     async def mount_inspector(self) -> InspectorPane:
         """The Inspect tab's pane, mounted (and ready) the first time."""

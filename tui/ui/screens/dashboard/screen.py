@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 
 from tui.ui.screens.dashboard.actions import ServiceActionsPart
 from tui.ui.screens.dashboard.bindings import DASHBOARD_BINDINGS
@@ -64,9 +65,14 @@ class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, Re
 
         panel = ServiceDetailsPanel(id="details-pane", log_lines=self.log_lines)
         await self.mount(panel, before=self.query_one(KeyBar))
+        if not await panel.ready() or not self.is_attached:
+            return  # the app closed meanwhile
         self.details_ready = True
-        self._follow_logs()
-        selected = self.table.selected
+        try:
+            self._follow_logs()
+            selected = self.table.selected
+        except NoMatches:
+            return  # the app is closing: its widgets go, the innermost first
         if selected is not None:
             self.load_details(selected)
 
