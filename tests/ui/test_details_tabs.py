@@ -3,10 +3,12 @@ though a hidden tab is drawn only when it is shown (not at every selection)."""
 
 from __future__ import annotations
 
+import asyncio
 from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static, Tab
 
@@ -17,6 +19,8 @@ from tui.core.details import ServiceDetails, details_from_inspect
 from tui.core.engine import DockerGateway
 from tui.core.status import ServiceStatus
 from tui.ui.app import EnvdeckApp, make_app
+from tui.ui.screens.dashboard import live
+from tui.ui.screens.dashboard import screen as dashboard_screen
 from tui.ui.widgets.service_details import ServiceDetailsPanel
 from tui.ui.widgets.services_table import ServicesTable
 
@@ -43,6 +47,15 @@ def env_text(panel: ServiceDetailsPanel) -> str:
 
 def health_text(panel: ServiceDetailsPanel) -> str:
     return str(panel.query_one("#health-view", Static).render())
+
+
+async def wait_for_rows_only(pilot: Pilot[Any]) -> None:
+    table = pilot.app.screen.query_one(ServicesTable)
+    for _ in range(500):
+        if table.row_count:
+            return
+        await pilot.pause(0.01)
+    raise AssertionError("no rows within 5 s")
 
 
 async def select(pilot: Pilot[Any], key: str) -> str:
@@ -94,3 +107,45 @@ async def test_the_health_tab_shown_by_a_click_is_current() -> None:
         await pilot.pause()
         assert panel.active == "tab-health"
         assert f"check {chosen}" in health_text(panel)
+
+
+async def test_a_tab_key_before_the_panel_is_mounted_mounts_it_and_shows_the_tab(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The panel comes a moment after the first rows; here it would not come by itself.
+    monkeypatch.setattr(live, "AFTER_FIRST_FRAME_SECONDS", 60.0)
+    monkeypatch.setattr(dashboard_screen, "WATCHER_LATEST_START_SECONDS", 60.0)
+    async with app().run_test(size=(110, 24)) as pilot:
+        screen = pilot.app.screen
+        table = screen.query_one(ServicesTable)
+        await wait_for_rows_only(pilot)
+        assert not screen.query(ServiceDetailsPanel)  # not yet
+        await pilot.press("e")  # the Env tab, by its key
+        panel = screen.query_one(ServiceDetailsPanel)
+        assert panel.active == "tab-env"
+        selected = table.selected
+        assert selected is not None
+        for _ in range(200):  # the selection's details follow, as after the timer
+            if f"WHOSE {selected.name}" in env_text(panel):
+                break
+            await pilot.pause(0.01)
+        assert f"WHOSE {selected.name}" in env_text(panel)
+
+
+async def test_a_second_call_waits_for_the_panel_the_first_one_mounts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A tab's key while the timer's call is mounting the panel: the key's action must find
+    # the panel ready, not return at once and reach for tabs that are not there yet.
+    monkeypatch.setattr(live, "AFTER_FIRST_FRAME_SECONDS", 60.0)
+    monkeypatch.setattr(dashboard_screen, "WATCHER_LATEST_START_SECONDS", 60.0)
+    async with app().run_test(size=(110, 24)) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, dashboard_screen.DashboardScreen)
+        await wait_for_rows_only(pilot)
+        first = asyncio.ensure_future(screen.show_details())
+        await asyncio.sleep(0)  # the first call has begun mounting
+        assert not screen.details_ready
+        await screen.show_details()
+        assert screen.details_ready
+        await first

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -50,7 +51,7 @@ class DashboardBase(Screen[None]):
         self.watcher: Watcher | None = None
         # The details panel is mounted (after the first listing is drawn: `show_details`).
         self.details_ready = False
-        self._details_mounting = False
+        self._details_shown: asyncio.Event | None = None  # set once show_details is done
 
     @property
     def table(self) -> ServicesTable:

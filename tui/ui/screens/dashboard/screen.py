@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.css.query import NoMatches
@@ -56,10 +58,18 @@ class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, Re
         show_tests()
 
     async def show_details(self) -> None:
-        """Mount the details panel (once), then start what the selection shows in it."""
-        if self._details_mounting:
+        """Mount the details panel (once), then start what the selection shows in it. A
+        second caller (a tab's key while the timer's call mounts it) waits for the first."""
+        if self._details_shown is not None:
+            await self._details_shown.wait()
             return
-        self._details_mounting = True
+        self._details_shown = asyncio.Event()
+        try:
+            await self._mount_details()
+        finally:
+            self._details_shown.set()
+
+    async def _mount_details(self) -> None:
         # Its modules too come after the first frame (issue 17).
         from tui.ui.widgets.service_details import ServiceDetailsPanel  # noqa: PLC0415
 
@@ -78,10 +88,13 @@ class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, Re
 
     async def action_toggle_secrets(self) -> None:
         await self.show_details()
-        self.details_panel.action_toggle_secrets()
+        if self.details_ready:
+            self.details_panel.action_toggle_secrets()
 
     async def action_show_tab(self, tab: str) -> None:
         await self.show_details()
+        if not self.details_ready:
+            return  # the app is closing
         self.details_panel.active = tab
         await self._tab_shown(tab)
 
