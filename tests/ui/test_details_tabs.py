@@ -109,12 +109,15 @@ async def test_the_health_tab_shown_by_a_click_is_current() -> None:
         assert f"check {chosen}" in health_text(panel)
 
 
-async def test_a_tab_key_before_the_panel_is_mounted_mounts_it_and_shows_the_tab(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # The panel comes a moment after the first rows; here it would not come by itself.
+@pytest.fixture
+def panel_not_by_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The panel comes a moment after the first rows; here it does not come by itself."""
     monkeypatch.setattr(live, "AFTER_FIRST_FRAME_SECONDS", 60.0)
     monkeypatch.setattr(dashboard_screen, "WATCHER_LATEST_START_SECONDS", 60.0)
+
+
+@pytest.mark.usefixtures("panel_not_by_itself")
+async def test_a_tab_key_before_the_panel_is_mounted_mounts_it_and_shows_the_tab() -> None:
     async with app().run_test(size=(110, 24)) as pilot:
         screen = pilot.app.screen
         table = screen.query_one(ServicesTable)
@@ -132,13 +135,10 @@ async def test_a_tab_key_before_the_panel_is_mounted_mounts_it_and_shows_the_tab
         assert f"WHOSE {selected.name}" in env_text(panel)
 
 
-async def test_a_second_call_waits_for_the_panel_the_first_one_mounts(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.mark.usefixtures("panel_not_by_itself")
+async def test_a_second_call_waits_for_the_panel_the_first_one_mounts() -> None:
     # A tab's key while the timer's call is mounting the panel: the key's action must find
     # the panel ready, not return at once and reach for tabs that are not there yet.
-    monkeypatch.setattr(live, "AFTER_FIRST_FRAME_SECONDS", 60.0)
-    monkeypatch.setattr(dashboard_screen, "WATCHER_LATEST_START_SECONDS", 60.0)
     async with app().run_test(size=(110, 24)) as pilot:
         screen = pilot.app.screen
         assert isinstance(screen, dashboard_screen.DashboardScreen)

@@ -196,19 +196,20 @@ class EngineHttp:
         # The API takes each filter's values as a list (docker-py's `convert_filters`).
         lists = {k: v if isinstance(v, list) else [v] for k, v in filters.items()}
         query = {"since": str(since), "until": str(until), "filters": json.dumps(lists)}
-        target = self._address().request_prefix + "/events?" + urlencode(query)
-        try:
-            status, body = self._get(target)
-        except (OSError, http.client.HTTPException) as error:
-            self.close()
-            raise EngineUnavailable(describe_engine_error(error)) from None
-        if status >= 400:
-            raise EngineRefused(status, _error_message(body))
+        body = self._body("/events", query)
         return _json_stream(body.decode("utf-8", "replace"))
 
     def get_json(self, path: str, query: Mapping[str, str] | None = None) -> Any:
         """The decoded answer to `GET path?query`; EngineRefused for an error status,
         EngineUnavailable when the engine cannot be reached or answers garbage."""
+        body = self._body(path, query)
+        try:
+            return json.loads(body)
+        except ValueError as error:
+            raise EngineUnavailable(f"the engine's answer to {path} is not JSON: {error}") from None
+
+    def _body(self, path: str, query: Mapping[str, str] | None) -> bytes:
+        """The body of a successful `GET path?query`; EngineRefused, EngineUnavailable."""
         target = self._address().request_prefix + path
         target += f"?{urlencode(query)}" if query else ""
         try:
@@ -218,10 +219,7 @@ class EngineHttp:
             raise EngineUnavailable(describe_engine_error(error)) from None
         if status >= 400:
             raise EngineRefused(status, _error_message(body))
-        try:
-            return json.loads(body)
-        except ValueError as error:
-            raise EngineUnavailable(f"the engine's answer to {path} is not JSON: {error}") from None
+        return body
 
     def close(self) -> None:
         connection, self._connection = self._connection, None
