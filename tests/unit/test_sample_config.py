@@ -65,17 +65,36 @@ def test_an_installed_wheel_runs_the_demo_on_its_own_copy_of_the_sample(tmp_path
     uv = shutil.which("uv") or str(REPO / ".tools" / "bin" / "uv")
     if not Path(uv).is_file():
         pytest.skip("needs uv to build the wheel (`make setup`)")
-    built = subprocess.run(
-        [uv, "build", "--wheel", "--out-dir", str(tmp_path / "dist"), str(REPO)],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    # The demo's state folder (baseline, snapshots: this machine's data) must stay out.
+    state = REPO / "compose" / ".envdeck"
+    existed = state.exists()
+    state.mkdir(exist_ok=True)
+    probe_file = state / f"wheel-probe-{os.getpid()}"
+    probe_file.write_text("local state\n")
+    try:
+        built = subprocess.run(
+            [uv, "build", "--wheel", "--out-dir", str(tmp_path / "dist"), str(REPO)],
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+    finally:
+        probe_file.unlink()
+        if not existed:
+            state.rmdir()
     assert built.returncode == 0, built.stderr
     site = tmp_path / "site"
     with zipfile.ZipFile(next((tmp_path / "dist").glob("envdeck-*.whl"))) as wheel:
+        names = set(wheel.namelist())
         wheel.extractall(site)
+    assert not [name for name in names if "/.envdeck/" in name]
+    tracked = subprocess.run(
+        ["git", "ls-files", "compose"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert tracked
+    # Every file of the sample is in the wheel (its folders are named one by one).
+    assert [f for f in tracked if "tui/sample_env/" + f.removeprefix("compose/") not in names] == []
     probe = (
         "import json\n"
         "from tui.config.settings import load_settings\n"
