@@ -51,9 +51,9 @@ class ServiceDetailsPanel(Vertical):
         """Whether every tab's content is mounted, waited for: mounting the panel is
         awaited, but its tabs compose their contents in their own turn, after it. A panel
         mounted after the first frame (the dashboard's) is used only from then on. False
-        when the panel was removed meanwhile (the app closed)."""
+        when the panel was removed or stopped meanwhile (the app closed)."""
         parts = (self._log_view, self._env_table, self._health_view)
-        while self.is_attached:
+        while self.is_attached and self.is_running:
             if all(part.is_mounted and part.is_attached for part in parts):
                 return True
             await asyncio.sleep(0.005)

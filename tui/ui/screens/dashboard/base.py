@@ -65,7 +65,7 @@ class DashboardBase(Screen[None]):
 
         return self.query_one(ServiceDetailsPanel)
 
-    async def show_details(self) -> None:
+    def start_details(self) -> None:
         """Mount the details panel once the first listing is drawn (DashboardScreen)."""
         raise NotImplementedError
 

@@ -98,7 +98,7 @@ class LiveState(DashboardBase):
             self.set_timer(AFTER_FIRST_FRAME_SECONDS, self.start_watcher_once)
         if not self.details_ready:
             # Then the details panel, the selection's log follower and its details.
-            self.set_timer(AFTER_FIRST_FRAME_SECONDS, self.show_details)
+            self.set_timer(AFTER_FIRST_FRAME_SECONDS, self.start_details)
         if not self._stats_started and table.statuses:
             self._stats_started = True
             self.set_timer(AFTER_FIRST_FRAME_SECONDS, self.refresh_resources)

@@ -40,7 +40,7 @@ class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, Re
         # this timer does, should it never come).
         self.refresh_status()
         self.set_timer(WATCHER_LATEST_START_SECONDS, self.start_watcher_once)
-        self.set_timer(WATCHER_LATEST_START_SECONDS, self.show_details)  # should none come
+        self.set_timer(WATCHER_LATEST_START_SECONDS, self.start_details)  # should none come
         self.show_last_reset()
         # The header says how long ago: it ages, and a reset from the command line in
         # another terminal shows too (one small file read, in a worker).
@@ -57,17 +57,27 @@ class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, Re
             return
         show_tests()
 
-    async def show_details(self) -> None:
-        """Mount the details panel (once), then start what the selection shows in it. A
-        second caller (a tab's key while the timer's call mounts it) waits for the first."""
+    def start_details(self) -> None:
+        """Mount the details panel (once), then start what the selection shows in it: in
+        a worker, which the screen's closing cancels (a wait in a handler would hold the
+        closing up)."""
         if self._details_shown is not None:
-            await self._details_shown.wait()
             return
-        self._details_shown = asyncio.Event()
-        try:
-            await self._mount_details()
-        finally:
-            self._details_shown.set()
+        shown = self._details_shown = asyncio.Event()
+
+        async def mount() -> None:
+            try:
+                await self._mount_details()
+            finally:
+                shown.set()
+
+        self.run_worker(mount(), group="details-panel", exit_on_error=False)
+
+    async def show_details(self) -> None:
+        """The panel mounted, for a key that needs it (or the app closing meanwhile)."""
+        self.start_details()
+        assert self._details_shown is not None
+        await self._details_shown.wait()
 
     async def _mount_details(self) -> None:
         # Its modules too come after the first frame (issue 17).
