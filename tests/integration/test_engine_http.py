@@ -41,6 +41,17 @@ def test_the_same_containers_and_statuses_as_docker_py(sample_env: SampleEnv) ->
     assert by_http.exit_code == by_docker_py.exit_code == 0
 
 
+def test_the_readers_docker_py_gateway_is_one_connection(sample_env: SampleEnv) -> None:
+    """`status --stats` with missing services asks the gateway twice (the stats, the
+    images' reasons): one client, closed with the reader."""
+    reader = StatusReader(sample_env.settings)
+    gateway = reader.gateway()
+    assert reader.gateway() is gateway
+    assert gateway.client.ping()
+    reader.close()
+    assert gateway._client is None  # closed: the next call would connect again
+
+
 def test_images_here_missing_and_invalid(sample_env: SampleEnv) -> None:
     engine = EngineHttp(choose_engine())
     image = sample_env.environment.project.services["redis"].image

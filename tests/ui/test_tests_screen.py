@@ -935,3 +935,16 @@ async def test_B_writes_the_bundle_of_the_failure_under_the_cursor(project: Path
         assert "test_broken" in (folder / "README.md").read_text()
         assert "captured hello" in (folder / "report.txt").read_text()
         assert (project / ".envdeck" / ".gitignore").is_file()  # never in git status
+
+
+async def test_clearing_the_filter_leaves_no_filter_run_pending(project: Path) -> None:
+    """esc clears the box, and the box's change that follows must not arm another filter
+    run: armed, it fired while a closing app's widgets went (CI: NoMatches '#tests-failure')."""
+    async with opened_screen(project) as (pilot, screen):
+        await pilot.press("slash", *"PARAM")
+        await until(pilot, lambda: screen.test_tree.filter_text == "PARAM")
+        await pilot.press("escape")
+        await until(pilot, lambda: not screen.test_tree.filter_text)
+        await pilot.pause()  # the box's Changed("") is handled
+        assert screen._filter_timer is None
+        assert screen.usable

@@ -125,6 +125,13 @@ def run_status(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
     from tui.core.status_snapshot import StatusReader
 
     reader = StatusReader(settings)
+    try:
+        return _report_status(reader, args)
+    finally:
+        reader.close()
+
+
+def _report_status(reader: StatusReader, args: argparse.Namespace) -> int:
     deadline = time.monotonic() + args.timeout
     status = reader.snapshot()
     gc.freeze()  # --wait may poll for minutes: collect again, but not the imports
@@ -132,7 +139,6 @@ def run_status(settings: EnvdeckSettings, args: argparse.Namespace) -> int:
     while args.wait and status.exit_code != 0 and time.monotonic() < deadline:
         time.sleep(0.5)
         status = reader.snapshot()
-    reader.close()
     if args.stats and status.services:
         from tui.core.status import with_resource_usage
 

@@ -52,6 +52,7 @@ class StatusReader:
         self.settings = settings
         self._engine: EngineHttp | None = None
         self._environment: Environment | None = None
+        self._gateway: DockerGateway | None = None
 
     def snapshot(self) -> EnvironmentStatus:
         info = self.info()
@@ -103,12 +104,17 @@ class StatusReader:
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()
+        if self._gateway is not None:
+            self._gateway.reset()
 
     def gateway(self) -> DockerGateway:
-        """A docker-py gateway to the same engine, for `--stats` (the dashboard's sampler)."""
-        from tui.core.engine import DockerGateway  # noqa: PLC0415 - only for --stats
+        """A docker-py gateway to the same engine, made once: for `--stats` (the
+        dashboard's sampler) and the missing images' reasons."""
+        if self._gateway is None:
+            from tui.core.engine import DockerGateway  # noqa: PLC0415 - only when asked
 
-        return DockerGateway(timeout=self.settings.engine_timeout)
+            self._gateway = DockerGateway(timeout=self.settings.engine_timeout)
+        return self._gateway
 
     def _was_stopped(self, attrs: Mapping[str, Any]) -> bool:
         return stop_requested(self._engine, attrs)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from tui.ui.screens.plugin_action import ActionChoice
     from tui.ui.widgets.inspector_pane import InspectorPane, InspectQuery
 from tui.ui.screens.dashboard.base import DashboardBase
+from tui.ui.screens.deferred import when_usable
 
 # The Inspect tab's widgets and the plugin API come with the details panel, after the
 # first frame (issue 17): imported where used.
@@ -54,7 +55,7 @@ class InspectorPart(DashboardBase):
         """The reload timer runs only while the Inspect tab is the active one."""
         if shown and self._inspect_timer is None:
             self._inspect_timer = self.set_interval(
-                INSPECT_REFRESH_SECONDS, self._refresh_visible_inspector
+                INSPECT_REFRESH_SECONDS, when_usable(self, self._refresh_visible_inspector)
             )
         elif not shown and self._inspect_timer is not None:
             self._inspect_timer.stop()

@@ -30,6 +30,7 @@ from tui.ui.messages import (
 )
 from tui.ui.screens.dashboard.base import DashboardBase
 from tui.ui.screens.dashboard.header import DashboardHeader
+from tui.ui.screens.deferred import when_usable
 
 # Live state comes from Docker's events; this slow re-list only catches what events
 # cannot say (a service with no container yet) and heals after any gap.
@@ -88,20 +89,22 @@ class LiveState(DashboardBase):
         # it (events, actions, a reconnect): never a second chain of timers.
         if self._reconcile_timer is not None:
             self._reconcile_timer.stop()
-        self._reconcile_timer = self.set_timer(RECONCILE_SECONDS, self.refresh_status)
+        self._reconcile_timer = self.set_timer(
+            RECONCILE_SECONDS, when_usable(self, self.refresh_status)
+        )
         # What starts with the first listing waits until its frame is written: the writer
         # thread needs the GIL for every chunk of a frame, and the panel's mount and
         # docker-py's import in the workers would hold it meanwhile (issue 17).
         if not self._watcher_started:
             # Docker's events from here on: the watcher's re-list on connecting covers
             # whatever happened before.
-            self.set_timer(AFTER_FIRST_FRAME_SECONDS, self.start_watcher_once)
+            self.set_timer(AFTER_FIRST_FRAME_SECONDS, when_usable(self, self.start_watcher_once))
         if not self.details_ready:
             # Then the details panel, the selection's log follower and its details.
-            self.set_timer(AFTER_FIRST_FRAME_SECONDS, self.start_details)
+            self.set_timer(AFTER_FIRST_FRAME_SECONDS, when_usable(self, self.start_details))
         if not self._stats_started and table.statuses:
             self._stats_started = True
-            self.set_timer(AFTER_FIRST_FRAME_SECONDS, self.refresh_resources)
+            self.set_timer(AFTER_FIRST_FRAME_SECONDS, when_usable(self, self.refresh_resources))
 
     # ------------------------------------------------------------------ events
 

@@ -16,6 +16,7 @@ from tui.ui.screens.dashboard.inspector import INSPECT_TAB, InspectorPart
 from tui.ui.screens.dashboard.live import WATCHER_LATEST_START_SECONDS, LiveState
 from tui.ui.screens.dashboard.logs import LogsPart
 from tui.ui.screens.dashboard.resets import ResetPart
+from tui.ui.screens.deferred import when_usable
 from tui.ui.widgets.key_bar import KeyBar
 from tui.ui.widgets.services_table import ServicesTable
 
@@ -39,12 +40,14 @@ class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, Re
         # The first listing starts Docker's events and the CPU and memory rounds (or
         # this timer does, should it never come).
         self.refresh_status()
-        self.set_timer(WATCHER_LATEST_START_SECONDS, self.start_watcher_once)
-        self.set_timer(WATCHER_LATEST_START_SECONDS, self.start_details)  # should none come
+        self.set_timer(WATCHER_LATEST_START_SECONDS, when_usable(self, self.start_watcher_once))
+        self.set_timer(
+            WATCHER_LATEST_START_SECONDS, when_usable(self, self.start_details)
+        )  # should none come
         self.show_last_reset()
         # The header says how long ago: it ages, and a reset from the command line in
         # another terminal shows too (one small file read, in a worker).
-        self.set_interval(LAST_RESET_REFRESH_SECONDS, self.show_last_reset)
+        self.set_interval(LAST_RESET_REFRESH_SECONDS, when_usable(self, self.show_last_reset))
 
     def on_unmount(self) -> None:
         self._stop_follower()

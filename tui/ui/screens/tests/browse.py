@@ -28,7 +28,12 @@ class BrowsePart(TestsBase):
     def _filter_typed(self, event: Input.Changed) -> None:
         if self._filter_timer is not None:
             self._filter_timer.stop()
-        self._filter_timer = self.set_timer(FILTER_DELAY, lambda: self._apply_filter(event.value))
+            self._filter_timer = None
+        if event.value.strip() == self.test_tree.filter_text:
+            return  # esc's clearing, or a space typed: nothing to filter again
+        self._filter_timer = self.set_screen_timer(
+            FILTER_DELAY, lambda: self._apply_filter(event.value)
+        )
 
     @on(Input.Submitted, "#tests-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:

@@ -70,7 +70,7 @@ class DetailPart(TestsBase):
             if logs_now:
                 self.load_service_logs(result)
             else:
-                self._logs_timer = self.set_timer(
+                self._logs_timer = self.set_screen_timer(
                     LOGS_DELAY, lambda: self.load_service_logs(result)
                 )
 
@@ -84,6 +84,8 @@ class DetailPart(TestsBase):
         self.app.call_from_thread(self._logs_loaded, result, text)
 
     def _logs_loaded(self, result: FinishedEvent, logs: Text) -> None:
+        if not self.usable:
+            return  # the app closed while the logs were read
         window = (result.nodeid, result.start, result.stop)
         self._logs[window] = logs
         while len(self._logs) > LOGS_CACHE:

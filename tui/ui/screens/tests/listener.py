@@ -12,18 +12,18 @@ from tui.ui.widgets.tests_detail import pytest_said_text
 
 class SessionPart(TestsBase):
     def changed(self) -> None:
-        if self.is_mounted:
+        if self.usable:
             self.refresh_status()
 
     def discovered(self, tree: CollectedTree) -> None:
-        if not self.is_mounted:
+        if not self.usable:
             return
         self.test_tree.load(tree)
         self.refresh_status()
         self.show_detail()
 
     async def test_event(self, run: RunState, event: TestEvent) -> None:
-        if not self.is_mounted:
+        if not self.usable:
             return
         tree = self.test_tree
         if isinstance(event, StartedEvent):
@@ -37,7 +37,7 @@ class SessionPart(TestsBase):
             self._refresh_detail_for(event.nodeid)
 
     def run_ended(self, run: RunState) -> None:
-        if not self.is_mounted:
+        if not self.usable:
             return
         serial = self._run_serials.pop(id(run), None)
         if serial is not None:
