@@ -183,13 +183,10 @@ class DockerGateway:
         """Every container of `project` (running or not); one-off `compose run`
         containers only with `one_off` (compose down removes those too)."""
         try:
+            # docker-py lists, then inspects each: one removed meanwhile (a `down` under
+            # way) is gone, not an error (listing again could meet the next one).
             containers = self.client.containers.list(
-                all=True, filters={"label": f"{PROJECT_LABEL}={project}"}
-            )
-        except docker.errors.NotFound:
-            # A container vanished between list and inspect: list again.
-            containers = self.client.containers.list(
-                all=True, filters={"label": f"{PROJECT_LABEL}={project}"}
+                all=True, filters={"label": f"{PROJECT_LABEL}={project}"}, ignore_removed=True
             )
         except ENGINE_GONE as error:
             self.reset()

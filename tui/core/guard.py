@@ -306,7 +306,9 @@ class DestructiveGuard:
         busy = []
         for name in volumes:
             try:
-                users = self.gateway.client.containers.list(all=True, filters={"volume": name})
+                users = self.gateway.client.containers.list(
+                    all=True, filters={"volume": name}, ignore_removed=True
+                )  # one removed meanwhile uses nothing
             except ENGINE_GONE as error:
                 raise GuardRefused(describe_engine_error(error)) from None
             busy += [f"{name} by {user.name}" for user in users if user.id not in removed_ids]
