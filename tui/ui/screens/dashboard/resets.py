@@ -11,8 +11,9 @@ from tui.presentation.reset_text import last_reset_text
 from tui.reset.baseline_notice import NO_BASELINE_TITLE
 from tui.reset.steps import no_progress
 from tui.ui.messages import ContainersResynced, StatusUpdated
-from tui.ui.screens.dashboard.base import DashboardBase
+from tui.ui.screens.dashboard.base import AFTER_FIRST_FRAME_SECONDS, DashboardBase
 from tui.ui.screens.dashboard.header import DashboardHeader
+from tui.ui.screens.deferred import when_usable
 from tui.ui.screens.reset_dialog import open_reset_dialog
 
 LAST_RESET_ITEM = "last-reset"
@@ -46,9 +47,10 @@ class ResetPart(DashboardBase):
     def _check_baseline_when_ready(self, status: EnvironmentStatus) -> None:
         ready = status.exit_code == 0
         if ready and not self._was_ready and self.resets is not None:
-            # After the frame that shows the listing: a baseline loads the plugins and
-            # copies data, work the first frame need not wait behind.
-            self.call_after_refresh(self.ensure_baseline)
+            # After the frame that shows the listing is written: a baseline imports
+            # docker-py and the plugins and copies data, and a worker started as the frame
+            # is refreshed holds the GIL the terminal writer thread needs (issue 17).
+            self.set_timer(AFTER_FIRST_FRAME_SECONDS, when_usable(self, self.ensure_baseline))
         self._was_ready = ready
 
     @work(thread=True, exclusive=True, group="baseline", exit_on_error=False)
