@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Protocol
 
 from tui.config.settings import EnvdeckSettings
 from tui.reset.state_folder import default_state_dir
-from tui.reset.store import LastReset, StateRecord, StateStore, StateStoreError
 
 if TYPE_CHECKING:
     from tui.core.engine import DockerGateway
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
     from tui.reset.hard import HardReset, HardResetPlan
     from tui.reset.states import StateManager
     from tui.reset.steps import Outcome, Progress
+    from tui.reset.store import LastReset, StateRecord
 
 # The state manager, the hard reset and the plugins (docker-py among them) are imported
 # when a reset is first asked for, in a worker: not before the dashboard's first frame.
@@ -108,6 +108,7 @@ class EnvironmentResets:
 
     def overview(self) -> ResetOverview:
         from tui.core.guard import is_protected
+        from tui.reset.store import StateStoreError
 
         try:
             baseline = self.states.baseline()
@@ -131,6 +132,8 @@ class EnvironmentResets:
         if self._parts is not None:
             return self.states.store.last_reset()
         # The header asks at start: one small file, without the reset machinery.
+        from tui.reset.store import StateStore
+
         environment = self._environment_of()
         folder = default_state_dir(self._settings, environment)
         return StateStore(folder, environment.project.name).last_reset()

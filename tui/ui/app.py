@@ -13,14 +13,11 @@ from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
-from tui.config.keymap import keymap_problems
 from tui.config.settings import EnvdeckSettings
 from tui.core.monitor import DockerEnvironmentMonitor, EnvironmentMonitor
 from tui.core.text import safe_text
 from tui.reset.service import EnvironmentResets, Resets
-from tui.ui.keymap import key_catalogue
 from tui.ui.screens.dashboard import DashboardScreen
-from tui.ui.screens.help import HelpScreen, key_rows
 
 if TYPE_CHECKING:
     from tui.core.actions import ServiceActions
@@ -82,6 +79,9 @@ class EnvdeckApp(App[int]):
     def check_keymap(self) -> None:
         """Textual ignores an id no key has and drops a key a remapped one lands on: say
         so. In a thread: finding every key imports every screen (0.2 s)."""
+        from tui.config.keymap import keymap_problems  # noqa: PLC0415 - only with a keymap
+        from tui.ui.keymap import key_catalogue  # noqa: PLC0415
+
         problems = keymap_problems(self.settings.keymap, key_catalogue())
         if problems:
             text = "\n".join(str(problem) for problem in problems)
@@ -141,6 +141,8 @@ class EnvdeckApp(App[int]):
         )
 
     def action_help(self) -> None:
+        from tui.ui.screens.help import HelpScreen, key_rows  # noqa: PLC0415 - at `?` only
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(key_rows(self.screen)))
 

@@ -6,12 +6,14 @@ imported only when asked for, so neither screen pays for it on its first frame."
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
 
 from tui.reset.service import Resets
-from tui.reset.steps import Outcome
+
+if TYPE_CHECKING:
+    from tui.reset.steps import Outcome
 
 
 def open_reset_dialog(

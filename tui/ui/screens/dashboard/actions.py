@@ -12,7 +12,6 @@ from textual import work
 from textual.app import SuspendNotSupported
 
 from tui.ui.messages import ActionFinished
-from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.screens.dashboard.base import DashboardBase
 
 if TYPE_CHECKING:
@@ -88,6 +87,8 @@ class ServiceActionsPart(DashboardBase):
         self.app.call_from_thread(self._ask_down, down, with_volumes)
 
     def _ask_down(self, down: DestructivePlan, with_volumes: DestructivePlan | str) -> None:
+        from tui.ui.screens.confirm import ConfirmScreen
+
         if isinstance(self.app.screen, ConfirmScreen):
             return  # D pressed again while the first plan was made: one dialog is enough
         body = "\n".join(down.lines())

@@ -12,7 +12,6 @@ from textual.timer import Timer
 
 from tui.core.status import ServiceStatus
 from tui.ui.messages import InspectionLoaded, InspectorReady
-from tui.ui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
     from tui.core.plugin_session import Inspector
@@ -122,6 +121,7 @@ class InspectorPart(DashboardBase):
     # ------------------------------------------------------------------ plugin actions
 
     def on_inspector_pane_action_requested(self, message: InspectorPane.ActionRequested) -> None:
+        from tui.ui.screens.confirm import ConfirmScreen
         from tui.ui.screens.plugin_action import PluginActionScreen
 
         inspector = self.inspectors.get(message.service)

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.timer import Timer
 from textual.worker import get_current_worker
 
 from tui.core.compose_cli import ComposeError
-from tui.core.container_events import ContainerChange, EngineState
 from tui.core.engine_facts import EngineUnavailable
 from tui.core.monitor import Watcher
 from tui.core.status import EnvironmentStatus, ServiceStatus
-from tui.presentation.change_text import change_toast
 from tui.ui.messages import (
     ContainerChanged,
     ContainersResynced,
@@ -31,6 +30,9 @@ from tui.ui.messages import (
 from tui.ui.screens.dashboard.base import AFTER_FIRST_FRAME_SECONDS, DashboardBase
 from tui.ui.screens.dashboard.header import DashboardHeader
 from tui.ui.screens.deferred import when_usable
+
+if TYPE_CHECKING:  # the watcher's modules come after the first frame (issue 17)
+    from tui.core.container_events import ContainerChange, EngineState
 
 # Live state comes from Docker's events; this slow re-list only catches what events
 # cannot say (a service with no container yet) and heals after any gap.
@@ -151,6 +153,8 @@ class LiveState(DashboardBase):
             ),
             None,
         )
+        from tui.presentation.change_text import change_toast  # noqa: PLC0415 - issue 17
+
         toast = change_toast(change, previous)
         if toast is not None:
             self.notify(toast.message, severity=toast.severity, markup=False)  # type: ignore[arg-type]

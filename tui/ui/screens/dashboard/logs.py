@@ -12,14 +12,12 @@ from textual import work
 
 from tui.core.compose_cli import ComposeError
 from tui.core.engine_facts import EngineUnavailable
-from tui.core.log_buffer import LogLine
-from tui.core.log_options import FollowOptions
 from tui.core.monitor import LogFollower
-from tui.presentation.log_format import engine_line, since_timestamp
 from tui.ui.messages import LogLinesArrived
 from tui.ui.screens.dashboard.base import DashboardBase
 
 if TYPE_CHECKING:
+    from tui.core.log_buffer import LogLine
     from tui.ui.widgets.log_view import LogView
 
 INITIAL_TAIL = 500  # lines of history when following starts without a time window
@@ -58,6 +56,10 @@ class LogsPart(DashboardBase):
     def _switch_follower(
         self, previous: LogFollower | None, services: list[str], generation: int
     ) -> None:
+        # The log modules come with the first follower, after the first frame (issue 17).
+        from tui.core.log_options import FollowOptions  # noqa: PLC0415
+        from tui.presentation.log_format import engine_line, since_timestamp  # noqa: PLC0415
+
         options = FollowOptions(
             tail=None if self.logs_since else INITIAL_TAIL,
             since=since_timestamp(self.logs_since) if self.logs_since else None,

@@ -7,9 +7,6 @@ from __future__ import annotations
 from textual import on, work
 
 from tui.core.status import EnvironmentStatus
-from tui.presentation.reset_text import last_reset_text
-from tui.reset.baseline_notice import NO_BASELINE_TITLE
-from tui.reset.steps import no_progress
 from tui.ui.messages import ContainersResynced, StatusUpdated
 from tui.ui.screens.dashboard.base import AFTER_FIRST_FRAME_SECONDS, DashboardBase
 from tui.ui.screens.dashboard.header import DashboardHeader
@@ -21,6 +18,7 @@ LAST_RESET_ITEM = "last-reset"
 
 class ResetPart(DashboardBase):
     _was_ready = False
+    _last_reset_asked = False
 
     def action_reset_environment(self) -> None:
         open_reset_dialog(self, self.resets, after=self._reset_done)
@@ -33,11 +31,17 @@ class ResetPart(DashboardBase):
     def show_last_reset(self) -> None:
         if self.resets is None:
             return
+        from tui.presentation.reset_text import last_reset_text  # noqa: PLC0415 - issue 17
+
         text = last_reset_text(self.resets.last_reset())
         self.app.call_from_thread(self.query_one(DashboardHeader).set_item, LAST_RESET_ITEM, text)
 
     @on(StatusUpdated)
     def _check_baseline_on_listing(self, message: StatusUpdated) -> None:
+        if not self._last_reset_asked:
+            # The header's item comes after the first frame is written (issue 17).
+            self._last_reset_asked = True
+            self.set_timer(AFTER_FIRST_FRAME_SECONDS, when_usable(self, self.show_last_reset))
         self._check_baseline_when_ready(message.status)
 
     @on(ContainersResynced)
@@ -58,6 +62,9 @@ class ResetPart(DashboardBase):
         """The first time the environment is healthy (or its volumes were recreated since)."""
         if self.resets is None:
             return
+        from tui.reset.baseline_notice import NO_BASELINE_TITLE  # noqa: PLC0415 - issue 17
+        from tui.reset.steps import no_progress  # noqa: PLC0415
+
         overview = self.resets.overview()
         if overview.baseline_problem is None:
             return
