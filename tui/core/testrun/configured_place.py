@@ -60,7 +60,7 @@ def environment_place(settings: EnvdeckSettings, monitor: EnvironmentMonitor | N
 def service_config(compose: ComposeCommand, service: str) -> Mapping[str, Any]:
     """The service as compose resolves it (naming it includes it whatever its profiles)."""
     try:
-        output = compose.run("config", "--format", "json", service)
+        output = compose.run("config", "--format", "json", service, quick=True)
     except ComposeError as error:
         raise PlaceError(f"test_service `{service}`: {error}") from None
     try:
