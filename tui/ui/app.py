@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterable
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import work
@@ -35,6 +36,12 @@ TESTS_SCREEN = "tests"
 
 class EnvdeckApp(App[int]):
     TITLE = "envdeck"
+    # The dashboard's CSS (scoped to DashboardScreen) is read with the app's: a screen's own
+    # CSS_PATH makes Textual parse every stylesheet again when the screen is pushed, ~10 ms
+    # of the first frame (issue 17). The other screens keep theirs: they come later.
+    # A full path: Textual takes a relative one from the file of the class in use (a
+    # subclass elsewhere would not find it).
+    CSS_PATH = Path(__file__).parent / "screens" / "dashboard" / "dashboard.tcss"
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, id="app.quit_ctrl_q", priority=True),

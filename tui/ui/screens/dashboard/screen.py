@@ -24,7 +24,7 @@ LAST_RESET_REFRESH_SECONDS = 20.0
 
 
 class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, ResetPart):
-    CSS_PATH = "dashboard.tcss"
+    # Its CSS (dashboard.tcss) is the app's: see EnvdeckApp.CSS_PATH.
     BINDINGS = DASHBOARD_BINDINGS
 
     def compose(self) -> ComposeResult:
