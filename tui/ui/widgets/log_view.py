@@ -26,6 +26,7 @@ from tui.core.log_buffer import LineBlock, LogLine, LogRing, now_timestamp
 from tui.core.log_filter import BadPattern, FilterMode, LogFilter, parse_filter
 from tui.core.text import safe_text
 from tui.presentation.log_format import SEPARATOR_STREAM, format_lines, wrap
+from tui.ui.deferred import when_usable
 from tui.ui.safe import safe_label
 from tui.ui.widgets.log_lines import LogLines, ServiceHighlighter
 
@@ -149,7 +150,11 @@ class LogView(Vertical):
         if wait <= 0:
             self._draw()
         else:
-            self._frame_timer = self.set_timer(wait, self._draw, name="log-frame")
+            # A frame due while the app shuts down is not drawn: the pane's lines widget
+            # may already be gone (children go first).
+            self._frame_timer = self.set_timer(
+                wait, when_usable(self, self._draw), name="log-frame"
+            )
 
     def _draw(self) -> None:
         if self._frame_timer is not None:

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from tui.core.plugin_session import Inspector
     from tui.ui.screens.plugin_action import ActionChoice
     from tui.ui.widgets.inspector_pane import InspectorPane, InspectQuery
+from tui.ui.deferred import when_usable
 from tui.ui.screens.dashboard.base import DashboardBase
-from tui.ui.screens.deferred import when_usable
 
 # The Inspect tab's widgets and the plugin API come with the details panel, after the
 # first frame (issue 17): imported where used.

@@ -19,6 +19,7 @@ from tui.core.compose_cli import ComposeError
 from tui.core.engine_facts import EngineUnavailable
 from tui.core.monitor import Watcher
 from tui.core.status import EnvironmentStatus, ServiceStatus
+from tui.ui.deferred import when_usable
 from tui.ui.messages import (
     ContainerChanged,
     ContainersResynced,
@@ -29,7 +30,6 @@ from tui.ui.messages import (
 )
 from tui.ui.screens.dashboard.base import AFTER_FIRST_FRAME_SECONDS, DashboardBase
 from tui.ui.screens.dashboard.header import DashboardHeader
-from tui.ui.screens.deferred import when_usable
 
 if TYPE_CHECKING:  # the watcher's modules come after the first frame (issue 17)
     from tui.core.container_events import ContainerChange, EngineState

@@ -7,10 +7,10 @@ from __future__ import annotations
 from textual import on, work
 
 from tui.core.status import EnvironmentStatus
+from tui.ui.deferred import when_usable
 from tui.ui.messages import ContainersResynced, StatusUpdated
 from tui.ui.screens.dashboard.base import AFTER_FIRST_FRAME_SECONDS, DashboardBase
 from tui.ui.screens.dashboard.header import DashboardHeader
-from tui.ui.screens.deferred import when_usable
 from tui.ui.screens.reset_dialog import open_reset_dialog
 
 LAST_RESET_ITEM = "last-reset"

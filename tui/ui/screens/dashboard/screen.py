@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 
+from tui.ui.deferred import when_usable
 from tui.ui.screens.dashboard.actions import ServiceActionsPart
 from tui.ui.screens.dashboard.bindings import DASHBOARD_BINDINGS
 from tui.ui.screens.dashboard.header import DashboardHeader
@@ -16,7 +17,6 @@ from tui.ui.screens.dashboard.inspector import INSPECT_TAB, InspectorPart
 from tui.ui.screens.dashboard.live import WATCHER_LATEST_START_SECONDS, LiveState
 from tui.ui.screens.dashboard.logs import LogsPart
 from tui.ui.screens.dashboard.resets import ResetPart
-from tui.ui.screens.deferred import when_usable
 from tui.ui.widgets.key_bar import KeyBar
 from tui.ui.widgets.services_table import ServicesTable
 

@@ -23,7 +23,7 @@ from tui.core.testrun.run_state import RunState
 from tui.core.testrun.session import SessionListener, TestSession
 from tui.core.text import safe_text
 from tui.reset.service import Resets
-from tui.ui.screens.deferred import usable, when_usable
+from tui.ui.deferred import usable, when_usable
 from tui.ui.screens.tests.wiring import new_session
 from tui.ui.widgets.tests_tree import TestTree
 

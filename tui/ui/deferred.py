@@ -1,6 +1,6 @@
-"""Callbacks that come later (timers, intervals) and must not reach a screen whose app is
-shutting down: its widgets then go, innermost first, while the screen's timers still run,
-and a lookup of a widget already gone is a crash on the way out."""
+"""Callbacks that come later (timers, intervals) and must not reach a screen or a widget
+whose app is shutting down: the widgets then go, innermost first, while their parents'
+timers still run, and a lookup of a widget already gone is a crash on the way out."""
 
 from __future__ import annotations
 
