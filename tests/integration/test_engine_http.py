@@ -256,3 +256,52 @@ def test_the_dashboards_first_listing_needs_no_docker_py(sample_env: SampleEnv) 
     assert found["first"] == found["later"]
     assert found["first"]["project"] == sample_env.project
     assert len(found["first"]["services"]) == 4
+
+
+LIVE_PARTS_SCRIPT = """
+import asyncio, json, sys, time
+from tui.config.settings import load_settings
+from tui.core.monitor import DockerEnvironmentMonitor
+from tui.ui.app import make_app
+
+async def main():
+    monitor = DockerEnvironmentMonitor(load_settings())  # as `envdeck` makes it
+    monitor.prefetch()
+    app = make_app(monitor.settings, monitor=monitor)
+    async with app.run_test(size=(150, 40)):
+        screen = app.screen
+        deadline = time.monotonic() + 30
+        lines = cpu = None
+        while time.monotonic() < deadline:
+            if screen.details_ready:
+                lines = screen.log_view.lines_widget.line_count
+                cpu = str(screen.table.get_row_at(0)[5])
+                if lines and cpu != "-":
+                    break
+            await asyncio.sleep(0.05)
+        print(json.dumps({"service": screen.logs_service, "lines": lines, "cpu": cpu}))
+
+asyncio.run(main())
+"""
+
+
+def test_the_dashboards_live_parts_start_in_a_fresh_process(sample_env: SampleEnv) -> None:
+    """After the first frame, the log follower, the stats round and the baseline check
+    each import docker-py in their own worker, at the same moment. In a fresh process
+    (here: nothing imported docker-py before), entering its import cycles by different
+    modules at once gave one worker a _DeadlockError and another a half-made module: the
+    log pane stayed empty and CPU stayed "-" (2026-12-07, only outside the tests, whose
+    monitors are given a gateway that imported docker-py first)."""
+    result = subprocess.run(
+        [sys.executable, "-c", LIVE_PARTS_SCRIPT],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["service"] == "mock-api"
+    assert found["lines"], found  # the selected service's log lines are in the pane
+    assert found["cpu"] not in (None, "-"), found  # and the first stats round came

@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from docker.models.containers import Container
-
 from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeError
-from tui.core.engine import ENGINE_GONE, SERVICE_LABEL, DockerGateway
+from tui.core.engine import ENGINE_GONE, SERVICE_LABEL, Container, DockerGateway
 from tui.core.environment import Environment, start_project
 from tui.core.guard import (
     DestructiveGuard,

@@ -2,6 +2,14 @@
 
 Everything that lists or acts on containers filters by the compose project label, so
 envdeck never sees or touches another project's containers.
+
+docker-py, requests and urllib3 are imported here and nowhere else: every other module takes
+them from this one (an import-linter contract says so). The dashboard imports them after its
+first frame, in whichever worker needs them first; several workers entering docker-py's
+import cycles by different modules at once made Python hand one a half-made module or a
+_DeadlockError (2026-12-07: the log follower and the stats round both died, silently, when
+the baseline check entered at `docker.models.containers` at the same moment). Entered only
+through this module, the second thread waits on its import lock, holding none of docker's.
 """
 
 from __future__ import annotations
@@ -11,10 +19,15 @@ from typing import Any
 
 import docker
 import docker.errors
+import docker.types
+import requests
 import requests.exceptions
 import requests.utils
+import urllib3
+import urllib3.exceptions
 from docker.models.containers import Container
 from docker.transport import UnixHTTPAdapter
+from docker.types import CancellableStream
 
 from tui.core.engine_choice import EngineChoice, EngineChoiceError, current_engine
 from tui.core.engine_facts import (
@@ -31,11 +44,16 @@ __all__ = [  # what callers have always imported from here
     "ONEOFF_LABEL",
     "PROJECT_LABEL",
     "SERVICE_LABEL",
+    "CancellableStream",
+    "Container",
     "DockerGateway",
     "EngineInfo",
     "EngineUnavailable",
     "client_for",
     "describe_engine_error",
+    "docker",
+    "requests",
+    "urllib3",
 ]
 MINIMUM_API_VERSION = "1.24"  # docker-py's own minimum; only to ask the engine for its own
 

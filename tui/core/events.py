@@ -25,10 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import docker.errors
-from docker.models.containers import Container
-from docker.types import CancellableStream
-
 from tui.core.backoff import backoff_delays
 from tui.core.container_events import (
     HEALTH_LOG_ENTRIES,
@@ -47,9 +43,12 @@ from tui.core.engine import (
     ENGINE_GONE,
     PROJECT_LABEL,
     SERVICE_LABEL,
+    CancellableStream,
+    Container,
     DockerGateway,
     EngineUnavailable,
     describe_engine_error,
+    docker,
 )
 from tui.core.status import ServiceStatus, service_status_from_inspect
 

@@ -24,14 +24,13 @@ from enum import Enum
 from pathlib import Path
 from typing import TypeVar
 
-from docker.models.containers import Container
-
 from tui.config.settings import EnvdeckSettings
 from tui.core import ownership
 from tui.core.engine import (
     ENGINE_GONE,
     PROJECT_LABEL,
     SERVICE_LABEL,
+    Container,
     DockerGateway,
     EngineUnavailable,
     describe_engine_error,

@@ -15,11 +15,15 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 
-import docker.errors
-
 from tui.config.settings import EnvdeckSettings
 from tui.core.compose_model import ComposeProject
-from tui.core.engine import ENGINE_GONE, DockerGateway, EngineUnavailable, describe_engine_error
+from tui.core.engine import (
+    ENGINE_GONE,
+    DockerGateway,
+    EngineUnavailable,
+    describe_engine_error,
+    docker,
+)
 
 
 class ImageSource(Enum):

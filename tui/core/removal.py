@@ -9,10 +9,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
-from docker.errors import APIError, NotFound
-
 from tui.core.compose_cli import ComposeError
-from tui.core.engine import ENGINE_GONE, DockerGateway, describe_engine_error
+from tui.core.engine import ENGINE_GONE, DockerGateway, describe_engine_error, docker
 from tui.core.environment import Environment
 
 
@@ -46,7 +44,7 @@ def remove_planned(
     RemovalFailed, naming the way back, when the engine fails part way."""
     try:
         return _remove(plan, environment, gateway, attached=attached, stop_timeout=stop_timeout)
-    except (APIError, *ENGINE_GONE) as error:
+    except (docker.errors.APIError, *ENGINE_GONE) as error:
         raise RemovalFailed(
             f"the removal stopped part way ({describe_engine_error(error)}); see what is "
             f"left with `envdeck status`, and bring it back with {bring_back_command(environment)}"
@@ -94,7 +92,7 @@ def _each_container(
             if container.status in ("running", "restarting", "paused"):
                 container.stop(timeout=stop_timeout)
             container.remove(v=False, force=True)
-        except NotFound:
+        except docker.errors.NotFound:
             return
 
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="envdeck-down") as pool:
@@ -108,9 +106,9 @@ def _remove_volumes(gateway: DockerGateway, volumes: Sequence[str]) -> int:
         try:
             gateway.client.volumes.get(name).remove(force=True)
             gone += 1
-        except NotFound:
+        except docker.errors.NotFound:
             continue
-        except APIError as error:
+        except docker.errors.APIError as error:
             failed.append(f"{name}: {error.explanation or error}")
     if failed:
         raise RemovalFailed(

@@ -16,9 +16,7 @@ from tui.core.engine_facts import SERVICE_LABEL, EngineInfo, EngineUnavailable
 from tui.core.one_shot import is_one_shot, must_finish, stop_requested
 
 if TYPE_CHECKING:
-    from docker.models.containers import Container
-
-    from tui.core.engine import DockerGateway
+    from tui.core.engine import Container, DockerGateway
 
 # Exit codes of `envdeck status` (and of every command that reports state).
 EXIT_OK, EXIT_NOT_READY, EXIT_UNKNOWN = 0, 1, 2

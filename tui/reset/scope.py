@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from docker.models.containers import Container
-
 from tui.config.settings import EnvdeckSettings
+from tui.core.engine import Container
 from tui.core.environment import Environment
 from tui.core.guard import is_protected, ownership_problem, project_directory
 from tui.core.plugin_registry import PluginLoadError, PluginRegistry, build_target

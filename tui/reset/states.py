@@ -13,10 +13,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from docker.models.containers import Container
-
 from tui.config.settings import EnvdeckSettings
-from tui.core.engine import PROJECT_LABEL, DockerGateway, EngineUnavailable
+from tui.core.engine import PROJECT_LABEL, Container, DockerGateway, EngineUnavailable
 from tui.core.environment import Environment
 from tui.core.guard import DestructiveGuard, GuardRefused, Operation
 from tui.core.plugin_registry import PluginRegistry

@@ -15,12 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import docker.errors
-
 from tui import __version__
 from tui.core.bundle.scrub import Scrubber, mask_config
 from tui.core.compose_cli import ComposeError
-from tui.core.engine import ENGINE_GONE, SERVICE_LABEL, DockerGateway, EngineUnavailable
+from tui.core.engine import ENGINE_GONE, SERVICE_LABEL, DockerGateway, EngineUnavailable, docker
 from tui.core.environment import Environment
 from tui.core.monitor import DockerEnvironmentMonitor, EnvironmentMonitor
 

@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import requests
-
 from tui.core.engine import (
     ENGINE_GONE,
     ONEOFF_LABEL,
@@ -22,6 +20,7 @@ from tui.core.engine import (
     DockerGateway,
     EngineUnavailable,
     describe_engine_error,
+    requests,
 )
 from tui.core.log_buffer import as_timestamp, docker_time, now_timestamp
 from tui.core.logs.transport import HttpLogStream, LogStream

@@ -15,8 +15,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Protocol
 
-import requests
-import urllib3.exceptions
+from tui.core.engine import requests, urllib3
 
 READ_BYTES = 256 * 1024  # at most, per read: a busy stream is read in big chunks
 # A read ends in one of these when the stream broke or was interrupted: the socket shut
