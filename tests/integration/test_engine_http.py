@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -238,11 +239,11 @@ print(json.dumps({"before": before, "first": first.to_json(), "later": later.to_
 """
 
 
-def test_the_dashboards_first_listing_needs_no_docker_py(sample_env: SampleEnv) -> None:
-    # envdeck's own monitor (no gateway given) lists over plain HTTP first: docker-py and
-    # requests are not imported until the live parts start, after the first frame.
+def fresh_process_answer(script: str) -> Any:
+    """What `script` prints as JSON, run by a fresh interpreter in the repository: nothing
+    imported before it, as in a process `envdeck` starts."""
     result = subprocess.run(
-        [sys.executable, "-c", FIRST_FRAME_SCRIPT],
+        [sys.executable, "-c", script],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -250,7 +251,13 @@ def test_the_dashboards_first_listing_needs_no_docker_py(sample_env: SampleEnv) 
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    found = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def test_the_dashboards_first_listing_needs_no_docker_py(sample_env: SampleEnv) -> None:
+    # envdeck's own monitor (no gateway given) lists over plain HTTP first: docker-py and
+    # requests are not imported until the live parts start, after the first frame.
+    found = fresh_process_answer(FIRST_FRAME_SCRIPT)
     assert found["before"] == []
     assert found["docker_py_later"]  # the second listing is docker-py's, as every later one
     assert found["first"] == found["later"]
@@ -292,16 +299,7 @@ def test_the_dashboards_live_parts_start_in_a_fresh_process(sample_env: SampleEn
     modules at once gave one worker a _DeadlockError and another a half-made module: the
     log pane stayed empty and CPU stayed "-" (2026-12-07, only outside the tests, whose
     monitors are given a gateway that imported docker-py first)."""
-    result = subprocess.run(
-        [sys.executable, "-c", LIVE_PARTS_SCRIPT],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    found = json.loads(result.stdout)
+    found = fresh_process_answer(LIVE_PARTS_SCRIPT)
     assert found["service"] == "mock-api"
     assert found["lines"], found  # the selected service's log lines are in the pane
     assert found["cpu"] not in (None, "-"), found  # and the first stats round came
