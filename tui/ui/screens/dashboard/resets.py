@@ -36,12 +36,17 @@ class ResetPart(DashboardBase):
         text = last_reset_text(self.resets.last_reset())
         self.app.call_from_thread(self.query_one(DashboardHeader).set_item, LAST_RESET_ITEM, text)
 
+    def ask_last_reset_once(self) -> None:
+        """The header's last reset, read once at start: after the first listing's frame
+        is written (issue 17), or by DashboardScreen's timer should no listing come."""
+        if not self._last_reset_asked:
+            self._last_reset_asked = True
+            self.show_last_reset()
+
     @on(StatusUpdated)
     def _check_baseline_on_listing(self, message: StatusUpdated) -> None:
         if not self._last_reset_asked:
-            # The header's item comes after the first frame is written (issue 17).
-            self._last_reset_asked = True
-            self.set_timer(AFTER_FIRST_FRAME_SECONDS, when_usable(self, self.show_last_reset))
+            self.set_timer(AFTER_FIRST_FRAME_SECONDS, when_usable(self, self.ask_last_reset_once))
         self._check_baseline_when_ready(message.status)
 
     @on(ContainersResynced)

@@ -45,7 +45,7 @@ class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, Re
             WATCHER_LATEST_START_SECONDS, when_usable(self, self.start_details)
         )  # should none come
         # The header's last reset: after the first listing's frame (ResetPart), or then.
-        self.set_timer(WATCHER_LATEST_START_SECONDS, when_usable(self, self.show_last_reset))
+        self.set_timer(WATCHER_LATEST_START_SECONDS, when_usable(self, self.ask_last_reset_once))
         # The header says how long ago: it ages, and a reset from the command line in
         # another terminal shows too (one small file read, in a worker).
         self.set_interval(LAST_RESET_REFRESH_SECONDS, when_usable(self, self.show_last_reset))

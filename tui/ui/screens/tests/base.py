@@ -23,7 +23,7 @@ from tui.core.testrun.run_state import RunState
 from tui.core.testrun.session import SessionListener, TestSession
 from tui.core.text import safe_text
 from tui.reset.service import Resets
-from tui.ui.deferred import usable, when_usable
+from tui.ui.deferred import usable
 from tui.ui.screens.tests.wiring import new_session
 from tui.ui.widgets.tests_tree import TestTree
 
@@ -76,9 +76,6 @@ class TestsBase(Screen[None], SessionListener):
         """Popped, the screen keeps its widgets (it is installed: the session goes on);
         while the app shuts down they go."""
         return usable(self)
-
-    def set_screen_timer(self, delay: float, callback: Callable[[], object]) -> Timer:
-        return self.set_timer(delay, when_usable(self, callback))
 
     @property
     def test_tree(self) -> TestTree:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from textual import on
 from textual.widgets import Input
 
+from tui.ui.deferred import when_usable
 from tui.ui.screens.tests.base import FILTER_DELAY, TestsBase
 
 
@@ -31,8 +32,8 @@ class BrowsePart(TestsBase):
             self._filter_timer = None
         if event.value.strip() == self.test_tree.filter_text:
             return  # esc's clearing, or a space typed: nothing to filter again
-        self._filter_timer = self.set_screen_timer(
-            FILTER_DELAY, lambda: self._apply_filter(event.value)
+        self._filter_timer = self.set_timer(
+            FILTER_DELAY, when_usable(self, lambda: self._apply_filter(event.value))
         )
 
     @on(Input.Submitted, "#tests-filter")

@@ -11,6 +11,7 @@ from tui.core.testrun import FinishedEvent
 from tui.core.testrun.marks import failure_marks
 from tui.core.testrun.window_logs import window_logs
 from tui.core.text import safe_text
+from tui.ui.deferred import when_usable
 from tui.ui.screens.tests.base import LOGS_CACHE, LOGS_DELAY, TestsBase
 from tui.ui.widgets.tests_detail import (
     collection_error_text,
@@ -70,8 +71,8 @@ class DetailPart(TestsBase):
             if logs_now:
                 self.load_service_logs(result)
             else:
-                self._logs_timer = self.set_screen_timer(
-                    LOGS_DELAY, lambda: self.load_service_logs(result)
+                self._logs_timer = self.set_timer(
+                    LOGS_DELAY, when_usable(self, lambda: self.load_service_logs(result))
                 )
 
     @work(thread=True, exclusive=True, group="failure-logs", exit_on_error=False)
