@@ -150,11 +150,23 @@ class FrameRun:
 
 
 def first_frames(runs: int, names: list[str]) -> dict[str, Any]:
+    from bench.listing_given import record
+
     folder = Path(tempfile.mkdtemp(prefix="envdeck-latency-"))
     minimal = folder / "minimal_app.py"
     minimal.write_text(MINIMAL_APP)
+    recorded = folder / "first_listing.pickle"
+    record(recorded)
     tools: dict[str, list[str]] = {
         "envdeck": [sys.executable, "-P", "-m", "tui"],
+        # The decomposition: the same dashboard with its first listing given (no engine or
+        # Compose work before the first frame): what the UI costs alone.
+        "envdeck_listing_given": [
+            sys.executable,
+            "-P",
+            str(REPO / "bench" / "listing_given.py"),
+            str(recorded),
+        ],
         "minimal_textual_app": [sys.executable, str(minimal), *names],
     }
     lazydocker = shutil.which("lazydocker")
@@ -180,6 +192,9 @@ def first_frames(runs: int, names: list[str]) -> dict[str, Any]:
     if not lazydocker:
         result["lazydocker"] = "not installed (`which lazydocker` finds nothing)"
     result["ratio_envdeck_to_minimal"] = ratio(result["envdeck"], result["minimal_textual_app"])
+    result["ratio_listing_given_to_minimal"] = ratio(
+        result["envdeck_listing_given"], result["minimal_textual_app"]
+    )
     result["cpu_ratio_envdeck_to_minimal"] = ratio(
         result["envdeck"]["cpu"], result["minimal_textual_app"]["cpu"]
     )
@@ -397,6 +412,18 @@ def table(results: dict[str, Any]) -> str:
                 f"{frame['load_before']} → {frame['load_after']}",
             )
         )
+        given = frame.get("envdeck_listing_given")
+        if given:
+            rows.append(
+                (
+                    "1b. … with the first listing given (the UI alone)",
+                    f"{given['median_s']:.3f} s",
+                    f"minimal Textual app {frame['minimal_textual_app']['median_s']:.3f} s",
+                    f"{frame['ratio_listing_given_to_minimal']}x",
+                    "",
+                    "",
+                )
+            )
     selection = results.get("selection")
     if selection:
         shown = selection["log_shown"]
