@@ -6,11 +6,11 @@ frame (what the UI costs alone, without the engine and Compose work before it).
 RECORDED is `record(path)`'s file: the sample's first snapshot and resolved environment,
 taken by the benchmark before it times anything. The dashboard then starts exactly as
 `envdeck` does, except that nothing runs `compose config` or asks the engine before the
-first frame: the first listing comes from the file (unpickled in the same worker that
-would have taken it). Everything after the first frame is the real thing.
+first frame: the first listing taken ahead comes from the file (unpickled in the
+prefetch thread, where the real one is taken). Everything after it is the real thing.
 
-Only for measuring: it replaces two members of our own monitor, which the product never
-does.
+Only for measuring: it replaces a member of our own monitor and `config_ahead`, which the
+product never does.
 """
 
 from __future__ import annotations
@@ -33,21 +33,16 @@ def record(path: Path) -> None:
 
 
 class GivenListingMonitor(monitor.DockerEnvironmentMonitor):
-    """A monitor whose first snapshot is the recorded one."""
+    """A monitor whose first snapshot, taken ahead in its thread as the real one's is,
+    is the recorded one."""
 
     recorded: Path
 
-    def prefetch(self) -> None:
-        return None
-
-    def _take_prefetched(self) -> EnvironmentStatus | None:
-        if self._prefetch_used:
-            return None
-        self._prefetch_used = True
+    def _first_snapshot(self) -> EnvironmentStatus:
         status, environment = pickle.loads(self.recorded.read_bytes())  # noqa: S301 - ours
         with self._environment_lock:
             self._environment = environment
-        return status
+        return status  # type: ignore[no-any-return]
 
 
 def main() -> int:

@@ -4,7 +4,9 @@ the whole state from the watcher's own re-list."""
 from __future__ import annotations
 
 import queue
+import time
 
+import pytest
 from docker.models.containers import Container
 
 from tests.conftest import SampleEnv
@@ -67,3 +69,41 @@ def test_the_watchers_relist_brings_the_whole_state(sample_env: SampleEnv) -> No
     assert resynced.engine.connected
     assert resynced.engine.version == snapshot.engine.version
     assert table(resynced.services) == table(snapshot.services)
+
+
+def test_a_finished_listing_taken_ahead_is_had_without_waiting_once(
+    sample_env: SampleEnv,
+) -> None:
+    gateway = CountingGateway()
+    monitor = DockerEnvironmentMonitor(sample_env.settings, gateway)
+    assert monitor.snapshot_if_ready() is None  # nothing taken ahead
+
+    monitor.prefetch()
+    deadline = time.monotonic() + 15
+    ready = monitor.snapshot_if_ready()
+    while ready is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # polled: it never waits for the listing under way
+        ready = monitor.snapshot_if_ready()
+    assert ready is not None
+    assert {status.name for status in ready.services} == set(
+        sample_env.environment.project.services
+    )
+    assert monitor.snapshot_if_ready() is None  # had once
+    monitor.snapshot()
+    assert gateway.listings == 2  # asked again, not the one taken ahead twice
+
+
+class FailingGateway(CountingGateway):
+    def project_containers(self, project: str, *, one_off: bool = False) -> list[Container]:
+        raise RuntimeError("the engine broke mid-listing")
+
+
+def test_a_listing_taken_ahead_that_failed_is_left_to_snapshot(sample_env: SampleEnv) -> None:
+    monitor = DockerEnvironmentMonitor(sample_env.settings, FailingGateway())
+    monitor.prefetch()
+    prefetched = monitor._prefetched
+    assert prefetched is not None
+    assert isinstance(prefetched.exception(timeout=15), RuntimeError)
+    assert monitor.snapshot_if_ready() is None
+    with pytest.raises(RuntimeError, match="broke mid-listing"):
+        monitor.snapshot()

@@ -225,6 +225,9 @@ class FixedMonitor:
     def snapshot(self, *, stats: bool = False) -> EnvironmentStatus:
         return self.status
 
+    def snapshot_if_ready(self) -> EnvironmentStatus | None:
+        return None  # the screens take theirs from snapshot(), in a worker
+
     def details(self, status: ServiceStatus) -> ServiceDetails | None:
         if status.container is None:
             return None

@@ -11,6 +11,7 @@ from tests.ui.fixed_monitor import FixedFollower, FixedMonitor, IdleWatcher
 from tests.ui.test_dashboard_screens import fixed_app
 from tui.core.log_buffer import LogLine
 from tui.core.logs import FollowOptions
+from tui.core.status import EnvironmentStatus
 from tui.ui.widgets.services_table import ServicesTable
 
 
@@ -99,3 +100,35 @@ async def test_a_follower_or_watcher_that_starts_after_quitting_is_stopped() -> 
         lambda: all(w.stopped for w in monitor.watchers),
         "the watcher stopped by the worker that started it",
     )
+
+
+class ListedAheadMonitor(FixedMonitor):
+    """Its first listing was taken while the app started; snapshot() counts its calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ready: EnvironmentStatus | None = self.status
+        self.snapshots = 0
+
+    def snapshot_if_ready(self) -> EnvironmentStatus | None:
+        ready, self.ready = self.ready, None
+        return ready
+
+    def snapshot(self, *, stats: bool = False) -> EnvironmentStatus:
+        self.snapshots += 1
+        return super().snapshot(stats=stats)
+
+
+async def test_a_listing_taken_ahead_is_in_the_first_frame_without_a_worker() -> None:
+    monitor = ListedAheadMonitor()
+    app = fixed_app(monitor)
+    async with app.run_test(size=(120, 16)) as pilot:
+        table = app.screen.query_one(ServicesTable)
+        # Drawn with the screen's first layout: no worker asked for it, no message brought it.
+        assert table.row_count == len(monitor.status.services)
+        assert f"/{len(monitor.status.services)} ready" in str(
+            app.screen.query_one("#summary").render()
+        )
+        await pilot.pause()
+        assert monitor.snapshots == 0
+        assert monitor.snapshot_if_ready() is None  # it was taken, once

@@ -57,6 +57,11 @@ class EnvironmentMonitor(Protocol):
         """The state of every service now (blocking)."""
         ...
 
+    def snapshot_if_ready(self) -> EnvironmentStatus | None:
+        """A first snapshot already taken (ahead, while the UI started), or None; never
+        waits. What it returns, snapshot() does not return again."""
+        ...
+
     def details(self, status: ServiceStatus) -> ServiceDetails | None:
         """Environment, command and health history of a service's container (blocking)."""
         ...
@@ -179,6 +184,14 @@ class DockerEnvironmentMonitor:
         finally:
             reader.close()
         return status
+
+    def snapshot_if_ready(self) -> EnvironmentStatus | None:
+        with self._prefetch_lock:
+            prefetched = self._prefetched
+        # A failed one is left to snapshot(), which raises it in its worker.
+        if prefetched is None or not prefetched.done() or prefetched.exception() is not None:
+            return None
+        return self._take_prefetched()
 
     def _take_prefetched(self) -> EnvironmentStatus | None:
         with self._prefetch_lock:

@@ -72,15 +72,17 @@ class EnvdeckApp(App[int]):
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
             self.check_keymap()
-        self.push_screen(
-            DashboardScreen(
-                self.monitor,
-                self.actions,
-                log_lines=self.settings.log_lines_per_service,
-                resets=self.resets,
-            )
-        )
         self.call_after_refresh(_freeze_and_collect_again)
+
+    def get_default_screen(self) -> DashboardScreen:
+        # The dashboard is the first screen itself, not pushed over Textual's blank one:
+        # that one would be composed and laid out again at every resize (issue 17).
+        return DashboardScreen(
+            self.monitor,
+            self.actions,
+            log_lines=self.settings.log_lines_per_service,
+            resets=self.resets,
+        )
 
     @work(thread=True, group="keymap-check", exit_on_error=False)
     def check_keymap(self) -> None:

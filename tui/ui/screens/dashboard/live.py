@@ -67,10 +67,22 @@ class LiveState(DashboardBase):
     def refresh_status(self) -> None:
         self.post_message(StatusUpdated(self.monitor.snapshot()))
 
+    def show_first_listing(self) -> None:
+        """The listing taken while the app started, in the first frame when it is there
+        already (no worker, no second layout); else asked for in a worker."""
+        ready = self.monitor.snapshot_if_ready()
+        if ready is None:
+            self.refresh_status()
+        else:
+            self._show_listing(ready)
+
     def on_status_updated(self, message: StatusUpdated) -> None:
-        self._show_status(message.status)
+        self._show_listing(message.status)
+
+    def _show_listing(self, status: EnvironmentStatus) -> None:
+        self._show_status(status)
         # Said while it lasts: the table shows another checkout's containers as if ours.
-        foreign = message.status.foreign
+        foreign = status.foreign
         self.header.set_item(
             FOREIGN_ITEM, None if foreign is None else f"⚠ {foreign.split(': ', 1)[0]}"
         )

@@ -39,7 +39,7 @@ class DashboardScreen(LiveState, LogsPart, InspectorPart, ServiceActionsPart, Re
         self.table.focus()
         # The first listing starts Docker's events and the CPU and memory rounds (or
         # this timer does, should it never come).
-        self.refresh_status()
+        self.show_first_listing()
         self.set_timer(WATCHER_LATEST_START_SECONDS, when_usable(self, self.start_watcher_once))
         self.set_timer(
             WATCHER_LATEST_START_SECONDS, when_usable(self, self.start_details)
