@@ -1,9 +1,12 @@
-"""App-wide facts the workers post; widgets' own messages live on the widgets."""
+"""App-wide facts the workers post; widgets' own messages live on the widgets.
+
+Plain classes, not dataclasses: a dataclass's methods are compiled when its module is
+imported, ~1 ms each here, and these ten are imported before the first frame (issue 17).
+A message is never compared or hashed."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual.message import Message
@@ -19,83 +22,97 @@ if TYPE_CHECKING:
     from tui.plugins.api import View, ViewResult
 
 
-@dataclass
 class StatusUpdated(Message):
     """A fresh snapshot of every service."""
 
-    status: EnvironmentStatus
+    def __init__(self, status: EnvironmentStatus) -> None:
+        super().__init__()
+        self.status = status
 
     def can_replace(self, message: Message) -> bool:
         # Only the newest snapshot matters: an older one still queued can go.
         return isinstance(message, StatusUpdated)
 
 
-@dataclass
 class ActionFinished(Message):
     """A service action ended: with a result, or with an error to show."""
 
-    service: str | None
-    result: ActionResult | None
-    error: str | None
+    def __init__(self, service: str | None, result: ActionResult | None, error: str | None) -> None:
+        super().__init__()
+        self.service = service
+        self.result = result
+        self.error = error
 
 
-@dataclass
 class DetailsLoaded(Message):
-    service: str
-    details: ServiceDetails | None
+    def __init__(self, service: str, details: ServiceDetails | None) -> None:
+        super().__init__()
+        self.service = service
+        self.details = details
 
 
-@dataclass
 class InspectorReady(Message):
     """Which plugin serves a service and its views; or why none can."""
 
-    service: str
-    plugin_title: str
-    views: tuple[View, ...]
-    problem: str | None
+    def __init__(
+        self, service: str, plugin_title: str, views: tuple[View, ...], problem: str | None
+    ) -> None:
+        super().__init__()
+        self.service = service
+        self.plugin_title = plugin_title
+        self.views = views
+        self.problem = problem
 
 
-@dataclass
 class InspectionLoaded(Message):
-    service: str
-    view: str
-    result: ViewResult | None
-    problem: str | None
+    def __init__(
+        self, service: str, view: str, result: ViewResult | None, problem: str | None
+    ) -> None:
+        super().__init__()
+        self.service = service
+        self.view = view
+        self.result = result
+        self.problem = problem
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, InspectionLoaded) and message.service == self.service
 
 
-@dataclass
 class LogLinesArrived(Message):
     """A batch of log lines (at most ~20 batches a second) for the follower `generation`."""
 
-    generation: int
-    lines: Sequence[LogLine]  # a LineBlock from the follower
+    def __init__(self, generation: int, lines: Sequence[LogLine]) -> None:
+        super().__init__()
+        self.generation = generation
+        self.lines = lines  # a LineBlock from the follower
 
 
-@dataclass
 class ContainerChanged(Message):
     """One container changed (from Docker's events stream)."""
 
-    change: ContainerChange
+    def __init__(self, change: ContainerChange) -> None:
+        super().__init__()
+        self.change = change
 
 
-@dataclass
 class ContainersResynced(Message):
     """The watcher (re)connected and re-listed the project: its whole state."""
 
-    status: EnvironmentStatus
+    def __init__(self, status: EnvironmentStatus) -> None:
+        super().__init__()
+        self.status = status
 
 
-@dataclass
 class EngineChanged(Message):
-    state: EngineState
+    def __init__(self, state: EngineState) -> None:
+        super().__init__()
+        self.state = state
 
 
-@dataclass
 class ResourcesUpdated(Message):
-    statuses: tuple[ServiceStatus, ...]
+    def __init__(self, statuses: tuple[ServiceStatus, ...]) -> None:
+        super().__init__()
+        self.statuses = statuses
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ResourcesUpdated)
