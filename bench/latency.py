@@ -195,6 +195,9 @@ def first_frames(runs: int, names: list[str]) -> dict[str, Any]:
     result["ratio_listing_given_to_minimal"] = ratio(
         result["envdeck_listing_given"], result["minimal_textual_app"]
     )
+    result["cpu_ratio_listing_given_to_minimal"] = ratio(
+        result["envdeck_listing_given"]["cpu"], result["minimal_textual_app"]["cpu"]
+    )
     result["cpu_ratio_envdeck_to_minimal"] = ratio(
         result["envdeck"]["cpu"], result["minimal_textual_app"]["cpu"]
     )
@@ -420,8 +423,8 @@ def table(results: dict[str, Any]) -> str:
                     f"{given['median_s']:.3f} s",
                     f"minimal Textual app {frame['minimal_textual_app']['median_s']:.3f} s",
                     f"{frame['ratio_listing_given_to_minimal']}x",
-                    "",
-                    "",
+                    cpu_text(frame.get("cpu_ratio_listing_given_to_minimal")),
+                    f"{frame['load_before']} → {frame['load_after']}",
                 )
             )
     selection = results.get("selection")
