@@ -75,13 +75,9 @@ def race(
     return found
 
 
-# Imported inside functions, but never by a worker first:
-# - tui.cli: the command line's modules, imported by the main thread before anything runs;
-# - docker: engine_choice reads a DOCKER_HOST or a context with docker-py's own code, in the
-#   thread that first chooses the engine (the dashboard's first listing, before any
-#   worker; a command's main thread). Entered there while a worker imports tui.core.engine,
-#   docker-py's cycles break as they did in df7fc33: this race shows it at once.
-NOT_WORKERS_FIRST = ("tui.cli", "docker")
+# The command line's modules: imported inside functions, by the main thread, before
+# anything else runs.
+NOT_WORKERS_FIRST = ("tui.cli",)
 
 
 def imported_in_functions() -> set[str]:

@@ -18,14 +18,19 @@ import threading
 from typing import Any
 
 import docker
+import docker.context
 import docker.errors
+import docker.tls
 import docker.types
+import docker.utils
+import docker.utils.config
 import requests
 import requests.exceptions
 import requests.utils
 import urllib3
 import urllib3.exceptions
 from docker.models.containers import Container
+from docker.tls import TLSConfig
 from docker.transport import UnixHTTPAdapter
 from docker.types import CancellableStream
 
@@ -49,6 +54,7 @@ __all__ = [  # what callers have always imported from here
     "DockerGateway",
     "EngineInfo",
     "EngineUnavailable",
+    "TLSConfig",
     "client_for",
     "describe_engine_error",
     "docker",

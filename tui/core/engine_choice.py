@@ -24,10 +24,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from docker.tls import TLSConfig
+    from tui.core.engine import TLSConfig
 
 # docker-py (its context store, its reading of the environment) is imported in the
-# branches that read them: importing it costs a command ~0.1 s (issue 17).
+# branches that read them: importing it costs a command ~0.1 s (issue 17). Through
+# tui.core.engine, as everywhere: a thread that entered docker-py's import cycles at
+# docker.utils while another entered at docker got a half-made module.
 # ruff: noqa: PLC0415
 
 LOCAL_SOCKET = "unix:///var/run/docker.sock"
@@ -121,11 +123,10 @@ def choose_engine(context: str | None = None) -> EngineChoice:
     if context:
         return _from_context(context, ChosenBy.FLAG)
     if env.get("DOCKER_HOST"):
-        import docker.errors
-        from docker.utils import kwargs_from_env
+        from tui.core.engine import docker
 
         try:
-            arguments = kwargs_from_env(environment=dict(env))
+            arguments = docker.utils.kwargs_from_env(environment=dict(env))
         except docker.errors.DockerException as error:
             raise EngineChoiceError(f"DOCKER_HOST={env['DOCKER_HOST']}: {error}") from None
         host = str(arguments.get("base_url") or env["DOCKER_HOST"])
@@ -162,14 +163,12 @@ def _config_file_candidates() -> list[Path]:
 def _from_context(name: str, chosen_by: ChosenBy) -> EngineChoice:
     if name == "default":
         return EngineChoice(LOCAL_SOCKET, "default", chosen_by)
-    import docker.errors
-    from docker.context import ContextAPI
-    from docker.utils.config import find_config_file
+    from tui.core.engine import docker
 
     found: tuple[str | None, TLSConfig | None] | None
     try:
-        if find_config_file() is not None:
-            context = ContextAPI.get_context(name)
+        if docker.utils.config.find_config_file() is not None:
+            context = docker.context.ContextAPI.get_context(name)
             found = None if context is None else (context.Host, context.TLSConfig)
         else:
             found = _context_without_config_file(name)
@@ -198,9 +197,9 @@ def _context_without_config_file(name: str) -> tuple[str, TLSConfig | None] | No
     tls_dir = folder / "tls" / key / "docker"
     tls = None
     if all((tls_dir / f"{part}.pem").is_file() for part in ("ca", "cert", "key")):
-        from docker.tls import TLSConfig
+        from tui.core.engine import docker
 
-        tls = TLSConfig(
+        tls = docker.tls.TLSConfig(
             client_cert=(str(tls_dir / "cert.pem"), str(tls_dir / "key.pem")),
             ca_cert=str(tls_dir / "ca.pem"),
             verify=None if endpoint.get("SkipTLSVerify") else True,
