@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 
 # docker-py (its context store, its reading of the environment) is imported in the
 # branches that read them: importing it costs a command ~0.1 s (issue 17). Through
-# tui.core.engine, as everywhere: a thread that entered docker-py's import cycles at
-# docker.utils while another entered at docker got a half-made module.
+# tui.core.engine, as everywhere: docker-py has import cycles, and two threads entering
+# them at two of its modules at once can leave one a half-made module (df7fc33).
 # ruff: noqa: PLC0415
 
 LOCAL_SOCKET = "unix:///var/run/docker.sock"
