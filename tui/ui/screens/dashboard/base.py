@@ -74,6 +74,10 @@ class DashboardBase(Screen[None]):
         """Mount the details panel once the first listing is drawn (DashboardScreen)."""
         raise NotImplementedError
 
+    def listing_shown(self, status: EnvironmentStatus) -> None:
+        """Every listing drawn, however it came (a re-list, the watcher's, the one taken
+        while the app started): for the parts that act on it (ResetPart)."""
+
     def _selected_service(self) -> str | None:
         selected = self.table.selected
         if selected is None:

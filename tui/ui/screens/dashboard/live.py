@@ -69,7 +69,8 @@ class LiveState(DashboardBase):
 
     def show_first_listing(self) -> None:
         """The listing taken while the app started, in the first frame when it is there
-        already (no worker, no second layout); else asked for in a worker."""
+        already (no worker, no second layout); else asked for in a worker. Either way the
+        other parts hear of it from `_show_status` (`listing_shown`)."""
         ready = self.monitor.snapshot_if_ready()
         if ready is None:
             self.refresh_status()
@@ -115,6 +116,7 @@ class LiveState(DashboardBase):
         if not self._stats_started and table.statuses:
             self._stats_started = True
             self.set_timer(AFTER_FIRST_FRAME_SECONDS, when_usable(self, self.refresh_resources))
+        self.listing_shown(status)
 
     # ------------------------------------------------------------------ events
 

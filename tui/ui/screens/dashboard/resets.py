@@ -4,11 +4,10 @@ cannot take is said once per reason, calmly, with the setting that fixes it)."""
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import work
 
 from tui.core.status import EnvironmentStatus
 from tui.ui.deferred import when_usable
-from tui.ui.messages import ContainersResynced, StatusUpdated
 from tui.ui.screens.dashboard.base import AFTER_FIRST_FRAME_SECONDS, DashboardBase
 from tui.ui.screens.dashboard.header import DashboardHeader
 from tui.ui.screens.reset_dialog import open_reset_dialog
@@ -43,15 +42,10 @@ class ResetPart(DashboardBase):
             self._last_reset_asked = True
             self.show_last_reset()
 
-    @on(StatusUpdated)
-    def _check_baseline_on_listing(self, message: StatusUpdated) -> None:
+    def listing_shown(self, status: EnvironmentStatus) -> None:
         if not self._last_reset_asked:
             self.set_timer(AFTER_FIRST_FRAME_SECONDS, when_usable(self, self.ask_last_reset_once))
-        self._check_baseline_when_ready(message.status)
-
-    @on(ContainersResynced)
-    def _check_baseline_on_relist(self, message: ContainersResynced) -> None:
-        self._check_baseline_when_ready(message.status)
+        self._check_baseline_when_ready(status)
 
     def _check_baseline_when_ready(self, status: EnvironmentStatus) -> None:
         ready = status.exit_code == 0
