@@ -121,6 +121,7 @@ def test_waits_for_go():
 
 HANGS = """\
 import signal
+import socket
 import time
 
 
@@ -130,6 +131,11 @@ def test_hangs():
 
 def test_hangs_deaf_to_ctrl_c():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Said once it is deaf: envdeck reports the test started before its body runs, and a
+    # ctrl-c in between would end it as any other (a race the harness waits out).
+    with socket.create_connection(("redis", 6379), timeout=5) as connection:
+        connection.sendall(b"*3\\r\\n$3\\r\\nSET\\r\\n$4\\r\\ndeaf\\r\\n$1\\r\\n1\\r\\n")
+        connection.recv(100)
     time.sleep(600)
 """
 
@@ -212,6 +218,26 @@ def say_go(port: int) -> None:
         assert connection.recv(100) == b"+OK\r\n"
 
 
+def redis_key_exists(port: int, key: str) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(f"*2\r\n$6\r\nEXISTS\r\n${len(key)}\r\n{key}\r\n".encode())
+        return connection.recv(100) == b":1\r\n"
+
+
+def delete_redis_key(port: int, key: str) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(f"*2\r\n$3\r\nDEL\r\n${len(key)}\r\n{key}\r\n".encode())
+        connection.recv(100)
+
+
+async def until_deaf(port: int, timeout: float = 30.0) -> None:
+    """Until the deaf test says it ignores ctrl-c (it sets `deaf` in the stack's Redis)."""
+    deadline = time.monotonic() + timeout
+    while not await asyncio.to_thread(redis_key_exists, port, "deaf"):
+        assert time.monotonic() < deadline, "the deaf test never said it was deaf"
+        await asyncio.sleep(0.05)
+
+
 def plain_pytest_outcomes(stack: Stack) -> tuple[int, dict[str, str]]:
     """What pytest says in the same service, run by hand: `compose run --rm tests pytest -v`."""
     argv = stack.compose.argv("run", "--rm", "--no-deps", "-T", "tests")
@@ -280,17 +306,21 @@ async def test_cancel_ends_the_run_and_leaves_no_container(
     stack: Stack, gateway: DockerGateway, test: str
 ) -> None:
     nodeid = f"hang/test_hang.py::{test}"
+    deaf = test == "test_hangs_deaf_to_ctrl_c"
+    await asyncio.to_thread(delete_redis_key, stack.port, "deaf")
     async with TestRun(stack.folder, place=stack.place, nodeids=[nodeid], grace=1.0) as run:
         async for event in run.events():
             if isinstance(event, StartedEvent):
                 assert run_containers(gateway, stack.name) == [run.container_name]
+                if deaf:
+                    await until_deaf(stack.port)
                 began = time.monotonic()
                 await run.cancel()
                 assert time.monotonic() - began < 10
         result = await run.wait()
     assert result.cancelled
     # pytest ended its session on the engine's SIGINT (2); the deaf one was killed (137).
-    assert result.exit_code == (2 if test == "test_hangs" else 128 + 9)
+    assert result.exit_code == (128 + 9 if deaf else 2)
     assert run.outcomes() == {nodeid: Outcome.ERROR}
     assert run_containers(gateway, stack.name) == []  # at once, not eventually
     one_off: dict[str, str | list[str] | bool] = {
