@@ -16,6 +16,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -561,7 +562,8 @@ async def test_d_in_the_tests_screen_shows_the_diff_and_puts_the_data_back(
         screen = await open_tests(pilot)
         await goto(pilot, screen, "tests/test_writes.py::test_writes_everywhere")
         await pilot.press("d")
-        await until(pilot, lambda: "made:by:test" in text_of(screen, "#tests-failure"), 120)
+        failure_pane = partial(text_of, screen, "#tests-failure")
+        await until(pilot, lambda: "made:by:test" in failure_pane(), 120, failure_pane)
         shown = text_of(screen, "#tests-failure")
         assert "id=42" in shown
         assert "put back" in shown

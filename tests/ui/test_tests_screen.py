@@ -92,13 +92,19 @@ def project(tmp_path: Path) -> Path:
     return write_project(tmp_path, {"test_sample.py": SAMPLE})
 
 
-async def until(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 90) -> None:
+async def until(
+    pilot: Pilot[Any],
+    condition: Callable[[], object],
+    timeout: float = 90,
+    showing: Callable[[], object] | None = None,
+) -> None:
+    """Until `condition()`; on timeout, says what `showing()` shows then."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
         await pilot.pause(0.05)
-    raise AssertionError("timed out")
+    raise AssertionError("timed out" + (f"; showing {showing()!r}" if showing else ""))
 
 
 def project_app(root: Path, monitor: FixedMonitor | None = None) -> EnvdeckApp:
