@@ -28,7 +28,9 @@ CONFTEST = f"""
 
     def pytest_unconfigure(config):
         here = pathlib.Path(__file__).parent
-        (here / "pytest.pid").write_text(str(os.getpid()))
+        # Written whole, then renamed: the test reads it as soon as it exists.
+        (here / "pytest.pid.part").write_text(str(os.getpid()))
+        (here / "pytest.pid.part").replace(here / "pytest.pid")
         deadline = time.monotonic() + {HELD_SECONDS}
         while not (here / "release").exists() and time.monotonic() < deadline:
             time.sleep(0.02)
