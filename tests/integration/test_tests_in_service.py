@@ -12,7 +12,6 @@ import os
 import pty
 import re
 import select
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 
 from tests.integration.conftest import POSTGRES_IMAGE, REPO, free_port, remove_project
 from tests.integration.pytest_image import pytest_image
@@ -212,30 +212,28 @@ def run_containers(gateway: DockerGateway, project: str) -> list[str]:
     return [str(container.name) for container in found]
 
 
+def stack_redis(port: int) -> redis.Redis:
+    """The stack's Redis, as the host reaches it (its port on 127.0.0.1)."""
+    return redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+
+
 def say_go(port: int) -> None:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
-        connection.sendall(b"*3\r\n$3\r\nSET\r\n$2\r\ngo\r\n$1\r\n1\r\n")
-        assert connection.recv(100) == b"+OK\r\n"
+    with stack_redis(port) as client:
+        assert client.set("go", "1")
 
 
-def redis_key_exists(port: int, key: str) -> bool:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
-        connection.sendall(f"*2\r\n$6\r\nEXISTS\r\n${len(key)}\r\n{key}\r\n".encode())
-        return connection.recv(100) == b":1\r\n"
-
-
-def delete_redis_key(port: int, key: str) -> None:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
-        connection.sendall(f"*2\r\n$3\r\nDEL\r\n${len(key)}\r\n{key}\r\n".encode())
-        connection.recv(100)
+def forget_deaf(port: int) -> None:
+    with stack_redis(port) as client:
+        client.delete("deaf")
 
 
 async def until_deaf(port: int, timeout: float = 30.0) -> None:
     """Until the deaf test says it ignores ctrl-c (it sets `deaf` in the stack's Redis)."""
     deadline = time.monotonic() + timeout
-    while not await asyncio.to_thread(redis_key_exists, port, "deaf"):
-        assert time.monotonic() < deadline, "the deaf test never said it was deaf"
-        await asyncio.sleep(0.05)
+    with stack_redis(port) as client:
+        while not await asyncio.to_thread(client.exists, "deaf"):
+            assert time.monotonic() < deadline, "the deaf test never said it was deaf"
+            await asyncio.sleep(0.05)
 
 
 def plain_pytest_outcomes(stack: Stack) -> tuple[int, dict[str, str]]:
@@ -307,7 +305,7 @@ async def test_cancel_ends_the_run_and_leaves_no_container(
 ) -> None:
     nodeid = f"hang/test_hang.py::{test}"
     deaf = test == "test_hangs_deaf_to_ctrl_c"
-    await asyncio.to_thread(delete_redis_key, stack.port, "deaf")
+    await asyncio.to_thread(forget_deaf, stack.port)
     async with TestRun(stack.folder, place=stack.place, nodeids=[nodeid], grace=1.0) as run:
         async for event in run.events():
             if isinstance(event, StartedEvent):

@@ -20,7 +20,6 @@ from typing import Any
 import docker
 import docker.context
 import docker.errors
-import docker.tls
 import docker.types
 import docker.utils
 import docker.utils.config

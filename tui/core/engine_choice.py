@@ -197,9 +197,9 @@ def _context_without_config_file(name: str) -> tuple[str, TLSConfig | None] | No
     tls_dir = folder / "tls" / key / "docker"
     tls = None
     if all((tls_dir / f"{part}.pem").is_file() for part in ("ca", "cert", "key")):
-        from tui.core.engine import docker
+        from tui.core.engine import TLSConfig
 
-        tls = docker.tls.TLSConfig(
+        tls = TLSConfig(
             client_cert=(str(tls_dir / "cert.pem"), str(tls_dir / "key.pem")),
             ca_cert=str(tls_dir / "ca.pem"),
             verify=None if endpoint.get("SkipTLSVerify") else True,

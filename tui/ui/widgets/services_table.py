@@ -70,7 +70,8 @@ class ServicesTable(DataTable[Text]):
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.statuses: dict[str, ServiceStatus] = {}
         self.pending: dict[str, str] = {}  # service -> what is being done to it
-        self._shown: dict[tuple[str, str], Text] = {}  # (row key, column) -> cell
+        # (row key, column) -> the label as made: compared before anything is written
+        self._shown: dict[tuple[str, str], Text | str] = {}
         # The selected service while there are no rows (the engine lost): selected again
         # when they come back.
         self._selection_to_restore: str | None = None
@@ -181,18 +182,17 @@ class ServicesTable(DataTable[Text]):
             self._set_cell(key, "uptime", uptime_label(status.started_at))
 
     def _add_row(self, key: str, labels: tuple[Text | str, ...]) -> None:
-        cells = tuple(as_text(label) for label in labels)
-        self.add_row(*cells, key=key)
-        for column, cell in zip(COLUMNS, cells, strict=True):
-            self._shown[key, column] = cell
+        self.add_row(*(as_text(label) for label in labels), key=key)
+        for column, label in zip(COLUMNS, labels, strict=True):
+            self._shown[key, column] = label
 
     def _set_cell(self, key: str, column: str, value: Text | str) -> None:
         """Update a cell if its text changed; recompute column widths (costly) only when it
-        outgrows its column."""
-        cell = as_text(value)
-        if self._shown.get((key, column)) == cell:
+        outgrows its column. Made into `Text` only when written: most calls write nothing."""
+        if self._shown.get((key, column)) == value:
             return
-        self._shown[key, column] = cell
+        self._shown[key, column] = value
+        cell = as_text(value)
         grows = cell.cell_len > self.columns[ColumnKey(column)].content_width
         self.update_cell(key, column, cell, update_width=grows)
 
