@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.app import App
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static, Tab
+from textual.widgets import DataTable, Static, Tab, TabbedContent, TabPane
 
 from tests.ui.fixed_monitor import DETAILS_ATTRS, FixedMonitor
 from tests.ui.test_dashboard_screens import wait_for_rows
@@ -21,7 +22,7 @@ from tui.core.status import ServiceStatus
 from tui.ui.app import EnvdeckApp, make_app
 from tui.ui.screens.dashboard import live
 from tui.ui.screens.dashboard import screen as dashboard_screen
-from tui.ui.widgets.service_details import ServiceDetailsPanel
+from tui.ui.widgets.service_details import ENV_TAB, HEALTH_TAB, ServiceDetailsPanel
 from tui.ui.widgets.services_table import ServicesTable
 
 
@@ -149,3 +150,35 @@ async def test_a_second_call_waits_for_the_panel_the_first_one_mounts() -> None:
         await screen.show_details()
         assert screen.details_ready
         await first
+
+
+class PanelWithLateEnvTable(ServiceDetailsPanel):
+    """The order seen in a fresh-clone CI run, made certain: the panel's own mount comes
+    before its env table is mounted (the tab panes mount their contents in their own turn)."""
+
+    def compose(self) -> Any:
+        with TabbedContent(id="details-tabs"):
+            with TabPane("Logs", id="tab-logs"):
+                yield self._log_view
+            yield TabPane("Env", id=ENV_TAB)  # the table comes later
+            with TabPane("Health", id=HEALTH_TAB):
+                yield self._health_view
+
+
+async def test_the_panel_does_not_need_its_tables_mounted_when_it_mounts() -> None:
+    """The panel sets its env table up by reference: a query for it found nothing at the
+    panel's mount in a CI run, and the crash took the dashboard down."""
+
+    class PanelApp(App[None]):
+        def compose(self) -> Any:
+            yield PanelWithLateEnvTable(id="details-pane")
+
+    async with PanelApp().run_test(size=(100, 20)) as pilot:
+        panel = pilot.app.query_one(PanelWithLateEnvTable)
+        await panel.query_one(f"#{ENV_TAB}", TabPane).mount(panel._env_table)
+        panel.details = details_from_inspect("api", deepcopy(DETAILS_ATTRS))
+        panel.active = ENV_TAB
+        await pilot.pause()
+        table = panel.query_one("#env-table", DataTable)
+        assert [str(column.label) for column in table.columns.values()] == ["NAME", "VALUE"]
+        assert "(command)" in env_text(panel)

@@ -81,7 +81,9 @@ class ServiceDetailsPanel(Vertical):
         self._render_tab(self.active)  # shown by a click on its label
 
     def on_mount(self) -> None:
-        table = self.query_one("#env-table", DataTable)
+        # By reference: the tab panes mount their contents in their own turn, after this
+        # handler, so a query for the table can find nothing yet (a fresh-clone CI failure).
+        table = self._env_table
         table.add_column("NAME", key="name")
         table.add_column("VALUE", key="value")
 
@@ -113,7 +115,7 @@ class ServiceDetailsPanel(Vertical):
     def _render_env(self) -> None:
         if not self.is_mounted:
             return
-        table = self.query_one("#env-table", DataTable)
+        table = self._env_table
         table.clear()
         if self.details is None:
             return
@@ -126,7 +128,7 @@ class ServiceDetailsPanel(Vertical):
     def _render_health(self) -> None:
         if not self.is_mounted:
             return
-        view = self.query_one("#health-view", Static)
+        view = self._health_view
         details = self.details
         if details is None:
             view.update("No container.")
