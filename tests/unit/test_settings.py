@@ -20,6 +20,25 @@ def test_pyproject_table_is_read_and_paths_anchor_to_its_folder(tmp_path: Path) 
     assert settings.config_dir == tmp_path
 
 
+def test_a_pyproject_found_is_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by its table, then read: one parse (a long pyproject is ms of the first frame)."""
+    import tomllib
+
+    from tui.config import settings as settings_module
+
+    parsed: list[str] = []
+    loads = tomllib.loads
+
+    def counting_loads(text: str) -> dict[str, object]:
+        parsed.append(text)
+        return loads(text)
+
+    monkeypatch.setattr(settings_module.tomllib, "loads", counting_loads)
+    (tmp_path / "pyproject.toml").write_text('[tool.envdeck]\nproject_name = "once"\n')
+    assert load_settings(tmp_path).project_name == "once"
+    assert len(parsed) == 1
+
+
 def test_envdeck_toml_wins_over_pyproject_in_the_same_folder(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.envdeck]\nproject_name = "from-pyproject"\n')
     (tmp_path / "envdeck.toml").write_text('project_name = "from-envdeck-toml"\n')
@@ -55,6 +74,14 @@ def test_bad_config_names_the_field(tmp_path: Path, content: str, message: str) 
     (tmp_path / "envdeck.toml").write_text(content)
     with pytest.raises(ConfigError, match=message):
         load_settings(tmp_path)
+
+
+def test_no_words_are_what_the_parser_makes_of_none() -> None:
+    """Plain `envdeck` skips building the parser: its answer must stay the parser's."""
+    from tui.cli import build_parser, parse
+
+    assert vars(parse([])) == vars(build_parser().parse_args([]))
+    assert parse([]).files is not parse([]).files  # never one list shared between calls
 
 
 def test_pytest_options_pass_through_the_test_command() -> None:
