@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -142,40 +141,33 @@ def _images(items: list[ImageAvailability]) -> str:
 
 
 def _port_checks(environment: Environment, gateway: DockerGateway) -> Iterator[Check]:
+    from tui.core.port_holders import port_conflicts  # noqa: PLC0415
+
     project: ComposeProject = environment.project
-    try:
-        running = {
-            container.labels.get("com.docker.compose.service")
-            for container in gateway.project_containers(project.name)
-            if container.status == "running"
-        }
-    except EngineUnavailable:
-        return
-    remote = gateway.choice is not None and gateway.choice.remote
     for service in project.services.values():
         for port in service.ports:
             if port.host_port is None:
                 continue
-            label = f"{service.name} {port.host_ip}:{port.host_port}"
             if port.host_ip in ("0.0.0.0", "::", ""):  # noqa: S104 - what we warn about
                 yield Check(
                     "port",
                     Verdict.WARN,
-                    f"{label} listens on every interface",
+                    f"{service.name} {port.host_ip}:{port.host_port} listens on every interface",
                     f'publish it on loopback: "127.0.0.1:{port.host_port}:{port.container_port}"',
                 )
-            if (
-                service.name not in running
-                and port.protocol == "tcp"
-                and not remote  # the port is on the engine's machine, not this one
-                and _in_use(port.host_port)
-            ):
-                yield Check(
-                    "port",
-                    Verdict.FAIL,
-                    f"{label}: another process already listens on port {port.host_port}",
-                    "stop it, or publish the service on another port",
-                )
+    try:
+        running = {
+            container.labels.get("com.docker.compose.service", "")
+            for container in gateway.project_containers(project.name)
+            if container.status == "running"
+        }
+        remote = gateway.choice is not None and gateway.choice.remote
+        # A remote engine's ports are on its machine: only its containers are asked about.
+        conflicts = port_conflicts(project, gateway, running=running, probe_here=not remote)
+    except EngineUnavailable:
+        return
+    for conflict in conflicts:
+        yield Check("port", Verdict.FAIL, str(conflict), conflict.fix)
 
 
 def _remote_file_checks(environment: Environment, gateway: DockerGateway) -> Iterator[Check]:
@@ -195,12 +187,6 @@ def _remote_file_checks(environment: Environment, gateway: DockerGateway) -> Ite
                     "sync the folder to the same path on the engine's machine, or put the "
                     "files in the image (build:) or a volume",
                 )
-
-
-def _in_use(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(0.2)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def keymap_checks(settings: EnvdeckSettings, keys: KeyCatalogue | None) -> Iterator[Check]:

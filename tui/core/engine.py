@@ -221,6 +221,17 @@ class DockerGateway:
             and (one_off or container.labels.get(ONEOFF_LABEL, "False") != "True")
         ]
 
+    def containers_publishing(self, host_port: int, protocol: str = "tcp") -> list[Container]:
+        """Running containers of any project that publish `host_port` on the engine's
+        machine: read to say who holds a port a service needs, never touched."""
+        try:
+            return self.client.containers.list(
+                filters={"publish": f"{host_port}/{protocol}"}, ignore_removed=True
+            )
+        except ENGINE_GONE as error:
+            self.reset()
+            raise EngineUnavailable(describe_engine_error(error)) from None
+
     def image_exists(self, reference: str) -> bool:
         try:
             self.client.images.get(reference)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeCommand, ComposeError
 from tui.core.compose_model import ComposeProject, load_project
-from tui.core.engine_facts import EngineUnavailable
+from tui.core.engine_facts import SERVICE_LABEL, EngineUnavailable
 from tui.core.one_shot import with_one_shot_settings
 from tui.core.ownership import ownership_problem
 from tui.core.project_files import compose_command as compose_command  # noqa: PLC0414 - re-exported
@@ -95,6 +95,34 @@ def _resolve(
     return Environment(offline, project, offline=True)
 
 
+def with_port_conflicts(
+    message: str, environment: Environment, gateway: DockerGateway, services: Sequence[str]
+) -> str:
+    """`compose up`'s failure, with who holds each port it could not publish: the
+    engine's "port is already allocated" names neither the holder nor the way out."""
+    from tui.core.port_holders import port_conflicts  # noqa: PLC0415 - only on failure
+
+    try:
+        running = {
+            container.labels.get(SERVICE_LABEL, "")
+            for container in gateway.project_containers(environment.project.name)
+            if container.status == "running"
+        }
+        remote = gateway.choice is not None and gateway.choice.remote
+        conflicts = port_conflicts(
+            environment.project,
+            gateway,
+            services=services,
+            running=running,
+            probe_here=not remote,
+        )
+    except EngineUnavailable:
+        return message
+    for conflict in conflicts:
+        message += f"\n{conflict}; fix: {conflict.fix}"
+    return message
+
+
 def _pull(
     compose: ComposeCommand, project: ComposeProject, missing: Sequence[str], report: Report
 ) -> bool:
@@ -172,12 +200,17 @@ def start_project(
         raise ComposeError(str(error)) from None
     # Not --wait: it calls a one-shot service that exited 0 a failure (docker/compose#10596).
     args = ["up", "-d", *services]
-    if attached:
-        code = environment.compose.run_attached(*args)
-        if code != 0:
-            raise ComposeError(f"`compose up` failed (exit {code})")
-    else:
-        environment.compose.run(*args, timeout=timeout + 60)
+    try:
+        if attached:
+            code = environment.compose.run_attached(*args)
+            if code != 0:
+                raise ComposeError(f"`compose up` failed (exit {code})")
+        else:
+            environment.compose.run(*args, timeout=timeout + 60)
+    except ComposeError as error:
+        raise ComposeError(
+            with_port_conflicts(str(error), environment, gateway, services)
+        ) from None
     report("waiting until every service is ready")
     try:
         summary = wait_until_ready(environment.project, gateway, timeout, services)

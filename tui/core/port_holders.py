@@ -1,0 +1,114 @@
+"""Who holds a port a service publishes: said when `compose up` could not bind it, and by
+`envdeck doctor`. Two projects that both publish 5432 or 6379 are the everyday case; the
+engine's own message ("port is already allocated") names neither the port's holder nor
+the way out."""
+
+from __future__ import annotations
+
+import shlex
+import socket
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tui.core.compose_model import ComposeProject, PortSpec
+from tui.core.engine_facts import PROJECT_LABEL, SERVICE_LABEL
+from tui.core.text import safe_text
+
+if TYPE_CHECKING:
+    from tui.core.engine import DockerGateway
+
+
+@dataclass(frozen=True)
+class PortConflict:
+    """`service` publishes `port`, which something else holds: `holder` when that is a
+    container (with its compose project and service, when it has them). The holder's
+    labels are anyone's text: made safe for a terminal, quoted for a shell."""
+
+    service: str
+    port: PortSpec
+    holder: str | None = None
+    holder_project: str | None = None
+    holder_service: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.port.host_ip or '0.0.0.0'}:{self.port.host_port}"  # noqa: S104
+        if self.holder is None:
+            return f"{self.service}: port {where} is taken by another process on this machine"
+        owner = ""
+        if self.holder_project:
+            owner = f" (compose project {_shown(self.holder_project)}"
+            owner += f", service {_shown(self.holder_service)})" if self.holder_service else ")"
+        holder = _shown(self.holder)
+        return f"{self.service}: port {where} is taken by container {holder}{owner}"
+
+    @property
+    def fix(self) -> str:
+        elsewhere = f'publish {self.service} on another port ("127.0.0.1:OTHER:' + (
+            f'{self.port.container_port}")'
+        )
+        if self.holder_project:
+            return (
+                "stop the other project "
+                f"(`docker compose -p {_shown(shlex.quote(self.holder_project))} stop`), "
+                f"or {elsewhere}"
+            )
+        if self.holder is not None:
+            return f"stop it (`docker stop {_shown(shlex.quote(self.holder))}`), or {elsewhere}"
+        return f"stop that process, or {elsewhere}"
+
+
+def _shown(text: str | None) -> str:
+    return safe_text(text or "", keep="")
+
+
+def port_conflicts(
+    project: ComposeProject,
+    lookup: DockerGateway,
+    *,
+    services: Collection[str] = (),
+    running: Collection[str] = (),
+    probe_here: bool = True,
+) -> list[PortConflict]:
+    """The published TCP ports of `services` (default: all) not `running`, that a
+    container of another project publishes or, with `probe_here` (the engine is on this
+    machine), that a process here listens on."""
+    return [
+        conflict
+        for service, port in _published(project, services, running)
+        if (conflict := _conflict(project.name, service, port, lookup, probe_here)) is not None
+    ]
+
+
+def _published(
+    project: ComposeProject, services: Collection[str], running: Collection[str]
+) -> Iterator[tuple[str, PortSpec]]:
+    for name, spec in project.services.items():
+        if (services and name not in services) or name in running:
+            continue
+        for port in spec.ports:
+            if port.host_port is not None and port.protocol == "tcp":
+                yield name, port
+
+
+def _conflict(
+    project: str, service: str, port: PortSpec, lookup: DockerGateway, probe_here: bool
+) -> PortConflict | None:
+    assert port.host_port is not None
+    for container in lookup.containers_publishing(port.host_port):
+        labels = container.labels
+        if labels.get(PROJECT_LABEL) == project and labels.get(SERVICE_LABEL) == service:
+            continue  # the service's own container: it holds its own port
+        return PortConflict(
+            service, port, container.name, labels.get(PROJECT_LABEL), labels.get(SERVICE_LABEL)
+        )
+    if probe_here and listening_here(port.host_port):
+        return PortConflict(service, port)
+    return None
+
+
+def listening_here(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:`port` of this machine."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
