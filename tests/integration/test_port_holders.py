@@ -41,6 +41,7 @@ def holder(gateway: DockerGateway, image: str) -> Iterator[tuple[str, str, int]]
     try:
         port = published_port(container, 8000)
         assert port is not None
+        assert container.name is not None
         yield project, container.name, port
     finally:
         remove_project(gateway, project)

@@ -24,8 +24,6 @@ def test_a_pyproject_found_is_parsed_once(tmp_path: Path, monkeypatch: pytest.Mo
     """Found by its table, then read: one parse (a long pyproject is ms of the first frame)."""
     import tomllib
 
-    from tui.config import settings as settings_module
-
     parsed: list[str] = []
     loads = tomllib.loads
 
@@ -33,7 +31,7 @@ def test_a_pyproject_found_is_parsed_once(tmp_path: Path, monkeypatch: pytest.Mo
         parsed.append(text)
         return loads(text)
 
-    monkeypatch.setattr(settings_module.tomllib, "loads", counting_loads)
+    monkeypatch.setattr(tomllib, "loads", counting_loads)
     (tmp_path / "pyproject.toml").write_text('[tool.envdeck]\nproject_name = "once"\n')
     assert load_settings(tmp_path).project_name == "once"
     assert len(parsed) == 1
