@@ -67,6 +67,11 @@ def test_up_names_the_container_of_another_project_that_holds_the_port(
         assert f"`docker compose -p {holder_project} stop`" in up.stderr
         doctor = run_envdeck(tmp_path / "app", "doctor")
         assert f"[FAIL] port: {said}project {holder_project}" in doctor.stdout, doctor.stdout
+        # compose created the container and could not start it: `status` says why.
+        status = run_envdeck(tmp_path / "app", "status")
+        assert status.returncode == 1
+        unstarted = f"web: created, not started: port 127.0.0.1:{port} is taken by container "
+        assert unstarted + holder_name in status.stdout, status.stdout
         # Only read: the holder is another project's, and still runs.
         assert gateway.client.containers.get(holder_name).status == "running"
     finally:

@@ -150,7 +150,7 @@ def _report_status(reader: StatusReader, args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(status.to_json(), indent=2))
         return status.exit_code
-    reasons = _missing_reasons(reader, status)
+    reasons = _missing_reasons(reader, status) | _unstarted_reasons(reader, status)
     if args.json:
         document = status.to_json()
         for service in document["services"]:
@@ -186,6 +186,32 @@ def _missing_reasons(reader: StatusReader, status: EnvironmentStatus) -> dict[st
         )
     except EngineUnavailable:
         return {}
+
+
+def _unstarted_reasons(reader: StatusReader, status: EnvironmentStatus) -> dict[str, str]:
+    """Why a container created but never started is not: most often compose could not
+    publish a port another holds. Asked only when there is such a container."""
+    names = [service.name for service in status.services if service.state == "created"]
+    if not names or not status.engine.connected:
+        return {}
+    from tui.core.engine import EngineUnavailable
+    from tui.core.port_holders import port_conflicts
+
+    environment = reader.environment(engine_connected=True)
+    gateway = reader.gateway()
+    remote = gateway.choice is not None and gateway.choice.remote
+    try:
+        conflicts = port_conflicts(
+            environment.project, gateway, services=names, probe_here=not remote
+        )
+    except EngineUnavailable:
+        return {}
+    reasons: dict[str, str] = {}
+    for conflict in conflicts:
+        reasons.setdefault(
+            conflict.service, f"created, not started: {conflict.what}; fix: {conflict.fix}"
+        )
+    return reasons
 
 
 def format_status(status: EnvironmentStatus, *, resources: bool = True) -> str:

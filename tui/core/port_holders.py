@@ -32,15 +32,19 @@ class PortConflict:
     holder_service: str | None = None
 
     def __str__(self) -> str:
+        return f"{self.service}: {self.what}"
+
+    @property
+    def what(self) -> str:
+        """What holds the port, without the service's name."""
         where = f"{self.port.host_ip or '0.0.0.0'}:{self.port.host_port}"  # noqa: S104
         if self.holder is None:
-            return f"{self.service}: port {where} is taken by another process on this machine"
+            return f"port {where} is taken by another process on this machine"
         owner = ""
         if self.holder_project:
             owner = f" (compose project {_shown(self.holder_project)}"
             owner += f", service {_shown(self.holder_service)})" if self.holder_service else ")"
-        holder = _shown(self.holder)
-        return f"{self.service}: port {where} is taken by container {holder}{owner}"
+        return f"port {where} is taken by container {_shown(self.holder)}{owner}"
 
     @property
     def fix(self) -> str:
