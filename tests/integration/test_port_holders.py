@@ -5,14 +5,13 @@ own "port is already allocated" names neither."""
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import published_port, remove_project, run_envdeck
+from tests.integration.conftest import free_port, published_port, remove_project, run_envdeck
 from tests.integration.throwaway_containers import new_project, run_service
 from tui.core.engine import DockerGateway
 
@@ -79,31 +78,24 @@ def test_up_names_the_container_of_another_project_that_holds_the_port(
 
 
 def test_doctor_names_a_process_on_this_machine_that_holds_the_port(
-    tmp_path: Path, gateway: DockerGateway, image: str
+    tmp_path: Path, gateway: DockerGateway, image: str, silent_port: int
 ) -> None:
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        port = listener.getsockname()[1]
-        name = write_project(tmp_path / "app", image, port)
-        try:
-            doctor = run_envdeck(tmp_path / "app", "doctor")
-            said = f"[FAIL] port: web: port 127.0.0.1:{port} is taken by another process"
-            assert said in doctor.stdout, doctor.stdout
-            up = run_envdeck(tmp_path / "app", "up")
-            assert up.returncode != 0
-            assert f"web: port 127.0.0.1:{port} is taken by another process" in up.stderr
-        finally:
-            remove_project(gateway, name)
+    name = write_project(tmp_path / "app", image, silent_port)
+    try:
+        doctor = run_envdeck(tmp_path / "app", "doctor")
+        said = f"web: port 127.0.0.1:{silent_port} is taken by another process on this machine"
+        assert f"[FAIL] port: {said}" in doctor.stdout, doctor.stdout
+        up = run_envdeck(tmp_path / "app", "up")
+        assert up.returncode != 0
+        assert said in up.stderr, up.stderr
+    finally:
+        remove_project(gateway, name)
 
 
 def test_a_running_service_is_not_said_to_hold_its_own_port(
     tmp_path: Path, gateway: DockerGateway, image: str
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    name = write_project(tmp_path / "app", image, port)
+    name = write_project(tmp_path / "app", image, free_port())
     try:
         up = run_envdeck(tmp_path / "app", "up")
         assert up.returncode == 0, up.stderr
