@@ -151,6 +151,11 @@ def _report_status(reader: StatusReader, args: argparse.Namespace) -> int:
             print(json.dumps(status.to_json(), indent=2))
         return status.exit_code
     reasons = _missing_reasons(reader, status) | _unstarted_reasons(reader, status)
+    reasons |= {
+        service.name: reader.unhealthy[service.name]
+        for service in status.services
+        if service.health == "unhealthy" and service.name in reader.unhealthy
+    }
     if args.json:
         document = status.to_json()
         for service in document["services"]:

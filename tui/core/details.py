@@ -86,3 +86,32 @@ def _probe(entry: Mapping[str, Any]) -> HealthProbe:
         output=safe_text(output),
         output_masked=safe_text(mask_secrets(output)),
     )
+
+
+LAST_PROBE_CHARS = 200  # of the last check's output, in one line of `status` or `up`
+
+
+def unhealthy_reason(attrs: Mapping[str, Any]) -> str | None:
+    """Why the container `attrs` (its inspect) describes is unhealthy, in one line: its
+    check, how often it failed in a row, and the last line the last run printed (masked,
+    made safe). None when it is not unhealthy. The answer users otherwise dig out of
+    `docker inspect`."""
+    health = (attrs.get("State") or {}).get("Health") or {}
+    if health.get("Status") != "unhealthy":
+        return None
+    test = ((attrs.get("Config") or {}).get("Healthcheck") or {}).get("Test") or []
+    check = safe_text(mask_secrets(" ".join(str(part) for part in test[1:])), keep="")
+    streak = int(health.get("FailingStreak") or 0)
+    line = f"unhealthy: its healthcheck `{check}` failed" + (
+        f" {streak} times in a row" if streak > 1 else ""
+    )
+    probes = health.get("Log") or []
+    if not probes:
+        return line
+    last = probes[-1]
+    printed = [text.strip() for text in str(last.get("Output", "")).splitlines()]
+    said = next((text for text in reversed(printed) if text), "")
+    said = safe_text(mask_secrets(said), keep="")
+    if len(said) > LAST_PROBE_CHARS:
+        said = said[:LAST_PROBE_CHARS] + "…"
+    return f"{line}; its last run (exit {last.get('ExitCode', '?')}) said: {said or '(nothing)'}"

@@ -213,7 +213,13 @@ def start_project(
         ) from None
     report("waiting until every service is ready")
     try:
-        summary = wait_until_ready(environment.project, gateway, timeout, services)
+        summary = wait_until_ready(
+            environment.project,
+            gateway,
+            timeout,
+            services,
+            on_unhealthy=lambda why: report(f"{why}; still waiting (up to {timeout:.0f} s)"),
+        )
     except (NotReady, EngineUnavailable) as error:
         raise ComposeError(f"up, but {error}") from None
     report(summary)

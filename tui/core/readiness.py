@@ -4,17 +4,23 @@
 failure (docker/compose#10596), so `up` and the hard reset start with `up -d` and wait
 here: ready is `ServiceStatus.is_ready` (running and healthy, or a one-shot that is done),
 and a service that ended with an error, or a server that stopped by itself, ends the
-wait at once with its name instead of running out the timeout.
+wait at once with its name instead of running out the timeout. An unhealthy one may still
+recover, so the wait goes on, but it is said at once with what its check last printed.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from tui.core.compose_model import ComposeProject
-from tui.core.engine import DockerGateway
+from tui.core.details import unhealthy_reason
+from tui.core.engine import SERVICE_LABEL, DockerGateway
 from tui.core.status import ServiceStatus, build_statuses
+
+if TYPE_CHECKING:
+    from tui.core.engine import Container
 
 POLL_S = 0.25
 _RESTARTED_BY_DOCKER = ("always", "unless-stopped")
@@ -30,14 +36,19 @@ def wait_until_ready(
     timeout: float,
     services: Sequence[str] = (),
     on_poll: Callable[[Sequence[ServiceStatus]], None] | None = None,
+    *,
+    on_unhealthy: Callable[[str], None] | None = None,
 ) -> str:
     """A summary once every service (or every one of `services`) is ready; NotReady
-    when one failed or the timeout ran out."""
+    when one failed or the timeout ran out. `on_unhealthy` hears once of each service
+    that turns unhealthy, with why (the timeout's message says it too)."""
     deadline = time.monotonic() + timeout
+    said: set[str] = set()
     while True:
+        containers = gateway.project_containers(project.name)
         statuses = [
             status
-            for status in build_statuses(project, gateway.project_containers(project.name))
+            for status in build_statuses(project, containers)
             if _waited_for(project, status.name, services)
         ]
         if on_poll is not None:
@@ -49,12 +60,31 @@ def wait_until_ready(
         if not waiting:
             done = sum(1 for status in statuses if status.is_done)
             return f"{len(statuses)} ready" + (f" ({done} one-shot done)" if done else "")
+        unhealthy = _unhealthy(containers, {status.name for status in waiting})
+        if on_unhealthy is not None:
+            for service in sorted(unhealthy.keys() - said):
+                said.add(service)
+                on_unhealthy(f"{service}: {unhealthy[service]}")
         if time.monotonic() > deadline:
             raise NotReady(
                 f"not ready after {timeout:.0f} s: "
-                + ", ".join(f"{s.name} {s.state}/{s.health}" for s in waiting)
+                + ", ".join(
+                    f"{s.name} {s.state}/{s.health}"
+                    + (f" ({unhealthy[s.name]})" if s.name in unhealthy else "")
+                    for s in waiting
+                )
             )
         time.sleep(POLL_S)
+
+
+def _unhealthy(containers: Sequence[Container], services: set[str]) -> dict[str, str]:
+    """Why each of `services` whose container is unhealthy is."""
+    reasons = {}
+    for container in containers:
+        service = container.labels.get(SERVICE_LABEL)
+        if service in services and (reason := unhealthy_reason(container.attrs)):
+            reasons[service] = reason
+    return reasons
 
 
 def _waited_for(project: ComposeProject, service: str, services: Sequence[str]) -> bool:

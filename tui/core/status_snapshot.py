@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeError
 from tui.core.engine_choice import EngineChoice, EngineChoiceError, current_engine
-from tui.core.engine_facts import EngineInfo, EngineUnavailable
+from tui.core.engine_facts import SERVICE_LABEL, EngineInfo, EngineUnavailable
 from tui.core.engine_http import EngineHttp, EngineRefused
 from tui.core.environment import Environment, resolve_environment
 from tui.core.one_shot import stop_requested
@@ -53,6 +53,8 @@ class StatusReader:
         self._engine: EngineHttp | None = None
         self._environment: Environment | None = None
         self._gateway: DockerGateway | None = None
+        # Why each unhealthy service is, from the last snapshot's inspect documents.
+        self.unhealthy: dict[str, str] = {}
 
     def snapshot(self) -> EnvironmentStatus:
         info = self.info()
@@ -73,6 +75,7 @@ class StatusReader:
         )
         containers = [ContainerLabels.of(attrs) for attrs in documents]
         foreign = ownership_problem(containers, self.settings, environment.compose, name)
+        self.unhealthy = _unhealthy_reasons(documents)
         return EnvironmentStatus(name, info, statuses, foreign=foreign)
 
     def info(self) -> EngineInfo:
@@ -118,3 +121,23 @@ class StatusReader:
 
     def _was_stopped(self, attrs: Mapping[str, Any]) -> bool:
         return stop_requested(self._engine, attrs)
+
+
+def _unhealthy_reasons(documents: list[dict[str, Any]]) -> dict[str, str]:
+    """By service: why its container is unhealthy (`details.unhealthy_reason`)."""
+    unhealthy = [
+        attrs
+        for attrs in documents
+        if ((attrs.get("State") or {}).get("Health") or {}).get("Status") == "unhealthy"
+    ]
+    if not unhealthy:
+        return {}  # the usual case: nothing more imported
+    from tui.core.details import unhealthy_reason  # noqa: PLC0415
+
+    reasons = {}
+    for attrs in unhealthy:
+        service = ContainerLabels.of(attrs).labels.get(SERVICE_LABEL)
+        reason = unhealthy_reason(attrs)
+        if service and reason:
+            reasons[service] = reason
+    return reasons
