@@ -92,6 +92,21 @@ def test_doctor_names_a_process_on_this_machine_that_holds_the_port(
         remove_project(gateway, name)
 
 
+def test_a_listener_on_another_loopback_address_is_no_conflict(
+    tmp_path: Path, gateway: DockerGateway, image: str, silent_port: int
+) -> None:
+    """Published on 127.0.0.2, the port is free though 127.0.0.1 has a listener on it."""
+    folder = tmp_path / "app"
+    name = write_project(folder, image, silent_port)
+    compose = folder / "compose.yaml"
+    compose.write_text(compose.read_text().replace('"127.0.0.1:', '"127.0.0.2:'))
+    try:
+        doctor = run_envdeck(folder, "doctor")
+        assert "is taken by" not in doctor.stdout, doctor.stdout
+    finally:
+        remove_project(gateway, name)
+
+
 def test_a_running_service_is_not_said_to_hold_its_own_port(
     tmp_path: Path, gateway: DockerGateway, image: str
 ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tui.core.compose_model import PortSpec
-from tui.core.port_holders import PortConflict
+from tui.core.port_holders import PortConflict, probe_address
 
 PORT = PortSpec(container_port=5432, host_port=15432, host_ip="127.0.0.1", protocol="tcp")
 
@@ -33,3 +33,10 @@ def test_hostile_labels_reach_neither_the_terminal_nor_the_shell_as_code() -> No
     assert "\x1b" not in said
     assert "\x07" not in said
     assert "`docker compose -p 'x␛]0;owned␇; rm -rf ~' stop`" in conflict.fix
+
+
+def test_the_probe_looks_where_the_engine_would_publish() -> None:
+    assert probe_address("0.0.0.0") == "127.0.0.1"  # noqa: S104 - every interface
+    assert probe_address("") == "127.0.0.1"
+    assert probe_address("::") == "127.0.0.1"
+    assert probe_address("127.0.0.2") == "127.0.0.2"  # a listener on 127.0.0.1 does not

@@ -106,13 +106,25 @@ def _conflict(
         return PortConflict(
             service, port, container.name, labels.get(PROJECT_LABEL), labels.get(SERVICE_LABEL)
         )
-    if probe_here and listening_here(port.host_port):
+    if probe_here and listening_here(probe_address(port.host_ip), port.host_port):
         return PortConflict(service, port)
     return None
 
 
-def listening_here(port: int) -> bool:
-    """Whether something accepts connections on 127.0.0.1:`port` of this machine."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+def probe_address(host_ip: str) -> str:
+    """Where to look for a listener that would stop the engine publishing on `host_ip`:
+    that address, or loopback for every interface (any listener there collides)."""
+    if host_ip in ("", "0.0.0.0", "::"):  # noqa: S104 - every interface
+        return "127.0.0.1"
+    return host_ip
+
+
+def listening_here(address: str, port: int) -> bool:
+    """Whether something on this machine accepts connections on `address`:`port`."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.2)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+        try:
+            return probe.connect_ex((address, port)) == 0
+        except OSError:  # an address this machine cannot reach: nothing of it listens
+            return False
