@@ -12,17 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import free_port, published_port, remove_project, run_envdeck
-from tests.integration.throwaway_containers import new_project, run_service
+from tests.integration.throwaway_containers import http_project, new_project, run_service
 from tui.core.engine import DockerGateway
-
-PROJECT = """\
-name: {name}
-services:
-  web:
-    image: {image}
-    command: ["python3", "-m", "http.server", "8000"]
-    ports: ["127.0.0.1:{port}:8000"]
-"""
 
 
 @pytest.fixture
@@ -49,7 +40,7 @@ def holder(gateway: DockerGateway, image: str) -> Iterator[tuple[str, str, int]]
 def write_project(folder: Path, image: str, port: int) -> str:
     name = f"ports-{uuid.uuid4().hex[:6]}"
     folder.mkdir(parents=True)
-    (folder / "compose.yaml").write_text(PROJECT.format(name=name, image=image, port=port))
+    (folder / "compose.yaml").write_text(http_project(name, image, port))
     return name
 
 

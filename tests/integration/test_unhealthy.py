@@ -10,15 +10,10 @@ import uuid
 from pathlib import Path
 
 from tests.integration.conftest import free_port, remove_project, run_envdeck
+from tests.integration.throwaway_containers import http_project
 from tui.core.engine import DockerGateway
 
-PROJECT = """\
-name: {name}
-services:
-  api:
-    image: {image}
-    command: ["python3", "-m", "http.server", "8000"]
-    ports: ["127.0.0.1:{port}:8000"]
+HEALTHCHECK = """\
     healthcheck:
       test: ["CMD-SHELL", "echo 'GET /health: 404 Not Found'; exit 1"]
       interval: 1s
@@ -33,7 +28,8 @@ def test_up_and_status_say_why_a_service_is_unhealthy(
     tmp_path: Path, gateway: DockerGateway, image: str
 ) -> None:
     name = f"sick-{uuid.uuid4().hex[:6]}"
-    (tmp_path / "compose.yaml").write_text(PROJECT.format(name=name, image=image, port=free_port()))
+    project = http_project(name, image, free_port(), service="api", more=HEALTHCHECK)
+    (tmp_path / "compose.yaml").write_text(project)
     try:
         up = run_envdeck(tmp_path, "up", env={"ENVDECK_UP_TIMEOUT": "8"})
         assert up.returncode != 0

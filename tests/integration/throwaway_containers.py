@@ -49,3 +49,19 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20) -> N
         if time.monotonic() > deadline:
             pytest.fail(f"gave up after {timeout} s waiting for {what}")
         time.sleep(0.02)
+
+
+HTTP_PROJECT = """\
+name: {name}
+services:
+  {service}:
+    image: {image}
+    command: ["python3", "-m", "http.server", "8000"]
+    ports: ["127.0.0.1:{port}:8000"]
+"""
+
+
+def http_project(name: str, image: str, port: int, service: str = "web", more: str = "") -> str:
+    """A compose file of one service serving HTTP on `port` of loopback; `more`: YAML
+    lines to add to the service, indented as its keys."""
+    return HTTP_PROJECT.format(name=name, image=image, port=port, service=service) + more
