@@ -199,18 +199,11 @@ def _unstarted_reasons(reader: StatusReader, status: EnvironmentStatus) -> dict[
     names = [service.name for service in status.services if service.state == "created"]
     if not names or not status.engine.connected:
         return {}
-    from tui.core.engine import EngineUnavailable
-    from tui.core.port_holders import port_conflicts
+    from tui.core.port_holders import held_ports
 
-    environment = reader.environment(engine_connected=True)
-    gateway = reader.gateway()
-    remote = gateway.choice is not None and gateway.choice.remote
-    try:
-        conflicts = port_conflicts(
-            environment.project, gateway, services=names, probe_here=not remote
-        )
-    except EngineUnavailable:
-        return {}
+    conflicts = held_ports(
+        reader.environment(engine_connected=True).project, reader.gateway(), names
+    )
     reasons: dict[str, str] = {}
     for conflict in conflicts:
         reasons.setdefault(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tui.core.engine_facts import SERVICE_LABEL
 from tui.core.secrets import mask_env_value, mask_secrets, split_env
 from tui.core.text import safe_text
 
@@ -115,3 +116,13 @@ def unhealthy_reason(attrs: Mapping[str, Any]) -> str | None:
     if len(said) > LAST_PROBE_CHARS:
         said = said[:LAST_PROBE_CHARS] + "…"
     return f"{line}; its last run (exit {last.get('ExitCode', '?')}) said: {said or '(nothing)'}"
+
+
+def unhealthy_by_service(documents: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """By compose service: why its container (of these inspect documents) is unhealthy."""
+    reasons = {}
+    for attrs in documents:
+        service = ((attrs.get("Config") or {}).get("Labels") or {}).get(SERVICE_LABEL)
+        if service and (reason := unhealthy_reason(attrs)):
+            reasons[service] = reason
+    return reasons

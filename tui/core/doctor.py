@@ -141,7 +141,7 @@ def _images(items: list[ImageAvailability]) -> str:
 
 
 def _port_checks(environment: Environment, gateway: DockerGateway) -> Iterator[Check]:
-    from tui.core.port_holders import port_conflicts  # noqa: PLC0415
+    from tui.core.port_holders import held_ports  # noqa: PLC0415
 
     project: ComposeProject = environment.project
     for service in project.services.values():
@@ -155,18 +155,7 @@ def _port_checks(environment: Environment, gateway: DockerGateway) -> Iterator[C
                     f"{service.name} {port.host_ip}:{port.host_port} listens on every interface",
                     f'publish it on loopback: "127.0.0.1:{port.host_port}:{port.container_port}"',
                 )
-    try:
-        running = {
-            container.labels.get("com.docker.compose.service", "")
-            for container in gateway.project_containers(project.name)
-            if container.status == "running"
-        }
-        remote = gateway.choice is not None and gateway.choice.remote
-        # A remote engine's ports are on its machine: only its containers are asked about.
-        conflicts = port_conflicts(project, gateway, running=running, probe_here=not remote)
-    except EngineUnavailable:
-        return
-    for conflict in conflicts:
+    for conflict in held_ports(project, gateway):
         yield Check("port", Verdict.FAIL, str(conflict), conflict.fix)
 
 

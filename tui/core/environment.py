@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeCommand, ComposeError
 from tui.core.compose_model import ComposeProject, load_project
-from tui.core.engine_facts import SERVICE_LABEL, EngineUnavailable
+from tui.core.engine_facts import EngineUnavailable
 from tui.core.one_shot import with_one_shot_settings
 from tui.core.ownership import ownership_problem
 from tui.core.project_files import compose_command as compose_command  # noqa: PLC0414 - re-exported
@@ -100,25 +100,9 @@ def with_port_conflicts(
 ) -> str:
     """`compose up`'s failure, with who holds each port it could not publish: the
     engine's "port is already allocated" names neither the holder nor the way out."""
-    from tui.core.port_holders import port_conflicts  # noqa: PLC0415 - only on failure
+    from tui.core.port_holders import held_ports  # noqa: PLC0415 - only on failure
 
-    try:
-        running = {
-            container.labels.get(SERVICE_LABEL, "")
-            for container in gateway.project_containers(environment.project.name)
-            if container.status == "running"
-        }
-        remote = gateway.choice is not None and gateway.choice.remote
-        conflicts = port_conflicts(
-            environment.project,
-            gateway,
-            services=services,
-            running=running,
-            probe_here=not remote,
-        )
-    except EngineUnavailable:
-        return message
-    for conflict in conflicts:
+    for conflict in held_ports(environment.project, gateway, services):
         message += f"\n{conflict}; fix: {conflict.fix}"
     return message
 

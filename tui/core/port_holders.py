@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tui.core.compose_model import ComposeProject, PortSpec
-from tui.core.engine_facts import PROJECT_LABEL, SERVICE_LABEL
+from tui.core.engine_facts import PROJECT_LABEL, SERVICE_LABEL, EngineUnavailable
 from tui.core.text import safe_text
 
 if TYPE_CHECKING:
@@ -66,22 +66,27 @@ def _shown(text: str | None) -> str:
     return safe_text(text or "", keep="")
 
 
-def port_conflicts(
-    project: ComposeProject,
-    lookup: DockerGateway,
-    *,
-    services: Collection[str] = (),
-    running: Collection[str] = (),
-    probe_here: bool = True,
+def held_ports(
+    project: ComposeProject, gateway: DockerGateway, services: Collection[str] = ()
 ) -> list[PortConflict]:
-    """The published TCP ports of `services` (default: all) not `running`, that a
-    container of another project publishes or, with `probe_here` (the engine is on this
-    machine), that a process here listens on."""
-    return [
-        conflict
-        for service, port in _published(project, services, running)
-        if (conflict := _conflict(project.name, service, port, lookup, probe_here)) is not None
-    ]
+    """The published TCP ports of `services` (default: all) that are not running, held by
+    a container of another project or, when the engine is on this machine, by a process
+    here. [] when the engine cannot be asked: this only ever explains."""
+    try:
+        running = {
+            container.labels.get(SERVICE_LABEL, "")
+            for container in gateway.project_containers(project.name)
+            if container.status == "running"
+        }
+        # A remote engine's ports are on its machine: only its containers are asked about.
+        probe_here = not (gateway.choice is not None and gateway.choice.remote)
+        return [
+            conflict
+            for service, port in _published(project, services, running)
+            if (conflict := _conflict(project.name, service, port, gateway, probe_here)) is not None
+        ]
+    except EngineUnavailable:
+        return []
 
 
 def _published(

@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from tui.core.compose_model import ComposeProject
-from tui.core.details import unhealthy_reason
-from tui.core.engine import SERVICE_LABEL, DockerGateway
+from tui.core.details import unhealthy_by_service
+from tui.core.engine import DockerGateway
 from tui.core.status import ServiceStatus, build_statuses
-
-if TYPE_CHECKING:
-    from tui.core.engine import Container
 
 POLL_S = 0.25
 _RESTARTED_BY_DOCKER = ("always", "unless-stopped")
@@ -60,7 +56,12 @@ def wait_until_ready(
         if not waiting:
             done = sum(1 for status in statuses if status.is_done)
             return f"{len(statuses)} ready" + (f" ({done} one-shot done)" if done else "")
-        unhealthy = _unhealthy(containers, {status.name for status in waiting})
+        waiting_for = {status.name for status in waiting}
+        unhealthy = {
+            service: why
+            for service, why in unhealthy_by_service(c.attrs for c in containers).items()
+            if service in waiting_for
+        }
         if on_unhealthy is not None:
             for service in sorted(unhealthy.keys() - said):
                 said.add(service)
@@ -75,16 +76,6 @@ def wait_until_ready(
                 )
             )
         time.sleep(POLL_S)
-
-
-def _unhealthy(containers: Sequence[Container], services: set[str]) -> dict[str, str]:
-    """Why each of `services` whose container is unhealthy is."""
-    reasons = {}
-    for container in containers:
-        service = container.labels.get(SERVICE_LABEL)
-        if service in services and (reason := unhealthy_reason(container.attrs)):
-            reasons[service] = reason
-    return reasons
 
 
 def _waited_for(project: ComposeProject, service: str, services: Sequence[str]) -> bool:

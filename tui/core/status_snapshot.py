@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from tui.config.settings import EnvdeckSettings
 from tui.core.compose_cli import ComposeError
 from tui.core.engine_choice import EngineChoice, EngineChoiceError, current_engine
-from tui.core.engine_facts import SERVICE_LABEL, EngineInfo, EngineUnavailable
+from tui.core.engine_facts import EngineInfo, EngineUnavailable
 from tui.core.engine_http import EngineHttp, EngineRefused
 from tui.core.environment import Environment, resolve_environment
 from tui.core.one_shot import stop_requested
@@ -124,20 +124,12 @@ class StatusReader:
 
 
 def _unhealthy_reasons(documents: list[dict[str, Any]]) -> dict[str, str]:
-    """By service: why its container is unhealthy (`details.unhealthy_reason`)."""
-    unhealthy = [
-        attrs
+    """By service: why its container is unhealthy (`details.unhealthy_by_service`)."""
+    if not any(
+        ((attrs.get("State") or {}).get("Health") or {}).get("Status") == "unhealthy"
         for attrs in documents
-        if ((attrs.get("State") or {}).get("Health") or {}).get("Status") == "unhealthy"
-    ]
-    if not unhealthy:
+    ):
         return {}  # the usual case: nothing more imported
-    from tui.core.details import unhealthy_reason  # noqa: PLC0415
+    from tui.core.details import unhealthy_by_service  # noqa: PLC0415
 
-    reasons = {}
-    for attrs in unhealthy:
-        service = ContainerLabels.of(attrs).labels.get(SERVICE_LABEL)
-        reason = unhealthy_reason(attrs)
-        if service and reason:
-            reasons[service] = reason
-    return reasons
+    return unhealthy_by_service(documents)
